@@ -1,0 +1,328 @@
+//! The command line: `icrl list | verify | check | search | bench`. Every subcommand returns an
+//! exit code: 0 every claim holds, 1 a claim failed (with the seed and instance to replay it),
+//! 2 usage or input error (one `error:` line naming the field).
+
+use crate::error::InputError;
+use crate::theorem::{self, ArithFilter, TheoremSpec};
+use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// Exit status: every claim holds.
+pub const EXIT_OK: i32 = 0;
+/// Exit status: a claim failed.
+pub const EXIT_FAIL: i32 = 1;
+/// Exit status: usage or input error.
+pub const EXIT_USAGE: i32 = 2;
+
+#[derive(Parser, Debug)]
+#[command(name = "icrl", version, about = "Executable checks of in-context RL theory: transformer forward passes that are RL updates")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// The theorem catalogue: id, statement, provenance, assumptions.
+    List {
+        /// One JSON object per theorem.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check theorems on random instances (parallel, deterministic for a seed).
+    Verify(VerifyArgs),
+    /// Check the theorems of one instance file (spec `instances.md`).
+    Check {
+        /// The instance JSON.
+        file: PathBuf,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drop one assumption, find and shrink a counterexample, save it as a fixture.
+    Search(SearchCmd),
+    /// Throughput benchmarks (instances per second, end to end).
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+struct VerifyArgs {
+    /// Theorem ids (repeatable; default: all).
+    #[arg(long = "theorem")]
+    theorems: Vec<String>,
+    /// Cases per theorem (default: each theorem's own, at least 1000 for equalities).
+    #[arg(long)]
+    cases: Option<u64>,
+    /// Base seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Exact (rational) checks only.
+    #[arg(long, conflicts_with = "f64")]
+    exact: bool,
+    /// `f64` checks only.
+    #[arg(long = "f64")]
+    f64: bool,
+    /// JSON lines instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Replay one case index (as printed by a failure).
+    #[arg(long)]
+    case: Option<u64>,
+    /// Harness negative control: perturb one entry of every construction; the run must fail.
+    #[arg(long, hide = true)]
+    sabotage: bool,
+}
+
+#[derive(Args, Debug)]
+struct SearchCmd {
+    /// Theorem id.
+    #[arg(long)]
+    theorem: String,
+    /// Assumption to drop (see `icrl list`).
+    #[arg(long)]
+    relax: String,
+    /// Random instances to try.
+    #[arg(long, default_value_t = 2000)]
+    budget: u64,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output file (default `fixtures/counterexamples/THEOREM--RELAX.json`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Which benchmark: `sarsa-paper`, `linear-td-wb`, or `all`.
+    #[arg(long, default_value = "all")]
+    which: String,
+    /// Minimum seconds per measurement.
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+}
+
+/// Parse `args` and run; returns the exit code.
+pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+                let _ = e.print();
+                return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { EXIT_USAGE } else { EXIT_OK };
+            }
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("error: invalid usage");
+            eprintln!("{}", if first.starts_with("error:") { first.to_string() } else { format!("error: {first}") });
+            return EXIT_USAGE;
+        }
+    };
+    let result = match cli.cmd {
+        Cmd::List { json } => list(json),
+        Cmd::Verify(a) => verify(a),
+        Cmd::Check { file, json } => check(&file, json),
+        Cmd::Search(a) => search(a),
+        Cmd::Bench(a) => bench(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_USAGE
+        }
+    }
+}
+
+fn out() -> std::io::StdoutLock<'static> {
+    std::io::stdout().lock()
+}
+
+/// Render the catalogue (the text `icrl list` prints; snapshotted).
+pub fn render_catalogue(ts: &[TheoremSpec]) -> String {
+    let mut s = String::new();
+    for t in ts {
+        s.push_str(&format!("{} {}\n", t.id, t.provenance.label()));
+        s.push_str(&format!("  source:      {}\n", t.source));
+        s.push_str(&format!("  statement:   {}\n", t.statement));
+        if t.assumptions.is_empty() {
+            s.push_str("  assumptions: (none)\n");
+        } else {
+            s.push_str("  assumptions:\n");
+            for a in t.assumptions {
+                let tag = if a.search.is_some() { " [searchable]" } else { "" };
+                s.push_str(&format!("    - {}{}: {}\n", a.name, tag, a.statement));
+            }
+        }
+        s.push_str(&format!("  proof:       {}\n\n", t.proof_page));
+    }
+    s
+}
+
+fn list(json: bool) -> Result<i32, InputError> {
+    let ts = theorem::registry();
+    let mut o = out();
+    if json {
+        for t in &ts {
+            let v = serde_json::json!({
+                "id": t.id,
+                "provenance": t.provenance.label(),
+                "source": t.source,
+                "statement": t.statement,
+                "assumptions": t.assumptions.iter().map(|a| serde_json::json!({
+                    "name": a.name, "statement": a.statement, "searchable": a.search.is_some()
+                })).collect::<Vec<_>>(),
+                "proof": t.proof_page,
+            });
+            let _ = writeln!(o, "{v}");
+        }
+    } else {
+        let _ = write!(o, "{}", render_catalogue(&ts));
+    }
+    Ok(EXIT_OK)
+}
+
+fn select(ids: &[String]) -> Result<Vec<TheoremSpec>, InputError> {
+    let all = theorem::registry();
+    if ids.is_empty() {
+        return Ok(all);
+    }
+    ids.iter()
+        .map(|id| {
+            all.iter().find(|t| t.id == id).copied().ok_or_else(|| {
+                InputError::new("--theorem", format!("unknown theorem {id:?}; `icrl list` shows the ids"))
+            })
+        })
+        .collect()
+}
+
+fn verify(a: VerifyArgs) -> Result<i32, InputError> {
+    let ts = select(&a.theorems)?;
+    if a.cases == Some(0) {
+        return Err(InputError::new("--cases", "must be at least 1"));
+    }
+    let cfg = crate::verify::VerifyConfig {
+        cases: a.cases,
+        seed: a.seed,
+        arith: if a.exact {
+            ArithFilter::ExactOnly
+        } else if a.f64 {
+            ArithFilter::F64Only
+        } else {
+            ArithFilter::Both
+        },
+        sabotage: a.sabotage,
+        only_case: a.case,
+        progress: std::io::stderr().is_terminal() && !a.json,
+    };
+    let t0 = std::time::Instant::now();
+    let report = crate::verify::run(&ts, &cfg);
+    let wall = t0.elapsed().as_secs_f64();
+    let mut o = out();
+    if a.json {
+        for r in &report.rows {
+            let _ = writeln!(o, "{}", serde_json::to_string(r).expect("serializable"));
+        }
+        for f in &report.failures {
+            let _ = writeln!(o, "{}", serde_json::json!({ "failure": f }));
+        }
+        let _ = writeln!(o, "{}", serde_json::json!({"summary": {"seed": a.seed, "all_hold": report.all_hold(), "wall_seconds": wall}}));
+    } else {
+        let _ = write!(o, "{}", crate::verify::render_table(&report));
+        let _ = writeln!(o, "seed {}; {} rows in {:.2} s", a.seed, report.rows.len(), wall);
+        for f in &report.failures {
+            let _ = writeln!(o, "\nFAILED {} (seed {}, case {}): {} error {:.3e} > tolerance {:.1e}",
+                f.theorem, f.seed, f.case, f.measurement.quantity, f.measurement.error, f.measurement.tolerance);
+            let _ = writeln!(o, "  {}", f.suspect);
+            let _ = writeln!(o, "  replay: {}", f.replay);
+            if let Some(inst) = &f.instance {
+                let _ = writeln!(o, "  instance (icrl check accepts it): {}", inst);
+            }
+        }
+    }
+    Ok(if report.all_hold() { crate::cli::EXIT_OK } else { EXIT_FAIL })
+}
+
+fn check(file: &std::path::Path, json: bool) -> Result<i32, InputError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| InputError::new("FILE", format!("cannot read {}: {e}", file.display())))?;
+    let inst = crate::instance::Instance::from_json_text(&text)?;
+    let results = theorem::check_instance(&inst)?;
+    let mut replayed = None;
+    if let Some(cx) = inst.raw.get("counterexample") {
+        let th = cx.get("theorem").and_then(|v| v.as_str()).unwrap_or_default();
+        let rl = cx.get("relax").and_then(|v| v.as_str()).unwrap_or_default();
+        if let Some(f) = crate::search::replay_fn(th, rl) {
+            replayed = Some((th.to_string(), rl.to_string(), f(&inst.raw)?));
+        }
+    }
+    let all = results.iter().all(|r| r.holds);
+    let mut o = out();
+    if json {
+        let mut v = serde_json::json!({ "family": inst.family, "results": results });
+        if let Some((th, rl, viol)) = &replayed {
+            v["counterexample"] = serde_json::json!({"theorem": th, "relax": rl, "violation": viol});
+        }
+        let _ = writeln!(o, "{v}");
+    } else {
+        let _ = writeln!(o, "family {}: {} checks", inst.family, results.len());
+        for r in &results {
+            let _ = writeln!(o, "  {:<30} {:<6} {:<6} max |transformer - reference| = {}",
+                r.theorem, r.arithmetic.name(), if r.holds { "holds" } else { "FAILS" }, crate::verify::fmt_err(r.max_abs_error));
+        }
+        if let Some((th, rl, viol)) = &replayed {
+            let _ = writeln!(o, "  counterexample to {th} with `{rl}` relaxed: violation {viol:.3e} (the relaxed claim fails, as recorded)");
+        }
+    }
+    Ok(if all { EXIT_OK } else { EXIT_FAIL })
+}
+
+fn search(a: SearchCmd) -> Result<i32, InputError> {
+    let t = theorem::find(&a.theorem)
+        .ok_or_else(|| InputError::new("--theorem", format!("unknown theorem {:?}; `icrl list` shows the ids", a.theorem)))?;
+    let asm = t.assumptions.iter().find(|x| x.name == a.relax).ok_or_else(|| {
+        let names: Vec<&str> = t.assumptions.iter().map(|x| x.name).collect();
+        InputError::new("--relax", format!("{} has no assumption {:?}; it has: {}", t.id, a.relax, names.join(", ")))
+    })?;
+    let f = asm.search.ok_or_else(|| InputError::new("--relax", format!("no search is implemented for relaxing {:?}", a.relax)))?;
+    if a.budget == 0 {
+        return Err(InputError::new("--budget", "must be at least 1"));
+    }
+    let args = crate::search::SearchArgs { theorem: a.theorem.clone(), relax: a.relax.clone(), budget: a.budget, seed: a.seed };
+    let outcome = f(&args)?;
+    let mut o = out();
+    for line in &outcome.report {
+        let _ = writeln!(o, "{line}");
+    }
+    match outcome.found {
+        None => {
+            let _ = writeln!(o, "no counterexample in {} instances (seed {}): the conclusion survived the relaxation", outcome.tried, a.seed);
+            Ok(EXIT_FAIL)
+        }
+        Some(cx) => {
+            let path = a.out.clone().unwrap_or_else(|| crate::search::default_out(&a.theorem, &a.relax));
+            let text = serde_json::to_string_pretty(&cx.instance).expect("serializable") + "\n";
+            if let Some(dir) = path.parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|e| InputError::new("--out", format!("cannot create {}: {e}", dir.display())))?;
+                }
+            }
+            std::fs::write(&path, text).map_err(|e| InputError::new("--out", format!("cannot write {}: {e}", path.display())))?;
+            let _ = writeln!(o, "counterexample after {} instances (seed {}): {}", outcome.tried, a.seed, cx.summary);
+            let _ = writeln!(o, "saved {}", path.display());
+            // A counterexample is the expected outcome of a relaxation: the search succeeded.
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+fn bench(a: BenchArgs) -> Result<i32, InputError> {
+    let lines = crate::theorem::bench::run(&a.which, a.seconds)?;
+    let mut o = out();
+    for l in lines {
+        let _ = writeln!(o, "{l}");
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,1 @@
+//! Explicit weights (the papers' constructions) for the attention layers of `crate::attention`.

@@ -1,0 +1,32 @@
+//! # icrl-proofs
+//!
+//! Executable checks of the theory of in-context reinforcement learning: transformer forward
+//! passes that *are* classical RL updates.
+//!
+//! - [LL] H. Liang, L. Lai, *Transformers Provably Implement In-Context Reinforcement Learning
+//!   with Policy Improvement*, arXiv:2605.05755 (2026).
+//! - [XZ] Z. Xie et al., *Beyond Linear Attention: Softmax Transformers Implement In-Context
+//!   Reinforcement Learning*, arXiv:2605.07333 (2026).
+//! - [WB] J. Wang, E. Blaser, H. Daneshmand, S. Zhang, *Transformers Learn Temporal Difference
+//!   Methods for In-Context Reinforcement Learning*, arXiv:2405.13861 (ICLR 2025).
+//!
+//! Layout: `mdp` (objects, generators, values) and `rl` (reference updates) form the reference
+//! side; `attention` (prompts, layers) and `construction` (explicit weights) form the
+//! transformer side. The two share only `mdp`, `scalar` and `linalg`. `theorem` pairs them up,
+//! one file per theorem family, in a registry that the CLI reads.
+#![warn(missing_docs)]
+
+pub mod attention;
+pub mod cli;
+pub mod construction;
+pub mod error;
+pub mod instance;
+pub mod linalg;
+pub mod mdp;
+pub mod rl;
+pub mod rng;
+pub mod scalar;
+pub mod search;
+pub mod theorem;
+pub mod tolerance;
+pub mod verify;

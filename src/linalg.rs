@@ -1,0 +1,215 @@
+//! A small dense row-major matrix generic over [`Scalar`], shared by both sides of every
+//! linear-attention identity (it is scalar arithmetic, not an algorithm of either side).
+//!
+//! `f64` products go through `nalgebra` (cache-blocked `matrixmultiply`); exact products use a
+//! straightforward triple loop that skips zero factors, which matters for `BigRational` where a
+//! multiplication by zero still allocates.
+
+use crate::scalar::Scalar;
+
+/// Dense row-major matrix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mat<T> {
+    rows: usize,
+    cols: usize,
+    data: Vec<T>,
+}
+
+impl<T: Scalar> Mat<T> {
+    /// The `rows × cols` zero matrix.
+    pub fn zeros(rows: usize, cols: usize) -> Self {
+        Mat { rows, cols, data: vec![T::zero(); rows * cols] }
+    }
+    /// The `n × n` identity.
+    pub fn identity(n: usize) -> Self {
+        let mut m = Self::zeros(n, n);
+        for i in 0..n {
+            m[(i, i)] = T::one();
+        }
+        m
+    }
+    /// From a row-major buffer.
+    ///
+    /// # Panics
+    /// If `data.len() != rows * cols` (a programming error, never an input error).
+    pub fn from_vec(rows: usize, cols: usize, data: Vec<T>) -> Self {
+        assert_eq!(data.len(), rows * cols, "Mat::from_vec: wrong buffer length");
+        Mat { rows, cols, data }
+    }
+    /// From a function of `(row, col)`.
+    pub fn from_fn(rows: usize, cols: usize, mut f: impl FnMut(usize, usize) -> T) -> Self {
+        let mut data = Vec::with_capacity(rows * cols);
+        for i in 0..rows {
+            for j in 0..cols {
+                data.push(f(i, j));
+            }
+        }
+        Mat { rows, cols, data }
+    }
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+    /// Row-major entries.
+    pub fn as_slice(&self) -> &[T] {
+        &self.data
+    }
+    /// Mutable row-major entries.
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        &mut self.data
+    }
+    /// Column `j` as a vector.
+    pub fn col(&self, j: usize) -> Vec<T> {
+        (0..self.rows).map(|i| self[(i, j)].clone()).collect()
+    }
+    /// Row `i` as a slice.
+    pub fn row(&self, i: usize) -> &[T] {
+        &self.data[i * self.cols..(i + 1) * self.cols]
+    }
+    /// `selfᵀ`.
+    pub fn transpose(&self) -> Self {
+        Mat::from_fn(self.cols, self.rows, |i, j| self[(j, i)].clone())
+    }
+    /// `self · rhs`.
+    ///
+    /// # Panics
+    /// On a shape mismatch (a programming error).
+    pub fn matmul(&self, rhs: &Mat<T>) -> Mat<T> {
+        assert_eq!(self.cols, rhs.rows, "Mat::matmul: shape mismatch");
+        T::gemm(self, rhs)
+    }
+    /// `s · self`.
+    pub fn scale(&self, s: &T) -> Mat<T> {
+        Mat { rows: self.rows, cols: self.cols, data: self.data.iter().map(|x| x.clone() * s).collect() }
+    }
+    /// `self + rhs`.
+    pub fn add(&self, rhs: &Mat<T>) -> Mat<T> {
+        assert_eq!((self.rows, self.cols), (rhs.rows, rhs.cols), "Mat::add: shape mismatch");
+        Mat {
+            rows: self.rows,
+            cols: self.cols,
+            data: self.data.iter().zip(&rhs.data).map(|(a, b)| a.clone() + b).collect(),
+        }
+    }
+    /// `self - rhs`.
+    pub fn sub(&self, rhs: &Mat<T>) -> Mat<T> {
+        self.add(&rhs.scale(&-T::one()))
+    }
+    /// Copy of the block `rows r0..r0+nr`, `cols c0..c0+nc`.
+    pub fn block(&self, r0: usize, c0: usize, nr: usize, nc: usize) -> Mat<T> {
+        Mat::from_fn(nr, nc, |i, j| self[(r0 + i, c0 + j)].clone())
+    }
+    /// Write `b` into the block starting at `(r0, c0)`.
+    pub fn set_block(&mut self, r0: usize, c0: usize, b: &Mat<T>) {
+        for i in 0..b.rows {
+            for j in 0..b.cols {
+                self[(r0 + i, c0 + j)] = b[(i, j)].clone();
+            }
+        }
+    }
+    /// Entrywise map into another scalar type.
+    pub fn map<U: Scalar>(&self, f: impl Fn(&T) -> U) -> Mat<U> {
+        Mat { rows: self.rows, cols: self.cols, data: self.data.iter().map(f).collect() }
+    }
+    /// Entries as `f64` (rounded once).
+    pub fn to_f64(&self) -> Mat<f64> {
+        self.map(|x| x.to_f64())
+    }
+    /// Largest `|a_ij - b_ij|`, in `f64`.
+    pub fn max_abs_diff(&self, rhs: &Mat<T>) -> f64 {
+        self.data.iter().zip(&rhs.data).map(|(a, b)| (a.clone() - b.clone()).to_f64().abs()).fold(0.0, f64::max)
+    }
+    /// Largest `|a_ij|`, in `f64`.
+    pub fn max_abs(&self) -> f64 {
+        self.data.iter().map(|a| a.to_f64().abs()).fold(0.0, f64::max)
+    }
+}
+
+impl Mat<f64> {
+    /// Exact rational copy of an `f64` matrix.
+    pub fn to_exact(&self) -> Mat<num_rational::BigRational> {
+        self.map(|x| <num_rational::BigRational as Scalar>::from_f64(*x))
+    }
+}
+
+impl<T> std::ops::Index<(usize, usize)> for Mat<T> {
+    type Output = T;
+    #[inline]
+    fn index(&self, (i, j): (usize, usize)) -> &T {
+        debug_assert!(i < self.rows && j < self.cols);
+        &self.data[i * self.cols + j]
+    }
+}
+
+impl<T> std::ops::IndexMut<(usize, usize)> for Mat<T> {
+    #[inline]
+    fn index_mut(&mut self, (i, j): (usize, usize)) -> &mut T {
+        debug_assert!(i < self.rows && j < self.cols);
+        &mut self.data[i * self.cols + j]
+    }
+}
+
+/// Matrix product, per scalar type: generic triple loop by default, `nalgebra` for `f64`.
+pub trait Gemm: Sized {
+    /// `a · b`, shapes already checked.
+    fn gemm(a: &Mat<Self>, b: &Mat<Self>) -> Mat<Self>;
+}
+
+impl Gemm for num_rational::BigRational {
+    fn gemm(a: &Mat<Self>, b: &Mat<Self>) -> Mat<Self> {
+        generic_gemm(a, b)
+    }
+}
+
+impl Gemm for f64 {
+    fn gemm(a: &Mat<f64>, b: &Mat<f64>) -> Mat<f64> {
+        // Row-major A (m×k) is column-major Aᵀ (k×m). C = A·B  ⇔  Cᵀ = Bᵀ·Aᵀ, all column-major.
+        let (m, k, n) = (a.rows, a.cols, b.cols);
+        let at = nalgebra::DMatrixView::from_slice(&a.data, k, m);
+        let bt = nalgebra::DMatrixView::from_slice(&b.data, n, k);
+        let ct = bt * at; // n×m column-major = C row-major
+        Mat { rows: m, cols: n, data: ct.as_slice().to_vec() }
+    }
+}
+
+/// The reference triple loop (skips zero left factors).
+pub fn generic_gemm<T: Scalar>(a: &Mat<T>, b: &Mat<T>) -> Mat<T> {
+    let mut c: Mat<T> = Mat::zeros(a.rows, b.cols);
+    for i in 0..a.rows {
+        for p in 0..a.cols {
+            let aip = &a.data[i * a.cols + p];
+            if aip.is_zero() {
+                continue;
+            }
+            for j in 0..b.cols {
+                c.data[i * b.cols + j].add_mul(aip, &b.data[p * b.cols + j]);
+            }
+        }
+    }
+    c
+}
+
+/// `xᵀ y`.
+pub fn dot<T: Scalar>(x: &[T], y: &[T]) -> T {
+    let mut s = T::zero();
+    for (a, b) in x.iter().zip(y) {
+        s.add_mul(a, b);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f64_gemm_matches_generic() {
+        let a = Mat::from_fn(3, 4, |i, j| (i * 4 + j) as f64 - 5.0);
+        let b = Mat::from_fn(4, 2, |i, j| (i as f64) * 0.5 - j as f64);
+        assert_eq!(a.matmul(&b), generic_gemm(&a, &b));
+    }
+}

@@ -1,0 +1,108 @@
+//! Seeded random generators (spec `notation.md` "Random generators"). Validity is built in:
+//! Dirichlet rows come from normalized exponentials, `γ` is given, features are drawn in range.
+
+use super::features::Features;
+use super::{Mdp, Mrp};
+use rand::Rng;
+
+/// `Dirichlet(1,…,1)` on `k` points: normalized `Exp(1)` draws (`-ln U`, `U ∈ (0,1]`).
+pub fn dirichlet_ones<R: Rng + ?Sized>(rng: &mut R, k: usize) -> Vec<f64> {
+    let mut v: Vec<f64> = (0..k).map(|_| -(1.0 - rng.random::<f64>()).ln()).collect();
+    let s: f64 = v.iter().sum();
+    if !(s > 0.0) {
+        // All draws were exactly U = 1 (probability ~ 2^-53k): fall back to uniform.
+        return vec![1.0 / k as f64; k];
+    }
+    for x in &mut v {
+        *x /= s;
+    }
+    v
+}
+
+/// Random tabular MDP ([LL] experiments): `p(·|s,a) ~ Dir(1)`, `r ~ Unif(-1,1)` i.i.d.,
+/// `p0 ~ Dir(1)`.
+pub fn random_tabular<R: Rng + ?Sized>(rng: &mut R, n_states: usize, n_actions: usize, gamma: f64) -> Mdp {
+    let mut p = Vec::with_capacity(n_states * n_actions * n_states);
+    for _ in 0..n_states * n_actions {
+        p.extend(dirichlet_ones(rng, n_states));
+    }
+    let r = (0..n_states * n_actions * n_states).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let p0 = dirichlet_ones(rng, n_states);
+    Mdp::from_flat(n_states, n_actions, gamma, p, r, p0).expect("generator builds a valid MDP")
+}
+
+/// Sizes and step parameters of a random-tabular experiment.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TabularPreset {
+    /// `|S|`
+    pub n_states: usize,
+    /// `|A|`
+    pub n_actions: usize,
+    /// `γ`
+    pub gamma: f64,
+    /// feature dimension
+    pub d: usize,
+    /// transitions per prompt
+    pub n: usize,
+    /// SARSA step size
+    pub alpha: f64,
+    /// ε of the ε-greedy behaviour policy
+    pub epsilon: f64,
+}
+
+/// [LL] paper-scale preset: `|S| = 9, |A| = 4, γ = 0.5, d = 36, n = 20, α = 0.2, ε = 0.1`.
+pub const PAPER: TabularPreset = TabularPreset { n_states: 9, n_actions: 4, gamma: 0.5, d: 36, n: 20, alpha: 0.2, epsilon: 0.1 };
+/// Small preset for tests: `|S| = 3, |A| = 2, d = 6`.
+pub const SMALL: TabularPreset = TabularPreset { n_states: 3, n_actions: 2, gamma: 0.5, d: 6, n: 20, alpha: 0.2, epsilon: 0.1 };
+
+/// Boyan-style chain ([WB] code default): `P(i,i+1) = p_i`, `P(i,i+2) = 1-p_i` for `i < |S|-2`,
+/// `P(|S|-2,|S|-1) = 1`, a random normalized last row, `r ~ Unif(-1,1)`, `p0` normalized.
+/// Needs `|S| ≥ 2`.
+pub fn boyan_chain<R: Rng + ?Sized>(rng: &mut R, n_states: usize, gamma: f64) -> Mrp {
+    assert!(n_states >= 2, "boyan_chain needs at least 2 states");
+    let ns = n_states;
+    let mut p = vec![0.0; ns * ns];
+    for i in 0..ns.saturating_sub(2) {
+        let pi = rng.random_range(0.01..0.99);
+        p[i * ns + i + 1] = pi;
+        p[i * ns + i + 2] = 1.0 - pi;
+    }
+    p[(ns - 2) * ns + ns - 1] = 1.0;
+    let last: Vec<f64> = (0..ns).map(|_| rng.random_range(0.01..0.99)).collect();
+    let s: f64 = last.iter().sum();
+    for j in 0..ns {
+        p[(ns - 1) * ns + j] = last[j] / s;
+    }
+    let r = (0..ns).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let p0v: Vec<f64> = (0..ns).map(|_| rng.random_range(0.01..0.99)).collect();
+    let s0: f64 = p0v.iter().sum();
+    let p0 = p0v.iter().map(|x| x / s0).collect();
+    Mrp::new(gamma, p, r, p0).expect("generator builds a valid MRP")
+}
+
+/// [WB] Boyan preset: `|S| = 10, d = 4, n = 30, γ = 0.9`.
+pub const BOYAN: (usize, usize, usize, f64) = (10, 4, 30, 0.9);
+
+/// Random MRP: `P(s,·) ~ Dir(1)`, `r ~ Unif(-1,1)`, `p0 ~ Dir(1)`.
+pub fn random_mrp<R: Rng + ?Sized>(rng: &mut R, n_states: usize, gamma: f64) -> Mrp {
+    let mut p = Vec::with_capacity(n_states * n_states);
+    for _ in 0..n_states {
+        p.extend(dirichlet_ones(rng, n_states));
+    }
+    let r = (0..n_states).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let p0 = dirichlet_ones(rng, n_states);
+    Mrp::new(gamma, p, r, p0).expect("generator builds a valid MRP")
+}
+
+/// "Representable" Boyan rewards: `w* ~ N(0, I_d)`, `r = (I - γP) X w*`, so `v = X w*` exactly
+/// (up to rounding). Returns the MRP and `w*`.
+pub fn representable<R: Rng + ?Sized>(rng: &mut R, base: &Mrp, x: &Features) -> (Mrp, Vec<f64>) {
+    use rand_distr::{Distribution, StandardNormal};
+    let ns = base.n_states();
+    let d = x.dim();
+    let wstar: Vec<f64> = (0..d).map(|_| StandardNormal.sample(rng)).collect();
+    let v: Vec<f64> = (0..ns).map(|s| x.x(s).iter().zip(&wstar).map(|(a, b)| a * b).sum()).collect();
+    let r: Vec<f64> = (0..ns).map(|s| v[s] - base.gamma() * (0..ns).map(|k| base.p(s, k) * v[k]).sum::<f64>()).collect();
+    let p: Vec<f64> = (0..ns).flat_map(|s| base.p_row(s).to_vec()).collect();
+    (Mrp::new(base.gamma(), p, r, base.initial().to_vec()).expect("valid"), wstar)
+}

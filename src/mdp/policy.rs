@@ -1,0 +1,115 @@
+//! Policies (spec `notation.md` "Policies"): tabular `π(a|s)`, ε-greedy w.r.t. `Q_w`, and the
+//! softmax policy `π_λ(a|s) ∝ exp(λᵀφ_π(s,a))` with its score `g_λ = ∇_λ log π_λ`.
+
+use super::features::Features;
+use rand::Rng;
+
+/// `π(a|s)` as a table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TabularPolicy {
+    n_states: usize,
+    n_actions: usize,
+    probs: Vec<f64>,
+}
+
+impl TabularPolicy {
+    /// The uniform policy.
+    pub fn uniform(n_states: usize, n_actions: usize) -> Self {
+        TabularPolicy { n_states, n_actions, probs: vec![1.0 / n_actions as f64; n_states * n_actions] }
+    }
+    /// A deterministic policy from one action per state.
+    pub fn deterministic(n_actions: usize, actions: &[usize]) -> Self {
+        let mut probs = vec![0.0; actions.len() * n_actions];
+        for (s, &a) in actions.iter().enumerate() {
+            probs[s * n_actions + a] = 1.0;
+        }
+        TabularPolicy { n_states: actions.len(), n_actions, probs }
+    }
+    /// ε-greedy w.r.t. `Q_w(s,a) = wᵀφ(s,a)`: greedy action (ties: lowest index) w.p. `1-ε`,
+    /// uniform w.p. `ε`.
+    pub fn epsilon_greedy(phi: &Features, w: &[f64], eps: f64) -> Self {
+        let (ns, na) = (phi.n_states(), phi.n_actions());
+        let mut probs = vec![eps / na as f64; ns * na];
+        for s in 0..ns {
+            let g = greedy_action(phi, w, s);
+            probs[s * na + g] += 1.0 - eps;
+        }
+        TabularPolicy { n_states: ns, n_actions: na, probs }
+    }
+    /// Softmax `π_λ(a|s) ∝ exp(λᵀφ_π(s,a))`, computed stably.
+    pub fn softmax(policy_features: &Features, lambda: &[f64]) -> Self {
+        let (ns, na) = (policy_features.n_states(), policy_features.n_actions());
+        let mut probs = vec![0.0; ns * na];
+        for s in 0..ns {
+            let logits: Vec<f64> = (0..na).map(|a| policy_features.q(lambda, s, a)).collect();
+            let m = logits.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let z: f64 = logits.iter().map(|l| (l - m).exp()).sum();
+            for a in 0..na {
+                probs[s * na + a] = (logits[a] - m).exp() / z;
+            }
+        }
+        TabularPolicy { n_states: ns, n_actions: na, probs }
+    }
+    /// `π(a|s)`.
+    #[inline]
+    pub fn prob(&self, s: usize, a: usize) -> f64 {
+        self.probs[s * self.n_actions + a]
+    }
+    /// `π(·|s)`.
+    pub fn row(&self, s: usize) -> &[f64] {
+        &self.probs[s * self.n_actions..(s + 1) * self.n_actions]
+    }
+    /// `|S|`.
+    pub fn n_states(&self) -> usize {
+        self.n_states
+    }
+    /// `|A|`.
+    pub fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+    /// Draw `a ~ π(·|s)`.
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R, s: usize) -> usize {
+        sample_categorical(rng, self.row(s))
+    }
+}
+
+/// `argmax_a wᵀφ(s,a)`, ties to the lowest index.
+pub fn greedy_action(phi: &Features, w: &[f64], s: usize) -> usize {
+    let mut best = 0;
+    let mut bq = f64::NEG_INFINITY;
+    for a in 0..phi.n_actions() {
+        let q = phi.q(w, s, a);
+        if q > bq {
+            bq = q;
+            best = a;
+        }
+    }
+    best
+}
+
+/// The softmax score `g_λ(s,a) = φ_π(s,a) - Σ_b π_λ(b|s) φ_π(s,b)`.
+pub fn softmax_score(policy_features: &Features, pi: &TabularPolicy, s: usize, a: usize) -> Vec<f64> {
+    let d = policy_features.dim();
+    let mut g = policy_features.phi(s, a).to_vec();
+    for b in 0..policy_features.n_actions() {
+        let p = pi.prob(s, b);
+        for k in 0..d {
+            g[k] -= p * policy_features.phi(s, b)[k];
+        }
+    }
+    g
+}
+
+/// Inverse-CDF draw from a probability vector (the last index absorbs rounding).
+pub fn sample_categorical<R: Rng + ?Sized>(rng: &mut R, p: &[f64]) -> usize {
+    let u: f64 = rng.random();
+    let mut c = 0.0;
+    for (i, &x) in p.iter().enumerate() {
+        c += x;
+        if u < c {
+            return i;
+        }
+    }
+    // Rounding: return the last index with positive probability.
+    p.iter().rposition(|&x| x > 0.0).unwrap_or(p.len() - 1)
+}

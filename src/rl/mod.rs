@@ -1,0 +1,2 @@
+//! The reference side: classical RL updates written directly from their definitions. Nothing
+//! here builds a prompt or an attention layer.

@@ -1,0 +1,173 @@
+//! One scalar trait for every linear-attention computation, implemented for `f64` and for
+//! `num_rational::BigRational` (exact).
+//!
+//! Linear-attention claims are polynomial identities in the prompt's entries, so the same generic
+//! forward pass and the same generic reference update run in both arithmetics: `f64` for speed
+//! and `BigRational` for exact equality (spec `README.md`, "Conventions"). Softmax code is `f64`
+//! only.
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{One, Signed, ToPrimitive, Zero};
+use std::fmt::Debug;
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+/// The bounds the linear-attention code needs, for `f64` and `BigRational`.
+pub trait Scalar:
+    Clone
+    + Debug
+    + PartialEq
+    + PartialOrd
+    + Send
+    + Sync
+    + Zero
+    + One
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + for<'a> Add<&'a Self, Output = Self>
+    + for<'a> Mul<&'a Self, Output = Self>
+    + crate::linalg::Gemm
+    + 'static
+{
+    /// `true` for exact arithmetic.
+    const EXACT: bool;
+    /// `"exact"` or `"f64"`, as printed by `verify` and `check`.
+    const NAME: &'static str;
+    /// The exact value of a finite `f64` (every finite `f64` is a dyadic rational).
+    ///
+    /// # Panics
+    /// Never for finite input; callers validate finiteness first (non-finite input maps to 0 for
+    /// `BigRational`, which validation has already excluded).
+    fn from_f64(x: f64) -> Self;
+    /// Nearest `f64` (rounded once).
+    fn to_f64(&self) -> f64;
+    /// `num / den`, `den != 0`.
+    fn from_ratio(num: i64, den: i64) -> Self;
+    /// `|self|`.
+    fn abs_val(&self) -> Self;
+    /// `self * self`.
+    fn sq(&self) -> Self {
+        self.clone() * self
+    }
+    /// `self += a * b` (the inner-loop operation; `f64` uses a fused path).
+    fn add_mul(&mut self, a: &Self, b: &Self) {
+        let t = a.clone() * b;
+        *self = std::mem::replace(self, Self::zero()) + t;
+    }
+}
+
+impl Scalar for f64 {
+    const EXACT: bool = false;
+    const NAME: &'static str = "f64";
+    #[inline]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    #[inline]
+    fn to_f64(&self) -> f64 {
+        *self
+    }
+    #[inline]
+    fn from_ratio(num: i64, den: i64) -> Self {
+        num as f64 / den as f64
+    }
+    #[inline]
+    fn abs_val(&self) -> Self {
+        self.abs()
+    }
+    #[inline]
+    fn add_mul(&mut self, a: &Self, b: &Self) {
+        *self += a * b;
+    }
+}
+
+impl Scalar for BigRational {
+    const EXACT: bool = true;
+    const NAME: &'static str = "exact";
+    fn from_f64(x: f64) -> Self {
+        BigRational::from_float(x).unwrap_or_else(BigRational::zero)
+    }
+    fn to_f64(&self) -> f64 {
+        ToPrimitive::to_f64(self).unwrap_or_else(|| {
+            // Very large numerators/denominators: divide in floating point after scaling.
+            let n = self.numer().to_f64().unwrap_or(f64::NAN);
+            let d = self.denom().to_f64().unwrap_or(f64::NAN);
+            n / d
+        })
+    }
+    fn from_ratio(num: i64, den: i64) -> Self {
+        BigRational::new(BigInt::from(num), BigInt::from(den))
+    }
+    fn abs_val(&self) -> Self {
+        self.abs()
+    }
+    fn add_mul(&mut self, a: &Self, b: &Self) {
+        if a.is_zero() || b.is_zero() {
+            return;
+        }
+        *self += a * b;
+    }
+}
+
+/// The finite grid the exact checks draw prompt entries from: `k / 2^GRID_SCALE_BITS` with
+/// `k` uniform in `[-2^GRID_BITS, 2^GRID_BITS]`, i.e. `N = 2^(GRID_BITS+1) + 1` points in
+/// `[-2^(GRID_BITS-GRID_SCALE_BITS), 2^(GRID_BITS-GRID_SCALE_BITS)]`, every one exactly an `f64`.
+///
+/// A linear-attention identity is a polynomial identity of degree `deg` in the prompt entries;
+/// by the Schwartz–Zippel lemma a false one survives one uniform draw from `grid^m` with
+/// probability at most `deg / N`, and `k` independent draws with probability `(deg / N)^k`.
+pub mod grid {
+    use rand::Rng;
+
+    /// `k` ranges over `[-2^GRID_BITS, 2^GRID_BITS]`.
+    pub const GRID_BITS: u32 = 40;
+    /// Entries are `k / 2^GRID_SCALE_BITS`, so they lie in `[-1, 1]`.
+    pub const GRID_SCALE_BITS: u32 = 40;
+
+    /// Number of grid points, `2^(GRID_BITS+1) + 1`.
+    pub fn size() -> f64 {
+        2f64.powi(GRID_BITS as i32 + 1) + 1.0
+    }
+
+    /// One uniform grid point in `[-1, 1]`.
+    pub fn draw<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+        let m = 1i64 << GRID_BITS;
+        let k = rng.random_range(-m..=m);
+        k as f64 / (1u64 << GRID_SCALE_BITS) as f64
+    }
+
+    /// `log10` of the Schwartz–Zippel bound `(deg/N)^k`.
+    pub fn log10_bound(deg: u32, k: u64) -> f64 {
+        k as f64 * ((deg as f64).log10() - size().log10())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_f64_is_exact_for_dyadics() {
+        let x = 0.1f64; // not 1/10: its exact dyadic value
+        let q = BigRational::from_f64(x);
+        assert_eq!(Scalar::to_f64(&q), x);
+        assert_ne!(q, BigRational::from_ratio(1, 10));
+        assert_eq!(BigRational::from_f64(0.375), BigRational::from_ratio(3, 8));
+    }
+
+    #[test]
+    fn grid_points_are_exact_f64() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..1000 {
+            let x = grid::draw(&mut rng);
+            assert!((-1.0..=1.0).contains(&x));
+            let q = BigRational::from_f64(x);
+            let scaled = q * BigRational::from_integer(BigInt::from(1u64 << grid::GRID_SCALE_BITS));
+            assert!(scaled.is_integer());
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Counterexample search: drop one named assumption of a theorem, look for an instance where
+//! its conclusion fails, shrink it, and save it as an instance JSON (spec `instances.md`) with
+//! its provenance under `fixtures/counterexamples/`.
+//!
+//! The engine is proptest's: a relaxation is a `Strategy` over instances whose generator no
+//! longer enforces the assumption, and the property is "the conclusion holds". Proptest finds a
+//! failing value and shrinks it (fewer states, actions, transitions, layers; integers toward 0,
+//! so numbers become simpler). Its RNG is seeded from `--seed`, so a search is reproducible.
+
+use crate::error::InputError;
+use proptest::strategy::Strategy;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use serde_json::Value;
+
+/// Arguments of one search.
+#[derive(Clone, Debug)]
+pub struct SearchArgs {
+    /// Theorem id.
+    pub theorem: String,
+    /// Relaxed assumption name.
+    pub relax: String,
+    /// Random instances to try before giving up.
+    pub budget: u64,
+    /// Seed of the search RNG.
+    pub seed: u64,
+}
+
+/// A found and shrunk counterexample.
+#[derive(Clone, Debug)]
+pub struct Counterexample {
+    /// The instance JSON (with its `counterexample` provenance block).
+    pub instance: Value,
+    /// The measured violation (e.g. `|transformer - reference|`), > 0.
+    pub violation: f64,
+    /// One line for the terminal: sizes and the violation.
+    pub summary: String,
+}
+
+/// What a search returns: the counterexample, if any, and how many instances it tried.
+#[derive(Clone, Debug)]
+pub struct SearchOutcome {
+    /// The shrunk counterexample.
+    pub found: Option<Counterexample>,
+    /// Instances tried (before shrinking).
+    pub tried: u64,
+    /// Extra report lines (e.g. a converse search's statistics).
+    pub report: Vec<String>,
+}
+
+/// A relaxation's search.
+pub type SearchFn = fn(&SearchArgs) -> Result<SearchOutcome, InputError>;
+
+/// A relaxation's replay: re-measure the violation of a saved counterexample (> 0 means it
+/// still fails the theorem's conclusion).
+pub type ReplayFn = fn(&Value) -> Result<f64, InputError>;
+
+/// Registry of replays by `(theorem, relax)`, used by the fixture test and `icrl check`.
+pub fn replay_fn(theorem: &str, relax: &str) -> Option<ReplayFn> {
+    let t = crate::theorem::find(theorem)?;
+    t.assumptions.iter().find(|a| a.name == relax).and_then(|a| a.replay)
+}
+
+/// Run proptest's runner: `violation(v)` returns `Some(amount)` when `v` violates the
+/// conclusion. Returns the shrunk value, its violation and the number of cases tried.
+pub fn find_and_shrink<S, F>(strategy: S, budget: u64, seed: u64, violation: F) -> (Option<(S::Value, f64)>, u64)
+where
+    S: Strategy,
+    S::Value: Clone,
+    F: Fn(&S::Value) -> Option<f64>,
+{
+    let config = Config {
+        cases: budget.min(u32::MAX as u64) as u32,
+        failure_persistence: None,
+        max_shrink_iters: 100_000,
+        // Generated values may be rejected by the strategy's own filters; allow plenty.
+        max_global_rejects: 1_000_000,
+        ..Config::default()
+    };
+    let mut seed_bytes = [0u8; 32];
+    seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes);
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    let tried = std::cell::Cell::new(0u64);
+    let result = runner.run(&strategy, |v| {
+        tried.set(tried.get() + 1);
+        match violation(&v) {
+            Some(amount) => Err(TestCaseError::fail(format!("violation {amount:e}"))),
+            None => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => (None, tried.get()),
+        Err(TestError::Fail(_, v)) => {
+            let amount = violation(&v).unwrap_or(f64::NAN);
+            (Some((v, amount)), tried.get())
+        }
+        Err(TestError::Abort(_)) => (None, tried.get()),
+    }
+}
+
+/// The provenance block stored in a fixture.
+pub fn provenance_block(args: &SearchArgs, violation: f64, note: &str) -> Value {
+    serde_json::json!({
+        "theorem": args.theorem,
+        "relax": args.relax,
+        "seed": args.seed,
+        "budget": args.budget,
+        "command": format!(
+            "icrl search --theorem {} --relax {} --budget {} --seed {}",
+            args.theorem, args.relax, args.budget, args.seed
+        ),
+        "violation": violation,
+        "note": note,
+    })
+}
+
+/// Default fixture path for a `(theorem, relax)` pair.
+pub fn default_out(theorem: &str, relax: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("fixtures/counterexamples/{theorem}--{relax}.json"))
+}

@@ -1,0 +1,264 @@
+//! `icrl verify`: run every selected theorem on random cases, in parallel, deterministically.
+//!
+//! Case `k` of theorem `id` under seed `s` draws everything from `case_rng(s, id, k)`, so the
+//! verdicts, errors and the first failing case do not depend on the number of threads or on
+//! scheduling: results are collected in case order and reduced sequentially.
+
+use crate::rng::case_rng;
+use crate::scalar::grid;
+use crate::theorem::{ArithFilter, Arithmetic, CaseResult, CheckCtx, Measurement, TheoremSpec};
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// Options of one `verify` run.
+#[derive(Clone, Debug)]
+pub struct VerifyConfig {
+    /// Cases per theorem (`None`: each theorem's default).
+    pub cases: Option<u64>,
+    /// Base seed.
+    pub seed: u64,
+    /// Arithmetics to run.
+    pub arith: ArithFilter,
+    /// Harness negative control: perturb every construction (the run must fail).
+    pub sabotage: bool,
+    /// Run only this case index (replay).
+    pub only_case: Option<u64>,
+    /// Show a progress bar (on a terminal).
+    pub progress: bool,
+}
+
+/// One row of the summary: one theorem in one arithmetic.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    /// Theorem id.
+    pub theorem: String,
+    /// `[Q]`, `[D]` or `[R]`.
+    pub provenance: String,
+    /// `exact` or `f64`.
+    pub arithmetic: Arithmetic,
+    /// Cases run.
+    pub cases: u64,
+    /// Measurements compared.
+    pub measurements: u64,
+    /// Largest error seen.
+    pub max_error: f64,
+    /// The tolerance of the measurement closest to (or furthest past) its tolerance.
+    pub tolerance: f64,
+    /// Cases in which some measurement failed.
+    pub failed_cases: u64,
+    /// `true` iff no case failed.
+    pub holds: bool,
+    /// First failing case index (replay with `--case`).
+    pub first_failure: Option<u64>,
+    /// What failed first.
+    pub first_failure_quantity: Option<String>,
+    /// `log10` of the Schwartz–Zippel bound on the probability that a false polynomial
+    /// identity survives all exact draws (exact rows of polynomial identities only).
+    pub sz_log10_bound: Option<f64>,
+    /// Degree used in that bound.
+    pub sz_degree: Option<u32>,
+}
+
+/// A failing case, with what is needed to replay it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Failure {
+    /// Theorem id.
+    pub theorem: String,
+    /// Seed of the run.
+    pub seed: u64,
+    /// Case index.
+    pub case: u64,
+    /// The failing measurement.
+    pub measurement: Measurement,
+    /// The command that replays it.
+    pub replay: String,
+    /// What to suspect (from the provenance label).
+    pub suspect: String,
+    /// The instance JSON, when the theorem has one.
+    pub instance: Option<serde_json::Value>,
+}
+
+/// The result of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// Seed used.
+    pub seed: u64,
+    /// One row per theorem × arithmetic.
+    pub rows: Vec<Row>,
+    /// First failure of each failing theorem.
+    pub failures: Vec<Failure>,
+}
+
+impl Report {
+    /// `true` iff every row holds.
+    pub fn all_hold(&self) -> bool {
+        self.rows.iter().all(|r| r.holds)
+    }
+}
+
+/// Run the checks.
+pub fn run(theorems: &[TheoremSpec], cfg: &VerifyConfig) -> Report {
+    let total: u64 = theorems.iter().map(|t| cases_of(t, cfg)).sum();
+    let bar = if cfg.progress {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg:28} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let ctx = CheckCtx { arith: cfg.arith, sabotage: cfg.sabotage, want_instance: false };
+    let mut rows = Vec::new();
+    let mut failures = Vec::new();
+    for t in theorems {
+        bar.set_message(t.id);
+        let indices: Vec<u64> = match cfg.only_case {
+            Some(k) => vec![k],
+            None => (0..cases_of(t, cfg)).collect(),
+        };
+        let results: Vec<(u64, CaseResult)> = indices
+            .par_iter()
+            .map(|&k| {
+                let mut rng = case_rng(cfg.seed, t.id, k);
+                let r = (t.check)(&mut rng, &ctx);
+                bar.inc(1);
+                (k, r)
+            })
+            .collect();
+        let (mut trows, tfail) = aggregate(t, cfg, &results);
+        if let Some(mut f) = tfail {
+            // Re-run the failing case to capture its instance.
+            let mut rng = case_rng(cfg.seed, t.id, f.case);
+            let ctx2 = CheckCtx { want_instance: true, ..ctx };
+            f.instance = (t.check)(&mut rng, &ctx2).instance;
+            failures.push(f);
+        }
+        rows.append(&mut trows);
+    }
+    bar.finish_and_clear();
+    Report { seed: cfg.seed, rows, failures }
+}
+
+fn cases_of(t: &TheoremSpec, cfg: &VerifyConfig) -> u64 {
+    if cfg.only_case.is_some() {
+        1
+    } else {
+        cfg.cases.unwrap_or(t.default_cases)
+    }
+}
+
+fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)]) -> (Vec<Row>, Option<Failure>) {
+    let mut rows: Vec<Row> = Vec::new();
+    let mut failure: Option<Failure> = None;
+    for arith in [Arithmetic::Exact, Arithmetic::F64] {
+        let mut row = Row {
+            theorem: t.id.to_string(),
+            provenance: t.provenance.label().to_string(),
+            arithmetic: arith,
+            cases: 0,
+            measurements: 0,
+            max_error: 0.0,
+            tolerance: 0.0,
+            failed_cases: 0,
+            holds: true,
+            first_failure: None,
+            first_failure_quantity: None,
+            sz_log10_bound: None,
+            sz_degree: None,
+        };
+        let mut worst_ratio = f64::NEG_INFINITY;
+        for (k, r) in results {
+            let ms: Vec<&Measurement> = r.measurements.iter().filter(|m| m.arithmetic == arith).collect();
+            if ms.is_empty() {
+                continue;
+            }
+            row.cases += 1;
+            row.measurements += ms.len() as u64;
+            let mut case_failed = false;
+            for m in ms {
+                if !(m.error <= row.max_error) {
+                    row.max_error = if m.error.is_nan() { f64::NAN } else { m.error.max(row.max_error) };
+                }
+                let ratio = if m.tolerance > 0.0 { m.error / m.tolerance } else if m.holds { 0.0 } else { f64::INFINITY };
+                if ratio > worst_ratio || (ratio.is_nan() && !worst_ratio.is_nan()) {
+                    worst_ratio = ratio;
+                    row.tolerance = m.tolerance;
+                }
+                if !m.holds && !case_failed {
+                    case_failed = true;
+                    if row.first_failure.is_none() {
+                        row.first_failure = Some(*k);
+                        row.first_failure_quantity = Some(m.quantity.clone());
+                    }
+                    let earlier = failure.as_ref().map_or(true, |f| *k < f.case);
+                    if earlier {
+                        failure = Some(Failure {
+                            theorem: t.id.to_string(),
+                            seed: cfg.seed,
+                            case: *k,
+                            measurement: m.clone(),
+                            replay: format!("icrl verify --theorem {} --seed {} --case {}", t.id, cfg.seed, k),
+                            suspect: t.provenance.suspect().to_string(),
+                            instance: None,
+                        });
+                    }
+                }
+            }
+            if case_failed {
+                row.failed_cases += 1;
+            }
+        }
+        if row.cases == 0 {
+            continue;
+        }
+        row.holds = row.failed_cases == 0;
+        if arith == Arithmetic::Exact {
+            if let Some(deg) = t.sz_degree {
+                row.sz_degree = Some(deg);
+                row.sz_log10_bound = Some(grid::log10_bound(deg, row.cases));
+            }
+        }
+        rows.push(row);
+    }
+    (rows, failure)
+}
+
+/// Render the summary table.
+pub fn render_table(report: &Report) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{:<34} {:<4} {:<6} {:>6} {:>10} {:>10} {:<7} {}\n",
+        "theorem", "", "arith", "cases", "max error", "tolerance", "verdict", "certificate"
+    ));
+    for r in &report.rows {
+        let cert = match (r.sz_log10_bound, r.sz_degree) {
+            (Some(b), Some(d)) if r.holds => format!("P(false identity passes) <= 10^{:.0} (deg {d})", b),
+            _ => String::new(),
+        };
+        let verdict = if r.holds { "holds".to_string() } else { format!("FAILS {}/{}", r.failed_cases, r.cases) };
+        out.push_str(&format!(
+            "{:<34} {:<4} {:<6} {:>6} {:>10} {:>10} {:<7} {}\n",
+            r.theorem,
+            r.provenance,
+            r.arithmetic.name(),
+            r.cases,
+            fmt_err(r.max_error),
+            fmt_err(r.tolerance),
+            verdict,
+            cert
+        ));
+    }
+    out
+}
+
+/// Errors print as `0` or in short scientific notation.
+pub fn fmt_err(x: f64) -> String {
+    if x == 0.0 {
+        "0".into()
+    } else {
+        format!("{x:.1e}")
+    }
+}
