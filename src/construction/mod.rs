@@ -1,1 +1,4 @@
 //! Explicit weights (the papers' constructions) for the attention layers of `crate::attention`.
+
+pub mod linear_td;
+pub mod sarsa;

@@ -4,6 +4,7 @@
 //! Both sides of every theorem (transformer and reference) read these types; nothing else is
 //! shared between them beyond scalar arithmetic.
 
+pub mod batch;
 pub mod features;
 pub mod generators;
 pub mod policy;

@@ -1,2 +1,6 @@
 //! The reference side: classical RL updates written directly from their definitions. Nothing
 //! here builds a prompt or an attention layer.
+
+pub mod actor_critic;
+pub mod sarsa;
+pub mod td;

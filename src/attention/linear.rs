@@ -1,0 +1,67 @@
+//! Linear self-attention layers, generic over the scalar (exact or `f64`).
+//!
+//! - [`lsa_block`]: [LL] eq. 1 (arXiv:2605.05755) [Q]:
+//!   `H_out = H + (1/n) (V H) (Hᵀ P H)`, no softmax and **no mask**.
+//! - [`masked_layer`]: [WB] (arXiv:2405.13861) [Q]:
+//!   `Z_{l+1} = Z_l + (1/n) P Z_l M (Z_lᵀ Q Z_l)` with a mask `M` (`diag(1,…,1,0)` for TD(0)).
+//!
+//! `n` is the number of context columns, `cols - 1` (spec convention: `1/n`, not `1/(n+1)`).
+
+use crate::linalg::Mat;
+use crate::scalar::Scalar;
+
+/// [LL] eq. 1: `H + (1/n) (V H)(Hᵀ P H)` with `n = cols(H) - 1`.
+pub fn lsa_block<T: Scalar>(h: &Mat<T>, p: &Mat<T>, v: &Mat<T>) -> Mat<T> {
+    let n = T::from_ratio((h.cols() - 1) as i64, 1);
+    let ph = p.matmul(h);
+    let g = h.transpose().matmul(&ph); // (n+1)×(n+1): Hᵀ P H
+    let vh = v.matmul(h);
+    let upd = vh.matmul(&g);
+    h.add(&upd.scale(&(T::one() / n)))
+}
+
+/// [LL] eq. 1, only the last column of the output (what the readout needs), in
+/// `O(D² (n+1))` instead of `O(D² (n+1) + D (n+1)²)`: `h_n + (1/n) (V H)(Hᵀ (P h_n))`.
+/// Tested equal to the last column of [`lsa_block`].
+pub fn lsa_block_last_column<T: Scalar>(h: &Mat<T>, p: &Mat<T>, v: &Mat<T>) -> Vec<T> {
+    let cols = h.cols();
+    let n = T::from_ratio((cols - 1) as i64, 1);
+    let last = h.block(0, cols - 1, h.rows(), 1);
+    let p_last = p.matmul(&last); // D×1
+    let g = h.transpose().matmul(&p_last); // (n+1)×1
+    let hg = h.matmul(&g); // D×1
+    let upd = v.matmul(&hg); // V (H g) = (V H) g
+    let inv_n = T::one() / n;
+    (0..h.rows()).map(|i| last[(i, 0)].clone() + upd[(i, 0)].clone() * &inv_n).collect()
+}
+
+/// [WB]: `Z + (1/n) P Z M (Zᵀ Q Z)` with `n = cols(Z) - 1`.
+pub fn masked_layer<T: Scalar>(z: &Mat<T>, p: &Mat<T>, q: &Mat<T>, mask: &Mat<T>) -> Mat<T> {
+    let n = T::from_ratio((z.cols() - 1) as i64, 1);
+    let qz = q.matmul(z);
+    let g = z.transpose().matmul(&qz);
+    let pz = p.matmul(z);
+    let upd = pz.matmul(mask).matmul(&g);
+    z.add(&upd.scale(&(T::one() / n)))
+}
+
+/// The TD(0) mask `diag(1,…,1,0)` of size `n+1`: the query column is never a source.
+pub fn query_mask<T: Scalar>(n: usize) -> Mat<T> {
+    let mut m = Mat::identity(n + 1);
+    m[(n, n)] = T::zero();
+    m
+}
+
+/// [WB] TD(λ) mask: context block lower-triangular with `λ^{row-col}` (row ≥ col), query
+/// row and column zero.
+pub fn td_lambda_mask<T: Scalar>(n: usize, lambda: &T) -> Mat<T> {
+    let mut m = Mat::zeros(n + 1, n + 1);
+    for i in 0..n {
+        let mut pw = T::one();
+        for j in (0..=i).rev() {
+            m[(i, j)] = pw.clone();
+            pw = pw * lambda;
+        }
+    }
+    m
+}

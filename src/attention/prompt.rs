@@ -1,0 +1,69 @@
+//! Prompt layouts: how a batch of transitions and a parameter become the input matrix of an
+//! attention layer. Only layout: no update rule.
+
+use crate::linalg::Mat;
+use crate::mdp::batch::TransitionBatch;
+use crate::scalar::Scalar;
+
+/// [LL] eq. 4 [Q]: `H ∈ R^{(3d+2)×(n+1)}`; data column `i` is `x_i = [φ_i; γφ⁺_i; r_{i+1}]` over
+/// zeros, the last column is the parameter column `[0; 0; 0; 1; w]`.
+pub fn sarsa_prompt<T: Scalar>(b: &TransitionBatch<T>, w: &[T]) -> Mat<T> {
+    actor_critic_prompt(b, &[], w, &[])
+}
+
+/// [R] actor-critic prompt: tokens `x_i = [f_i; γf⁺_i; r_{i+1}; ψ_i]`, parameter column
+/// `[1; w; λ]`; `D = 3d + 2 + 2 d_π`. With no scores it is [`sarsa_prompt`].
+pub fn actor_critic_prompt<T: Scalar>(b: &TransitionBatch<T>, scores: &[Vec<T>], w: &[T], lambda: &[T]) -> Mat<T> {
+    let (n, d) = (b.len(), w.len());
+    let dp = lambda.len();
+    let tok = 2 * d + 1 + dp;
+    let rows = tok + 1 + d + dp;
+    let mut h = Mat::zeros(rows, n + 1);
+    for i in 0..n {
+        for k in 0..d {
+            h[(k, i)] = b.phi[i][k].clone();
+            h[(d + k, i)] = b.gamma.clone() * &b.phi_next[i][k];
+        }
+        h[(2 * d, i)] = b.rewards[i].clone();
+        for k in 0..dp {
+            h[(2 * d + 1 + k, i)] = scores[i][k].clone();
+        }
+    }
+    h[(tok, n)] = T::one();
+    for k in 0..d {
+        h[(tok + 1 + k, n)] = w[k].clone();
+    }
+    for k in 0..dp {
+        h[(tok + 1 + d + k, n)] = lambda[k].clone();
+    }
+    h
+}
+
+/// Readout of [`sarsa_prompt`]/[`actor_critic_prompt`] outputs: the parameter rows of the last
+/// column after the constant 1 (`w`, then `λ` if any).
+pub fn parameter_readout<T: Scalar>(last_column: &[T], token_len: usize) -> Vec<T> {
+    last_column[token_len + 1..].to_vec()
+}
+
+/// [WB] prompt [Q]: `Z_0 ∈ R^{(2d+1)×(n+1)}`, context column `[φ_i; γφ'_i; r_i]`, query column
+/// `[φ_q; 0; 0]`.
+pub fn td_prompt<T: Scalar>(b: &TransitionBatch<T>, phi_q: &[T]) -> Mat<T> {
+    let (n, d) = (b.len(), phi_q.len());
+    let mut z = Mat::zeros(2 * d + 1, n + 1);
+    for i in 0..n {
+        for k in 0..d {
+            z[(k, i)] = b.phi[i][k].clone();
+            z[(d + k, i)] = b.gamma.clone() * &b.phi_next[i][k];
+        }
+        z[(2 * d, i)] = b.rewards[i].clone();
+    }
+    for k in 0..d {
+        z[(k, n)] = phi_q[k].clone();
+    }
+    z
+}
+
+/// [WB] readout `v̂ = -Z[2d, n]`.
+pub fn td_readout<T: Scalar>(z: &Mat<T>) -> T {
+    -z[(z.rows() - 1, z.cols() - 1)].clone()
+}

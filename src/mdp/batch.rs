@@ -1,0 +1,58 @@
+//! A batch of transitions as data: what both sides of a linear-attention identity read.
+//!
+//! `phi[i] = φ(s_i,a_i)`, `phi_next[i] = φ(s_{i+1},a_{i+1})` (the **recorded** next pair),
+//! `rewards[i] = r_{i+1}`, and `gamma`. Built from a trajectory and features, or drawn freely
+//! (every entry independent) for the Schwartz–Zippel certificates. It holds numbers only: no
+//! update rule and no prompt layout.
+
+use super::{features::Features, rollout::Trajectory};
+use crate::scalar::Scalar;
+
+/// `n` transitions in scalar type `T`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransitionBatch<T> {
+    /// `φ_i`, `i < n`, each of length `d`.
+    pub phi: Vec<Vec<T>>,
+    /// `φ⁺_i = φ(s_{i+1}, a_{i+1})`.
+    pub phi_next: Vec<Vec<T>>,
+    /// `r_{i+1}`.
+    pub rewards: Vec<T>,
+    /// `γ`.
+    pub gamma: T,
+}
+
+impl<T: Scalar> TransitionBatch<T> {
+    /// From a trajectory window and features (`f64` read exactly as dyadic rationals).
+    pub fn from_trajectory(features: &Features, traj: &Trajectory, gamma: f64) -> Self {
+        let n = traj.len();
+        let conv = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
+        TransitionBatch {
+            phi: (0..n).map(|i| conv(features.phi(traj.states[i], traj.actions[i]))).collect(),
+            phi_next: (0..n).map(|i| conv(features.phi(traj.states[i + 1], traj.actions[i + 1]))).collect(),
+            rewards: traj.rewards.iter().map(|&r| T::from_f64(r)).collect(),
+            gamma: T::from_f64(gamma),
+        }
+    }
+    /// Number of transitions `n`.
+    pub fn len(&self) -> usize {
+        self.rewards.len()
+    }
+    /// `n == 0`.
+    pub fn is_empty(&self) -> bool {
+        self.rewards.is_empty()
+    }
+    /// Feature dimension `d`.
+    pub fn dim(&self) -> usize {
+        self.phi.first().map_or(0, Vec::len)
+    }
+    /// Convert to another scalar type through `f64` (exact for `f64 → BigRational`).
+    pub fn convert<U: Scalar>(&self) -> TransitionBatch<U> {
+        let c = |v: &Vec<T>| v.iter().map(|x| U::from_f64(x.to_f64())).collect::<Vec<U>>();
+        TransitionBatch {
+            phi: self.phi.iter().map(c).collect(),
+            phi_next: self.phi_next.iter().map(c).collect(),
+            rewards: self.rewards.iter().map(|x| U::from_f64(x.to_f64())).collect(),
+            gamma: U::from_f64(self.gamma.to_f64()),
+        }
+    }
+}
