@@ -57,6 +57,10 @@ pub struct Row {
     pub sz_log10_bound: Option<f64>,
     /// Degree used in that bound.
     pub sz_degree: Option<u32>,
+    /// Distinct grid-prompt shapes drawn (the bound holds for each of them).
+    pub sz_shapes: Option<u64>,
+    /// Fewest grid draws of any one shape.
+    pub sz_min_draws: Option<u64>,
 }
 
 /// A failing case, with what is needed to replay it.
@@ -168,7 +172,10 @@ fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)])
             first_failure_quantity: None,
             sz_log10_bound: None,
             sz_degree: None,
+            sz_shapes: None,
+            sz_min_draws: None,
         };
+        let mut shapes: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
         let mut worst_ratio = f64::NEG_INFINITY;
         for (k, r) in results {
             let ms: Vec<&Measurement> = r.measurements.iter().filter(|m| m.arithmetic == arith).collect();
@@ -177,6 +184,9 @@ fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)])
             }
             row.cases += 1;
             row.measurements += ms.len() as u64;
+            if let Some(sh) = &r.sz_shape {
+                *shapes.entry(sh.as_str()).or_default() += 1;
+            }
             let mut case_failed = false;
             for m in ms {
                 if !(m.error <= row.max_error) {
@@ -216,9 +226,11 @@ fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)])
         }
         row.holds = row.failed_cases == 0;
         if arith == Arithmetic::Exact {
-            if let Some(deg) = t.sz_degree {
+            if let (Some(deg), Some(&min)) = (t.sz_degree, shapes.values().min()) {
                 row.sz_degree = Some(deg);
-                row.sz_log10_bound = Some(grid::log10_bound(deg, row.cases));
+                row.sz_shapes = Some(shapes.len() as u64);
+                row.sz_min_draws = Some(min);
+                row.sz_log10_bound = Some(grid::log10_bound(deg, min));
             }
         }
         rows.push(row);
@@ -234,8 +246,8 @@ pub fn render_table(report: &Report) -> String {
         "theorem", "", "arith", "cases", "max error", "tolerance", "verdict", "certificate"
     ));
     for r in &report.rows {
-        let cert = match (r.sz_log10_bound, r.sz_degree) {
-            (Some(b), Some(d)) if r.holds => format!("P(false identity passes) <= 10^{:.0} (deg {d})", b),
+        let cert = match (r.sz_log10_bound, r.sz_degree, r.sz_shapes) {
+            (Some(b), Some(d), Some(m)) if r.holds => format!("P(false) <= 10^{:.0} per shape ({m} shapes, deg <= {d})", b),
             _ => String::new(),
         };
         let verdict = if r.holds { "holds".to_string() } else { format!("FAILS {}/{}", r.failed_cases, r.cases) };

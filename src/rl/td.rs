@@ -22,6 +22,11 @@ pub enum TdVariant<T> {
     ResidualGradient,
 }
 
+/// `δ_i(w)` for every transition.
+pub fn td_errors<T: Scalar>(b: &TransitionBatch<T>, w: &[T]) -> Vec<T> {
+    (0..b.len()).map(|i| delta(b, w, i)).collect()
+}
+
 fn delta<T: Scalar>(b: &TransitionBatch<T>, w: &[T], i: usize) -> T {
     b.rewards[i].clone() + b.gamma.clone() * dot(w, &b.phi_next[i]) - dot(w, &b.phi[i])
 }

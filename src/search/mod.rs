@@ -55,9 +55,12 @@ pub type SearchFn = fn(&SearchArgs) -> Result<SearchOutcome, InputError>;
 pub type ReplayFn = fn(&Value) -> Result<f64, InputError>;
 
 /// Registry of replays by `(theorem, relax)`, used by the fixture test and `icrl check`.
+/// A combined relaxation `a+b` uses the replay of its first assumption (one search function
+/// serves all relaxations of a theorem and reads what was relaxed from the file).
 pub fn replay_fn(theorem: &str, relax: &str) -> Option<ReplayFn> {
     let t = crate::theorem::find(theorem)?;
-    t.assumptions.iter().find(|a| a.name == relax).and_then(|a| a.replay)
+    let first = relax.split('+').next()?;
+    t.assumptions.iter().find(|a| a.name == first).and_then(|a| a.replay)
 }
 
 /// Run proptest's runner: `violation(v)` returns `Some(amount)` when `v` violates the
@@ -118,3 +121,6 @@ pub fn provenance_block(args: &SearchArgs, violation: f64, note: &str) -> Value 
 pub fn default_out(theorem: &str, relax: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(format!("fixtures/counterexamples/{theorem}--{relax}.json"))
 }
+
+pub mod linear_td;
+pub mod sarsa;

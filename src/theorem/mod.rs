@@ -145,6 +145,10 @@ pub struct CaseResult {
     /// The instance, as `instances.md` JSON, when the case has one (printed on failure so it
     /// can be replayed with `icrl check`).
     pub instance: Option<serde_json::Value>,
+    /// The shape of the free grid prompt checked exactly in this case (`d`, `n`, depth,
+    /// construction constants): the Schwartz–Zippel certificate is per shape, because only
+    /// draws of the same polynomial identity compound.
+    pub sz_shape: Option<String>,
 }
 
 /// A registry entry.
@@ -194,6 +198,7 @@ pub fn find(id: &str) -> Option<TheoremSpec> {
 
 pub mod actor_critic;
 pub mod bench;
+pub mod common;
 pub mod linear_td;
 pub mod sarsa;
 

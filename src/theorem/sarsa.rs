@@ -1,14 +1,419 @@
-//! (in progress)
-use crate::error::InputError;
-use crate::instance::Instance;
-use crate::theorem::{InstanceResult, TheoremSpec};
+//! [LL] (arXiv:2605.05755): one linear-attention block is one batch semi-gradient SARSA step.
+//!
+//! - `sarsa-equivalence` — Theorem 3.1 [Q]: `TF_{(cP⋆, c⁻¹V⋆)}(H) = w_SARSA` for every prompt,
+//!   every `α`, every `c ≠ 0`.
+//! - `sarsa-readout-identity` — Lemma C.1 [Q] (`Σ̂` explicit [D]): for arbitrary `P`, `V`,
+//!   `TF(H) = w + V̄21 Σ̂ P12 w̃ + (1/n) V̄22 w̃ w̃ᵀ P22 w̃`.
+//! - `sarsa-output-independence` — Prop. 3.1, readout part [Q]: the blocks `P11, P21, V11, V12`
+//!   and the first rows of `V21`, `V22` do not reach the readout.
+//! - `sarsa-stacking` [D] (not claimed by the paper): `L` constructed blocks are `L` SARSA
+//!   steps on the same batch; data rows and the constant 1 unchanged bit for bit.
+//!
+//! # Assumptions
+//! - `p22-zero`: `P22 = 0`; `v22-bar-zero`: `V̄22 = 0` (the cubic term of Lemma C.1 vanishes).
+//!   Relaxing one alone is harmless (the cubic term needs both); `icrl search` shows it.
+//! - `recorded-next-action`: `φ⁺_i = φ(s_{i+1}, a_{i+1})` is the recorded next pair, so the
+//!   target is linear in the prompt.
+//!
+//! The transformer side is `attention::linear::lsa_block` on `attention::prompt::sarsa_prompt`
+//! with `construction::sarsa::{p_star, v_star}`; the reference is `rl::sarsa::batch_sarsa`.
 
-/// Registry entries of this family.
+use crate::attention::linear::{lsa_block, lsa_block_last_column};
+use crate::attention::prompt::{parameter_readout, sarsa_prompt};
+use crate::construction::sarsa::{blocks, invariant_entries, p_star, v_star, Shape};
+use crate::error::InputError;
+use crate::instance::{to_json, Instance};
+use crate::linalg::Mat;
+use crate::mdp::batch::TransitionBatch;
+use crate::rl::sarsa::{batch_sarsa, batch_sarsa_steps};
+use crate::rng::Rng;
+use crate::scalar::{grid, Scalar};
+use crate::theorem::common::*;
+use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, InstanceResult, Measurement, Provenance, TheoremSpec};
+use crate::tolerance::poly_rel_tol;
+use num_rational::BigRational;
+use rand::Rng as _;
+
+/// Assumptions of Theorem 3.1.
+pub const ASSUMPTIONS: &[Assumption] = &[
+    Assumption {
+        name: "p22-zero",
+        statement: "P22 = 0 (the parameter column does not attend to itself through P)",
+        search: Some(crate::search::sarsa::search),
+        replay: Some(crate::search::sarsa::replay),
+    },
+    Assumption {
+        name: "v22-bar-zero",
+        statement: "V̄22 = 0 (V does not write the parameter column into the w rows)",
+        search: Some(crate::search::sarsa::search),
+        replay: Some(crate::search::sarsa::replay),
+    },
+    Assumption {
+        name: "recorded-next-action",
+        statement: "φ⁺_i = φ(s_{i+1}, a_{i+1}) is the recorded next pair (SARSA, not a max over actions)",
+        search: None,
+        replay: None,
+    },
+];
+
+/// Registry entries.
 pub fn specs() -> Vec<TheoremSpec> {
-    Vec::new()
+    vec![
+        TheoremSpec {
+            id: "sarsa-equivalence",
+            statement: "For every α > 0 and c ≠ 0 the block (cP⋆, c⁻¹V⋆) maps the prompt [φ_i; γφ⁺_i; r_{i+1} | 1; w] to w_SARSA = w + (α/n) Σ δ_i φ_i exactly, for every prompt.",
+            provenance: Provenance::Quoted,
+            source: "[LL] Thm 3.1, eqs. 1, 2, 4, arXiv:2605.05755",
+            assumptions: ASSUMPTIONS,
+            sz_degree: Some(7),
+            default_cases: 1000,
+            proof_page: "proofs/sarsa-equivalence.md",
+            check: check_equivalence,
+        },
+        TheoremSpec {
+            id: "sarsa-readout-identity",
+            statement: "For arbitrary P, V: TF(H) = w + V̄21 Σ̂ P12 w̃ + (1/n) V̄22 w̃ w̃ᵀ P22 w̃, Σ̂ = (1/n) Σ x_i x_iᵀ; the readout depends on (P12, P22, V̄21, V̄22) only.",
+            provenance: Provenance::Quoted,
+            source: "[LL] Lemma C.1, arXiv:2605.05755 (Σ̂ made explicit [D])",
+            assumptions: &[],
+            sz_degree: Some(5),
+            default_cases: 1000,
+            proof_page: "proofs/sarsa-readout-identity.md",
+            check: check_readout_identity,
+        },
+        TheoremSpec {
+            id: "sarsa-output-independence",
+            statement: "Perturbing P11, P21, V11, V12 or the first rows of V21, V22 leaves the readout TF(H) unchanged, exactly.",
+            provenance: Provenance::Quoted,
+            source: "[LL] Prop. 3.1 (readout part), arXiv:2605.05755",
+            assumptions: &[],
+            sz_degree: None,
+            default_cases: 1000,
+            proof_page: "proofs/sarsa-output-independence.md",
+            check: check_output_independence,
+        },
+        TheoremSpec {
+            id: "sarsa-stacking",
+            statement: "L identical constructed blocks perform L batch SARSA steps on the same batch; data rows and the constant 1 are unchanged bit for bit.",
+            provenance: Provenance::Derived,
+            source: "derived here from [LL] Thm 3.1 (not claimed by the paper)",
+            assumptions: &[],
+            sz_degree: Some(STACK_MAX_EXACT as u32 * 5 + 1),
+            default_cases: 1000,
+            proof_page: "proofs/sarsa-stacking.md",
+            check: check_stacking,
+        },
+    ]
 }
 
-/// `icrl check` for this family.
-pub fn check_instance(_inst: &Instance) -> Result<Vec<InstanceResult>, InputError> {
-    Ok(Vec::new())
+/// Deepest stack checked exactly (its formal degree `1 + 5L` enters the certificate).
+pub const STACK_MAX_EXACT: usize = 3;
+
+/// The constructed block, optionally sabotaged by one entry (the reward weight of `P12`).
+pub fn construction<T: Scalar>(d: usize, alpha: &T, c: &T, sabotage: bool) -> (Mat<T>, Mat<T>) {
+    let s = Shape::sarsa(d);
+    let mut p = p_star(s, c);
+    if sabotage {
+        p[(2 * d, s.token())] = p[(2 * d, s.token())].clone() + c.clone() * T::from_ratio(1, 256);
+    }
+    (p, v_star(s, alpha, &T::zero(), c))
+}
+
+/// `TF_θ` after one block: the readout of the last output column, computed with
+/// `lsa_block_last_column` (the readout needs nothing else; `tests/sarsa.rs` checks it equals
+/// the last column of the full `lsa_block`).
+pub fn transformer_readout<T: Scalar>(b: &TransitionBatch<T>, w: &[T], p: &Mat<T>, v: &Mat<T>) -> Vec<T> {
+    let h = sarsa_prompt(b, w);
+    parameter_readout(&lsa_block_last_column(&h, p, v), 2 * w.len() + 1)
+}
+
+/// `TF_θ` after `layers` full blocks, and the final prompt.
+pub fn transformer<T: Scalar>(b: &TransitionBatch<T>, w: &[T], p: &Mat<T>, v: &Mat<T>, layers: usize) -> (Vec<T>, Mat<T>) {
+    let mut h = sarsa_prompt(b, w);
+    for _ in 0..layers {
+        h = lsa_block(&h, p, v);
+    }
+    let last = h.col(h.cols() - 1);
+    (parameter_readout(&last, 2 * w.len() + 1), h)
+}
+
+/// The magnitude of the terms summed in one SARSA step: `|w|∞ + α max_i |φ_i|∞ (|r| + |γ||φ⁺|₁|w|∞ + |φ|₁|w|∞)`,
+/// the scale the `f64` tolerance is relative to.
+pub fn sarsa_scale(b: &TransitionBatch<f64>, w: &[f64], alpha: f64) -> f64 {
+    let wm = max_abs(w);
+    let mut m: f64 = 0.0;
+    for i in 0..b.len() {
+        let l1 = |v: &[f64]| v.iter().map(|x| x.abs()).sum::<f64>();
+        let t = b.rewards[i].abs() + b.gamma.abs() * l1(&b.phi_next[i]) * wm + l1(&b.phi[i]) * wm;
+        m = m.max(max_abs(&b.phi[i]) * t);
+    }
+    wm + alpha.abs() * m
+}
+
+/// `f64` tolerance for one block on this batch: [`poly_rel_tol`] over the `3(D + n + 1)`
+/// accumulated operations of the three chained products, relative to [`sarsa_scale`].
+pub fn sarsa_tol(b: &TransitionBatch<f64>, w: &[f64], alpha: f64, layers: usize) -> f64 {
+    let dd = 3 * w.len() + 2;
+    poly_rel_tol(3 * (dd + b.len() + 1) * layers.max(1)) * sarsa_scale(b, w, alpha) * (1.0 + alpha.abs()).powi(layers as i32 - 1)
+}
+
+fn c_pair(rng: &mut Rng) -> (i64, i64) {
+    C_VALUES[rng.random_range(0..C_VALUES.len())]
+}
+
+fn check_equivalence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    let sizes = draw_sizes(rng, (1, 5), (1, 4), (1, 6), (1, 10));
+    let case = draw_mdp_case(rng, sizes);
+    let alpha = log_uniform(rng, 1e-3, 10.0);
+    let (cn, cd) = c_pair(rng);
+    // Free grid prompt for the certificate.
+    let (gd, gn) = (rng.random_range(1..=3), rng.random_range(1..=4));
+    let gb = draw_grid_batch(rng, gd, gn);
+    let gw = grid_vec(rng, gd);
+    let galpha = <BigRational as Scalar>::from_f64(grid::draw(rng));
+    let (gcn, gcd) = c_pair(rng);
+
+    let mut res = CaseResult::default();
+    let b64: TransitionBatch<f64> = TransitionBatch::from_trajectory(&case.features, &case.traj, case.mdp.gamma());
+    if ctx.arith.wants(Arithmetic::F64) {
+        let c = cn as f64 / cd as f64;
+        let (p, v) = construction(sizes.d, &alpha, &c, ctx.sabotage);
+        let tf = transformer_readout(&b64, &case.w, &p, &v);
+        let rf = batch_sarsa(&b64, &case.w, &alpha);
+        res.measurements.push(Measurement::equality(Arithmetic::F64, "w' (mdp instance)", max_abs_diff(&tf, &rf), sarsa_tol(&b64, &case.w, alpha, 1)));
+    }
+    if ctx.arith.wants(Arithmetic::Exact) {
+        let bq: TransitionBatch<BigRational> = b64.convert();
+        let wq = to_exact(&case.w);
+        let aq = <BigRational as Scalar>::from_f64(alpha);
+        let cq = BigRational::from_ratio(cn, cd);
+        let (p, v) = construction(sizes.d, &aq, &cq, ctx.sabotage);
+        let tf = transformer_readout(&bq, &wq, &p, &v);
+        let rf = batch_sarsa(&bq, &wq, &aq);
+        res.measurements.push(Measurement::exact("w' (mdp instance)", tf == rf, max_abs_diff(&tf, &rf)));
+        let cq = BigRational::from_ratio(gcn, gcd);
+        let (p, v) = construction(gd, &galpha, &cq, ctx.sabotage);
+        let tf = transformer_readout(&gb, &gw, &p, &v);
+        let rf = batch_sarsa(&gb, &gw, &galpha);
+        res.measurements.push(Measurement::exact("w' (free grid prompt)", tf == rf, max_abs_diff(&tf, &rf)));
+        res.sz_shape = Some(format!("d={gd} n={gn} c={gcn}/{gcd}"));
+    }
+    if ctx.want_instance {
+        let c = cn as f64 / cd as f64;
+        res.instance = Some(to_json("sarsa", &case.mdp, &case.features, &case.traj, serde_json::json!({"alpha": alpha, "w": case.w, "c": c})));
+    }
+    res
+}
+
+/// Lemma C.1's right-hand side, computed from the blocks (not from the layer).
+pub fn readout_formula<T: Scalar>(b: &TransitionBatch<T>, w: &[T], p: &Mat<T>, v: &Mat<T>) -> Vec<T> {
+    let d = w.len();
+    let s = Shape::sarsa(d);
+    let h = sarsa_prompt(b, w);
+    let t = s.token();
+    let n = b.len();
+    let (_, p12, _, p22) = blocks(s, p);
+    let (_, _, v21, v22) = blocks(s, v);
+    let v21_bar = v21.block(1, 0, d, t);
+    let v22_bar = v22.block(1, 0, d, d + 1);
+    // Σ̂ = (1/n) Σ x_i x_iᵀ
+    let x = h.block(0, 0, t, n);
+    let sigma_hat = x.matmul(&x.transpose()).scale(&(T::one() / T::from_ratio(n as i64, 1)));
+    let w_tilde = h.block(t, n, d + 1, 1);
+    let lin = v21_bar.matmul(&sigma_hat).matmul(&p12).matmul(&w_tilde);
+    let quad_s = w_tilde.transpose().matmul(&p22).matmul(&w_tilde)[(0, 0)].clone();
+    let cub = v22_bar.matmul(&w_tilde).scale(&(quad_s / T::from_ratio(n as i64, 1)));
+    (0..d).map(|k| w[k].clone() + lin[(k, 0)].clone() + cub[(k, 0)].clone()).collect()
+}
+
+fn dense<T: Scalar>(rng: &mut Rng, dim: usize) -> Mat<T> {
+    Mat::from_fn(dim, dim, |_, _| T::from_f64(grid::draw(rng)))
+}
+
+fn check_readout_identity(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    let sizes = draw_sizes(rng, (1, 4), (1, 3), (1, 4), (1, 8));
+    let case = draw_mdp_case(rng, sizes);
+    let dd = 3 * sizes.d + 2;
+    // Dense P, V on a coarse grid k/16 (the certificate comes from the free grid draw below;
+    // this keeps the exact check of the MDP instance cheap).
+    let p64: Mat<f64> = Mat::from_fn(dd, dd, |_, _| rng.random_range(-16i32..=16) as f64 / 16.0);
+    let v64: Mat<f64> = Mat::from_fn(dd, dd, |_, _| rng.random_range(-16i32..=16) as f64 / 16.0);
+    let (gd, gn) = (rng.random_range(1..=2), rng.random_range(1..=3));
+    let gb = draw_grid_batch(rng, gd, gn);
+    let gw = grid_vec(rng, gd);
+    let gp: Mat<BigRational> = dense(rng, 3 * gd + 2);
+    let gv: Mat<BigRational> = dense(rng, 3 * gd + 2);
+    let mut res = CaseResult::default();
+    let b64: TransitionBatch<f64> = TransitionBatch::from_trajectory(&case.features, &case.traj, case.mdp.gamma());
+    let sab = |m: &Mat<f64>| -> Mat<f64> {
+        let mut m = m.clone();
+        if ctx.sabotage {
+            // A P12 entry on the reward row: reaches the readout.
+            let t = 2 * sizes.d + 1;
+            m[(2 * sizes.d, t)] += 1.0 / 256.0;
+        }
+        m
+    };
+    if ctx.arith.wants(Arithmetic::F64) {
+        let tf = transformer_readout(&b64, &case.w, &sab(&p64), &v64);
+        let rf = readout_formula(&b64, &case.w, &p64, &v64);
+        // Dense P, V: every term is bounded by D²·(n+1)·max|H|³·max|P|·max|V|; tolerance relative to that.
+        let hmax = 1.0f64.max(max_abs(&case.w)).max(case.traj.rewards.iter().fold(0.0, |m, r| m.max(r.abs())));
+        let scale = (dd * dd * dd * (sizes.n + 1)) as f64 * hmax.powi(3);
+        let tol = poly_rel_tol(3 * (dd + sizes.n + 1)) * scale;
+        res.measurements.push(Measurement::equality(Arithmetic::F64, "readout vs Lemma C.1", max_abs_diff(&tf, &rf), tol));
+    }
+    if ctx.arith.wants(Arithmetic::Exact) {
+        let bq: TransitionBatch<BigRational> = b64.convert();
+        let wq = to_exact(&case.w);
+        let (pq, vq) = (sab(&p64).to_exact(), v64.to_exact());
+        let tf = transformer_readout(&bq, &wq, &pq, &vq);
+        let rf = readout_formula(&bq, &wq, &p64.to_exact(), &vq);
+        res.measurements.push(Measurement::exact("readout vs Lemma C.1 (mdp instance)", tf == rf, max_abs_diff(&tf, &rf)));
+        let mut gps = gp.clone();
+        if ctx.sabotage {
+            gps[(2 * gd, 2 * gd + 1)] = gps[(2 * gd, 2 * gd + 1)].clone() + BigRational::from_ratio(1, 256);
+        }
+        let tf = transformer_readout(&gb, &gw, &gps, &gv);
+        let rf = readout_formula(&gb, &gw, &gp, &gv);
+        res.measurements.push(Measurement::exact("readout vs Lemma C.1 (free grid prompt)", tf == rf, max_abs_diff(&tf, &rf)));
+        res.sz_shape = Some(format!("d={gd} n={gn}"));
+    }
+    res
+}
+
+/// Add random nonzero values `k/16`, `k ∈ ±1..=16`, to every entry Prop. 3.1 lists as not
+/// reaching the readout (coarse values keep the exact check cheap; any nonzero value would do).
+pub fn perturb_invariant_blocks<T: Scalar>(rng: &mut Rng, d: usize, p: &Mat<T>, v: &Mat<T>) -> (Mat<T>, Mat<T>) {
+    let (mut p, mut v) = (p.clone(), v.clone());
+    for (m, i, j) in invariant_entries(Shape::sarsa(d)) {
+        let k = rng.random_range(1i64..=16) * if rng.random_bool(0.5) { 1 } else { -1 };
+        let x = T::from_ratio(k, 16);
+        let target = if m == 'P' { &mut p } else { &mut v };
+        target[(i, j)] = target[(i, j)].clone() + x;
+    }
+    (p, v)
+}
+
+fn check_output_independence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    let sizes = draw_sizes(rng, (1, 4), (1, 3), (1, 4), (1, 8));
+    let case = draw_mdp_case(rng, sizes);
+    let alpha = log_uniform(rng, 1e-3, 10.0);
+    let (cn, cd) = c_pair(rng);
+    let d = sizes.d;
+    let b64: TransitionBatch<f64> = TransitionBatch::from_trajectory(&case.features, &case.traj, case.mdp.gamma());
+    let c = cn as f64 / cd as f64;
+    let (p, v) = construction(d, &alpha, &c, false);
+    let (pp, mut vp) = perturb_invariant_blocks(rng, d, &p, &v);
+    if ctx.sabotage {
+        // A V̄21 entry (outside the listed blocks): reaches the readout.
+        let t = 2 * d + 1;
+        vp[(t + 1, 0)] += 1.0 / 256.0;
+    }
+    let mut res = CaseResult::default();
+    if ctx.arith.wants(Arithmetic::F64) {
+        let a = transformer_readout(&b64, &case.w, &p, &v);
+        let b = transformer_readout(&b64, &case.w, &pp, &vp);
+        // Tolerance 0: each perturbed entry multiplies an exact zero of the prompt, and adding
+        // exact zeros does not change an f64 sum, so the readouts agree bit for bit.
+        res.measurements.push(Measurement::equality(Arithmetic::F64, "readout, perturbed vs constructed", max_abs_diff(&a, &b), 0.0));
+    }
+    if ctx.arith.wants(Arithmetic::Exact) {
+        let bq: TransitionBatch<BigRational> = b64.convert();
+        let wq = to_exact(&case.w);
+        let a = transformer_readout(&bq, &wq, &p.to_exact(), &v.to_exact());
+        let b = transformer_readout(&bq, &wq, &pp.to_exact(), &vp.to_exact());
+        res.measurements.push(Measurement::exact("readout, perturbed vs constructed", a == b, max_abs_diff(&a, &b)));
+    }
+    res
+}
+
+fn check_stacking(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    let sizes = draw_sizes(rng, (1, 4), (1, 3), (1, 4), (1, 8));
+    let case = draw_mdp_case(rng, sizes);
+    let layers = rng.random_range(1..=STACK_MAX_EXACT);
+    let alpha = log_uniform(rng, 1e-3, 1.0);
+    let (cn, cd) = c_pair(rng);
+    let (gd, gn) = (rng.random_range(1..=2), rng.random_range(1..=3));
+    let gb = draw_grid_batch(rng, gd, gn);
+    let gw = grid_vec(rng, gd);
+    let galpha = <BigRational as Scalar>::from_f64(grid::draw(rng));
+    let d = sizes.d;
+    let t = 2 * d + 1;
+    let b64: TransitionBatch<f64> = TransitionBatch::from_trajectory(&case.features, &case.traj, case.mdp.gamma());
+    let mut res = CaseResult::default();
+    fn unchanged<T: Scalar>(h0: &Mat<T>, h: &Mat<T>, t: usize) -> bool {
+        let n = h.cols() - 1;
+        (0..t).all(|i| (0..=n).all(|j| h0[(i, j)] == h[(i, j)])) && h0[(t, n)] == h[(t, n)]
+    }
+    if ctx.arith.wants(Arithmetic::F64) {
+        let c = cn as f64 / cd as f64;
+        let (p, v) = construction(d, &alpha, &c, ctx.sabotage);
+        let (tf, h) = transformer(&b64, &case.w, &p, &v, layers);
+        let rf = batch_sarsa_steps(&b64, &case.w, &alpha, layers);
+        res.measurements.push(Measurement::equality(Arithmetic::F64, format!("w after {layers} blocks"), max_abs_diff(&tf, &rf), sarsa_tol(&b64, &case.w, alpha, layers)));
+        let same = unchanged(&sarsa_prompt(&b64, &case.w), &h, t);
+        res.measurements.push(Measurement::equality(Arithmetic::F64, "data rows and constant 1 bit for bit", if same { 0.0 } else { f64::INFINITY }, 0.0));
+    }
+    if ctx.arith.wants(Arithmetic::Exact) {
+        let bq: TransitionBatch<BigRational> = b64.convert();
+        let wq = to_exact(&case.w);
+        let aq = <BigRational as Scalar>::from_f64(alpha);
+        let (p, v) = construction(d, &aq, &BigRational::from_ratio(cn, cd), ctx.sabotage);
+        let (tf, h) = transformer(&bq, &wq, &p, &v, layers);
+        let rf = batch_sarsa_steps(&bq, &wq, &aq, layers);
+        res.measurements.push(Measurement::exact(format!("w after {layers} blocks (mdp instance)"), tf == rf, max_abs_diff(&tf, &rf)));
+        res.measurements.push(Measurement::exact("data rows and constant 1 unchanged", unchanged(&sarsa_prompt(&bq, &wq), &h, t), 0.0));
+        let (p, v) = construction(gd, &galpha, &BigRational::from_ratio(cn, cd), ctx.sabotage);
+        let (tf, _) = transformer(&gb, &gw, &p, &v, layers);
+        let rf = batch_sarsa_steps(&gb, &gw, &galpha, layers);
+        res.measurements.push(Measurement::exact(format!("w after {layers} blocks (free grid prompt)"), tf == rf, max_abs_diff(&tf, &rf)));
+        res.sz_shape = Some(format!("d={gd} n={gn} L={layers} c={cn}/{cd}"));
+    }
+    res
+}
+
+/// `icrl check` for `sarsa` instances: params `w`, `alpha`, `layers` [1], `c` [1].
+pub fn check_instance(inst: &Instance) -> Result<Vec<InstanceResult>, InputError> {
+    let d = inst.features.dim();
+    let w = inst.params.vec_req("w", d)?;
+    let alpha = inst.params.f64_req("alpha")?;
+    let layers = inst.params.usize_or("layers", 1)?;
+    if layers == 0 {
+        return Err(InputError::new("params.layers", "must be at least 1"));
+    }
+    let c = inst.params.f64_or("c", 1.0)?;
+    if c == 0.0 {
+        return Err(InputError::new("params.c", "must be nonzero"));
+    }
+    let theorem = if layers == 1 { "sarsa-equivalence" } else { "sarsa-stacking" };
+    let b64: TransitionBatch<f64> = TransitionBatch::from_trajectory(&inst.features, &inst.trajectory, inst.mdp.gamma());
+    let mut out = Vec::new();
+    // exact
+    let bq: TransitionBatch<BigRational> = b64.convert();
+    let (wq, aq, cq) = (to_exact(&w), <BigRational as Scalar>::from_f64(alpha), <BigRational as Scalar>::from_f64(c));
+    let (p, v) = construction(d, &aq, &cq, false);
+    let (tf, _) = transformer(&bq, &wq, &p, &v, layers);
+    let rf = batch_sarsa_steps(&bq, &wq, &aq, layers);
+    out.push(InstanceResult {
+        theorem: theorem.into(),
+        arithmetic: Arithmetic::Exact,
+        holds: tf == rf,
+        max_abs_error: max_abs_diff(&tf, &rf),
+        transformer: to_f64(&tf),
+        reference: to_f64(&rf),
+    });
+    let (p, v) = construction(d, &alpha, &c, false);
+    let (tf, _) = transformer(&b64, &w, &p, &v, layers);
+    let rf = batch_sarsa_steps(&b64, &w, &alpha, layers);
+    let err = max_abs_diff(&tf, &rf);
+    out.push(InstanceResult {
+        theorem: theorem.into(),
+        arithmetic: Arithmetic::F64,
+        holds: err <= sarsa_tol(&b64, &w, alpha, layers),
+        max_abs_error: err,
+        transformer: tf,
+        reference: rf,
+    });
+    Ok(out)
 }
