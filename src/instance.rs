@@ -315,3 +315,51 @@ mod tests {
         assert_eq!(e.field, "trajectory.states[2]");
     }
 }
+
+/// Pretty JSON for fixtures: objects one key per line, any array whose compact form fits in
+/// 100 characters on one line (so matrices stay readable).
+pub fn to_pretty(v: &Value) -> String {
+    fn go(v: &Value, indent: usize, out: &mut String) {
+        let pad = "  ".repeat(indent + 1);
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                out.push_str("{\n");
+                for (i, (k, x)) in m.iter().enumerate() {
+                    out.push_str(&pad);
+                    out.push_str(&serde_json::to_string(k).expect("string"));
+                    out.push_str(": ");
+                    go(x, indent + 1, out);
+                    if i + 1 < m.len() {
+                        out.push(',');
+                    }
+                    out.push('\n');
+                }
+                out.push_str(&"  ".repeat(indent));
+                out.push('}');
+            }
+            Value::Array(a) if !a.is_empty() => {
+                let compact = serde_json::to_string(v).expect("serializable");
+                if compact.len() <= 100 {
+                    out.push_str(&compact.replace(",", ", "));
+                    return;
+                }
+                out.push_str("[\n");
+                for (i, x) in a.iter().enumerate() {
+                    out.push_str(&pad);
+                    go(x, indent + 1, out);
+                    if i + 1 < a.len() {
+                        out.push(',');
+                    }
+                    out.push('\n');
+                }
+                out.push_str(&"  ".repeat(indent));
+                out.push(']');
+            }
+            other => out.push_str(&serde_json::to_string(other).expect("serializable")),
+        }
+    }
+    let mut s = String::new();
+    go(v, 0, &mut s);
+    s.push('\n');
+    s
+}

@@ -24,3 +24,11 @@ pub fn poly_rel_tol(ops: usize) -> f64 {
 pub fn scaled_err(a: f64, b: f64, scale: f64) -> f64 {
     (a - b).abs() / scale.max(1.0)
 }
+
+/// Central finite difference of a smooth function `f` with step `h`: truncation error at most
+/// `h²/6 · max|f'''|` and rounding error at most `2 u max|f| / (2h)`. For `log π_λ` with
+/// features bounded by `phi_max`, `|∂³ log π| ≤ 2 phi_max³` (a cumulant of a bounded variable),
+/// and `|log π_λ| ≤ log_max`. Doubled for slack.
+pub fn fd_score_tol(h: f64, phi_max: f64, log_max: f64) -> f64 {
+    2.0 * (h * h / 6.0 * 2.0 * phi_max.powi(3) + 2.0 * UNIT_ROUNDOFF * log_max / h)
+}

@@ -109,8 +109,11 @@ pub fn provenance_block(args: &SearchArgs, violation: f64, note: &str) -> Value 
         "seed": args.seed,
         "budget": args.budget,
         "command": format!(
-            "icrl search --theorem {} --relax {} --budget {} --seed {}",
-            args.theorem, args.relax, args.budget, args.seed
+            "icrl search --theorem {} {} --budget {} --seed {}",
+            args.theorem,
+            args.relax.split('+').map(|r| format!("--relax {r}")).collect::<Vec<_>>().join(" "),
+            args.budget,
+            args.seed
         ),
         "violation": violation,
         "note": note,

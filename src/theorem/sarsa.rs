@@ -216,11 +216,12 @@ pub fn readout_formula<T: Scalar>(b: &TransitionBatch<T>, w: &[T], p: &Mat<T>, v
     let (_, _, v21, v22) = blocks(s, v);
     let v21_bar = v21.block(1, 0, d, t);
     let v22_bar = v22.block(1, 0, d, d + 1);
-    // Σ̂ = (1/n) Σ x_i x_iᵀ
+    // Σ̂ = (1/n) Σ x_i x_iᵀ = (1/n) X Xᵀ; the product V̄21 Σ̂ P12 w̃ is evaluated right to left,
+    // V̄21 ((1/n) X (Xᵀ (P12 w̃))), which is the same rational number and avoids forming Σ̂.
     let x = h.block(0, 0, t, n);
-    let sigma_hat = x.matmul(&x.transpose()).scale(&(T::one() / T::from_ratio(n as i64, 1)));
     let w_tilde = h.block(t, n, d + 1, 1);
-    let lin = v21_bar.matmul(&sigma_hat).matmul(&p12).matmul(&w_tilde);
+    let sigma_hat_p12_w = x.matmul(&x.transpose().matmul(&p12.matmul(&w_tilde))).scale(&(T::one() / T::from_ratio(n as i64, 1)));
+    let lin = v21_bar.matmul(&sigma_hat_p12_w);
     let quad_s = w_tilde.transpose().matmul(&p22).matmul(&w_tilde)[(0, 0)].clone();
     let cub = v22_bar.matmul(&w_tilde).scale(&(quad_s / T::from_ratio(n as i64, 1)));
     (0..d).map(|k| w[k].clone() + lin[(k, 0)].clone() + cub[(k, 0)].clone()).collect()
