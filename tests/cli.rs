@@ -1,0 +1,177 @@
+//! The binary: exit codes (0 holds, 1 fails, 2 usage/input error), one `error:` line naming the
+//! field, nothing written on error, catalogue and verify-table snapshots, determinism across
+//! thread counts.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn icrl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_icrl")).args(args).output().expect("runs")
+}
+
+fn icrl_env(args: &[&str], threads: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_icrl")).args(args).env("RAYON_NUM_THREADS", threads).output().expect("runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("icrl-cli-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const EXAMPLE: &str = r#"{
+  "family": "sarsa",
+  "mdp": {
+    "gamma": 0.5,
+    "transitions": [[[0.2, 0.8], [0.4, 0.6]], [[0.5, 0.5], [0.3, 0.7]]],
+    "rewards":     [[[0.1, -0.4], [0.0, 0.3]], [[1.0, 0.0], [-0.2, 0.7]]],
+    "initial": [0.5, 0.5]
+  },
+  "features": [[[1.0, 0.0, 0.2], [0.0, 1.0, -0.1]], [[0.3, 0.3, 1.0], [-0.5, 0.0, 0.4]]],
+  "trajectory": { "states": [0, 1, 1, 0], "actions": [1, 0, 1, 0], "rewards": [0.3, 0.0, -0.2] },
+  "params": { "alpha": 0.2, "w": [0.1, -0.2, 0.3] }
+}"#;
+
+#[test]
+fn list_prints_the_catalogue() {
+    let o = icrl(&["list"]);
+    assert_eq!(o.status.code(), Some(0));
+    insta::assert_snapshot!("catalogue", stdout(&o));
+    let j = icrl(&["list", "--json"]);
+    for line in stdout(&j).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(["[Q]", "[D]", "[R]"].contains(&v["provenance"].as_str().unwrap()));
+    }
+}
+
+#[test]
+fn verify_table_is_deterministic_across_thread_counts() {
+    let args = ["verify", "--cases", "40", "--seed", "42"];
+    let a = icrl_env(&args, "1");
+    let b = icrl_env(&args, "2");
+    assert_eq!(a.status.code(), Some(0), "{}", stdout(&a));
+    let table = |o: &Output| stdout(o).lines().filter(|l| !l.starts_with("seed ")).collect::<Vec<_>>().join("\n");
+    assert_eq!(table(&a), table(&b));
+    insta::assert_snapshot!("verify_table_seed_42", table(&a));
+    let ja = icrl_env(&["verify", "--cases", "40", "--seed", "42", "--json"], "1");
+    let jb = icrl_env(&["verify", "--cases", "40", "--seed", "42", "--json"], "3");
+    let strip = |o: &Output| stdout(o).lines().filter(|l| !l.contains("wall_seconds")).collect::<Vec<_>>().join("\n");
+    assert_eq!(strip(&ja), strip(&jb));
+}
+
+#[test]
+fn verify_fails_with_seed_and_replay_when_a_construction_is_broken() {
+    let o = icrl(&["verify", "--theorem", "sarsa-equivalence", "--cases", "10", "--seed", "9", "--sabotage"]);
+    assert_eq!(o.status.code(), Some(1));
+    let s = stdout(&o);
+    assert!(s.contains("FAILED sarsa-equivalence (seed 9, case 0)"), "{s}");
+    assert!(s.contains("replay: icrl verify --theorem sarsa-equivalence --seed 9 --case 0"), "{s}");
+    assert!(s.contains("suspect our code first, then our reading of the paper"), "{s}");
+    assert!(s.contains("\"family\":\"sarsa\""), "the instance is printed: {s}");
+    // The replay command reproduces the failure alone.
+    let r = icrl(&["verify", "--theorem", "sarsa-equivalence", "--seed", "9", "--case", "0", "--sabotage"]);
+    assert_eq!(r.status.code(), Some(1));
+}
+
+#[test]
+fn check_prints_the_results_json_of_the_spec_example() {
+    let d = tmpdir("check");
+    let f = d.join("example.json");
+    std::fs::write(&f, EXAMPLE).unwrap();
+    let o = icrl(&["check", f.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["family"], "sarsa");
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for r in results {
+        assert_eq!(r["theorem"], "sarsa-equivalence");
+        assert!(r["holds"].as_bool().unwrap());
+        assert_eq!(r["transformer"].as_array().unwrap().len(), 3);
+        assert_eq!(r["transformer"], r["reference"]);
+    }
+    assert_eq!(results[0]["arithmetic"], "exact");
+    assert_eq!(results[1]["arithmetic"], "f64");
+}
+
+/// Each malformed input: exit 2, one `error:` line naming the field, nothing written.
+#[test]
+fn bad_input_is_a_typed_error_naming_the_field() {
+    let d = tmpdir("bad");
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("malformed JSON", EXAMPLE.replace("\"gamma\": 0.5,", "\"gamma\": 0.5"), "malformed JSON"),
+        ("non-stochastic row", EXAMPLE.replace("[0.2, 0.8]", "[0.2, 0.7]"), "mdp.transitions[0][0]"),
+        ("gamma = 1", EXAMPLE.replace("\"gamma\": 0.5", "\"gamma\": 1.0"), "mdp.gamma"),
+        ("NaN", EXAMPLE.replace("[1.0, 0.0, 0.2]", "[1.0, NaN, 0.2]"), "features[0][0][1]"),
+        ("impossible step", EXAMPLE.replace("[0.5, 0.5], [0.3, 0.7]]]", "[1.0, 0.0], [0.3, 0.7]]]"), "trajectory.states[2]: impossible step 1 --0--> 1"),
+        ("mismatched lengths", EXAMPLE.replace("\"actions\": [1, 0, 1, 0]", "\"actions\": [1, 0, 1]"), "trajectory.actions"),
+        ("state out of range", EXAMPLE.replace("\"states\": [0, 1, 1, 0]", "\"states\": [0, 1, 7, 0]"), "trajectory.states[2]: state 7 out of range 0..2"),
+        ("w length", EXAMPLE.replace("\"w\": [0.1, -0.2, 0.3]", "\"w\": [0.1, -0.2]"), "params.w"),
+        ("negative probability", EXAMPLE.replace("[0.4, 0.6]", "[-0.4, 1.4]"), "mdp.transitions[0][1][0]"),
+    ];
+    for (what, text, field) in cases {
+        let f = d.join("bad.json");
+        std::fs::write(&f, &text).unwrap();
+        let o = icrl(&["check", f.to_str().unwrap(), "--json"]);
+        assert_eq!(o.status.code(), Some(2), "{what}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert_eq!(e.lines().count(), 1, "{what}: one line expected: {e}");
+        assert!(e.starts_with("error: "), "{what}: {e}");
+        assert!(e.contains(field), "{what}: {e} should name {field}");
+        assert!(!e.contains("panicked"), "{what}: {e}");
+        assert!(stdout(&o).is_empty(), "{what}: nothing on stdout");
+    }
+    let before: Vec<_> = std::fs::read_dir(&d).unwrap().collect();
+    // Usage errors: exit 2, nothing written.
+    let out = d.join("never.json");
+    for args in [
+        vec!["verify", "--theorem", "no-such-theorem"],
+        vec!["verify", "--cases", "0"],
+        vec!["verify", "--cases", "many"],
+        vec!["search", "--theorem", "linear-td", "--relax", "no-such-assumption", "--out", out.to_str().unwrap()],
+        vec!["search", "--theorem", "linear-td", "--relax", "query-mask", "--budget", "0", "--out", out.to_str().unwrap()],
+        vec!["check", "/nonexistent/file.json"],
+        vec!["frobnicate"],
+    ] {
+        let o = icrl(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).starts_with("error:"), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o).lines().count(), 1, "{args:?}: {}", stderr(&o));
+    }
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(&d).unwrap().count(), before.len());
+}
+
+#[test]
+fn search_finds_the_two_layer_query_mask_counterexample() {
+    let d = tmpdir("search");
+    let out = d.join("cx.json");
+    let o = icrl(&["search", "--theorem", "linear-td", "--relax", "query-mask", "--seed", "3", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = icrl_proofs::instance::parse_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["params"]["layers"], 2, "shrinks to L = 2");
+    assert_eq!(v["counterexample"]["first_failing_layer"], 2);
+    assert!(icrl_proofs::search::replay_fn("linear-td", "query-mask").unwrap()(&v).unwrap() > 0.0);
+    // `check` reads a counterexample file, reports the replayed violation.
+    let c = icrl(&["check", out.to_str().unwrap()]);
+    assert_eq!(c.status.code(), Some(0));
+    assert!(stdout(&c).contains("counterexample to linear-td with `query-mask` relaxed"));
+}
+
+#[test]
+fn relaxing_one_of_p22_v22_alone_finds_nothing() {
+    let d = tmpdir("search2");
+    let out = d.join("cx.json");
+    let o = icrl(&["search", "--theorem", "sarsa-equivalence", "--relax", "p22-zero", "--budget", "300", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.exists());
+}
