@@ -45,6 +45,17 @@ enum Cmd {
     Search(SearchCmd),
     /// Throughput benchmarks (instances per second, end to end).
     Bench(BenchArgs),
+    /// Reported experiments (tables, plots): `actor-critic`, …
+    Report {
+        /// Which report.
+        kind: String,
+        /// Directory to write the report files into.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -126,6 +137,10 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Cmd::Check { file, json } => check(&file, json),
         Cmd::Search(a) => search(a),
         Cmd::Bench(a) => bench(a),
+        Cmd::Report { kind, out, seed } => crate::report::run(&kind, out.as_deref(), seed).map(|t| {
+            print!("{t}");
+            EXIT_OK
+        }),
     };
     match result {
         Ok(code) => code,

@@ -23,6 +23,7 @@ pub mod error;
 pub mod instance;
 pub mod linalg;
 pub mod mdp;
+pub mod report;
 pub mod rl;
 pub mod rng;
 pub mod scalar;

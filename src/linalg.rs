@@ -167,13 +167,48 @@ impl Gemm for num_rational::BigRational {
 
 impl Gemm for f64 {
     fn gemm(a: &Mat<f64>, b: &Mat<f64>) -> Mat<f64> {
-        // Row-major A (m×k) is column-major Aᵀ (k×m). C = A·B  ⇔  Cᵀ = Bᵀ·Aᵀ, all column-major.
         let (m, k, n) = (a.rows, a.cols, b.cols);
-        let at = nalgebra::DMatrixView::from_slice(&a.data, k, m);
-        let bt = nalgebra::DMatrixView::from_slice(&b.data, n, k);
-        let ct = bt * at; // n×m column-major = C row-major
-        Mat { rows: m, cols: n, data: ct.as_slice().to_vec() }
+        let mut c = vec![0.0; m * n];
+        if n == 1 {
+            // Matrix-vector: row dot products with four accumulators (vectorizes).
+            for (i, ci) in c.iter_mut().enumerate() {
+                *ci = dot_f64(&a.data[i * k..(i + 1) * k], &b.data);
+            }
+        } else if m > 0 && n > 0 && k > 0 {
+            // SAFETY: the pointers cover m×k, k×n and m×n row-major buffers with the strides
+            // given (row stride = number of columns, column stride = 1), and `c` does not alias.
+            unsafe {
+                matrixmultiply::dgemm(
+                    m, k, n, 1.0,
+                    a.data.as_ptr(), k as isize, 1,
+                    b.data.as_ptr(), n as isize, 1,
+                    0.0,
+                    c.as_mut_ptr(), n as isize, 1,
+                );
+            }
+        }
+        Mat { rows: m, cols: n, data: c }
     }
+}
+
+/// `xᵀy` in `f64` with four independent accumulators.
+#[inline]
+pub fn dot_f64(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len());
+    let (mut s0, mut s1, mut s2, mut s3) = (0.0, 0.0, 0.0, 0.0);
+    let mut i = 0;
+    while i + 4 <= n {
+        s0 += x[i] * y[i];
+        s1 += x[i + 1] * y[i + 1];
+        s2 += x[i + 2] * y[i + 2];
+        s3 += x[i + 3] * y[i + 3];
+        i += 4;
+    }
+    while i < n {
+        s0 += x[i] * y[i];
+        i += 1;
+    }
+    (s0 + s1) + (s2 + s3)
 }
 
 /// The reference triple loop (skips zero left factors).
