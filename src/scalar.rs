@@ -104,12 +104,64 @@ impl Scalar for BigRational {
     fn abs_val(&self) -> Self {
         self.abs()
     }
+    /// `self + a·b` with a single reduction by [`reduce_fast`] (num-rational reduces after the
+    /// product and again after the sum, each with a binary gcd that costs `O(bits²)` even when
+    /// one side is a power of two — and our denominators are almost always `2^k · (small odd)`).
     fn add_mul(&mut self, a: &Self, b: &Self) {
         if a.is_zero() || b.is_zero() {
             return;
         }
-        *self += a * b;
+        let pn = a.numer() * b.numer();
+        let pd = a.denom() * b.denom();
+        let (n, d) = if self.is_zero() {
+            (pn, pd)
+        } else if self.denom() == &pd {
+            (self.numer() + pn, pd)
+        } else {
+            (self.numer() * &pd + pn * self.denom(), self.denom() * pd)
+        };
+        *self = reduce_fast(n, d);
     }
+}
+
+/// The reduced rational `n/d` (`d > 0`), the same canonical value `BigRational::new` returns.
+/// Fast path: cancel the common power of two by trailing-zero counts, then the common odd factor
+/// through a `u64` gcd when the odd part of `d` fits in 64 bits; otherwise `BigRational::new`.
+pub fn reduce_fast(mut n: BigInt, mut d: BigInt) -> BigRational {
+    use num_bigint::Sign;
+    if n.is_zero() {
+        return BigRational::zero();
+    }
+    debug_assert!(d.sign() == Sign::Plus);
+    let tz = n.trailing_zeros().unwrap_or(0).min(d.trailing_zeros().unwrap_or(0));
+    if tz > 0 {
+        n >>= tz;
+        d >>= tz;
+    }
+    let d_odd = &d >> d.trailing_zeros().unwrap_or(0);
+    match d_odd.to_u64() {
+        Some(m) => {
+            if m > 1 {
+                let r = (n.magnitude() % m).to_u64().unwrap_or(0);
+                let g = gcd_u64(r, m);
+                if g > 1 {
+                    n /= g;
+                    d /= g;
+                }
+            }
+            BigRational::new_raw(n, d)
+        }
+        None => BigRational::new(n, d),
+    }
+}
+
+fn gcd_u64(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        let t = a % b;
+        a = b;
+        b = t;
+    }
+    a
 }
 
 /// The finite grid the exact checks draw prompt entries from: `k / 2^GRID_SCALE_BITS` with
@@ -156,6 +208,22 @@ mod tests {
         assert_eq!(Scalar::to_f64(&q), x);
         assert_ne!(q, BigRational::from_ratio(1, 10));
         assert_eq!(BigRational::from_f64(0.375), BigRational::from_ratio(3, 8));
+    }
+
+    #[test]
+    fn reduce_fast_is_canonical() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        for _ in 0..2000 {
+            let n = BigInt::from(rng.random_range(-1_000_000i64..1_000_000)) << rng.random_range(0..80u32);
+            let d = (BigInt::from(rng.random_range(1i64..1000)) * BigInt::from(rng.random_range(1i64..1000))) << rng.random_range(0..80u32);
+            assert_eq!(reduce_fast(n.clone(), d.clone()), BigRational::new(n.clone(), d.clone()));
+            let big: BigInt = d * (BigInt::from(u64::MAX) + BigInt::from(2)); // odd part beyond 64 bits: fallback
+            assert_eq!(reduce_fast(n.clone(), big.clone()), BigRational::new(n, big));
+        }
+        let mut acc = BigRational::from_ratio(1, 3);
+        acc.add_mul(&BigRational::from_ratio(3, 4), &BigRational::from_ratio(-4, 9));
+        assert_eq!(acc, BigRational::zero());
     }
 
     #[test]

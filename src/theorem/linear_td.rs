@@ -195,7 +195,7 @@ pub fn td_tol(d: usize, n: usize, cs: &[Mat<f64>], zmax: f64) -> f64 {
 fn check_variant(rng: &mut Rng, ctx: &CheckCtx, variant: Variant) -> CaseResult {
     let (ns, d, n) = (rng.random_range(1..=5), rng.random_range(1..=4), rng.random_range(1..=8));
     let layers = rng.random_range(1..=6);
-    let exact_layers = layers.min(2);
+    let exact_layers = layers.min(MAX_EXACT_LAYERS);
     let (mdp, features, traj, q) = draw_mrp_case(rng, ns, d, n);
     let cs = draw_cs(rng, d, layers);
     let lambda = rng.random_range(0.0..1.0);
