@@ -126,4 +126,5 @@ pub fn default_out(theorem: &str, relax: &str) -> std::path::PathBuf {
 }
 
 pub mod linear_td;
+pub mod qlearning;
 pub mod sarsa;

@@ -51,8 +51,8 @@ pub const ASSUMPTIONS: &[Assumption] = &[
     Assumption {
         name: "recorded-next-action",
         statement: "φ⁺_i = φ(s_{i+1}, a_{i+1}) is the recorded next pair (SARSA, not a max over actions)",
-        search: None,
-        replay: None,
+        search: Some(crate::search::qlearning::search),
+        replay: Some(crate::search::qlearning::replay),
     },
 ];
 

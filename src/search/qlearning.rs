@@ -1,0 +1,138 @@
+//! `sarsa-equivalence` with `recorded-next-action` relaxed: a Q-learning target
+//! (`max_b wᵀφ(s_{i+1}, b)` instead of the recorded next action) is not linear in the prompt, so
+//! no block of this form implements it (`spec/sarsa.md`, "Relaxations worth searching").
+//!
+//! With `P22 = V̄22 = 0` the readout is `w + V̄21 Σ̂ P12 w̃` (Lemma C.1): output `r` equals
+//! `Σ_{j,k,l} V̄21[r,j] P12[k,l] Σ̂[j,k] w̃[l]`. Replacing the rank-one coefficient
+//! `V̄21[r,j] P12[k,l]` by an arbitrary tensor `K[r,j,k,l]` gives a *larger* linear model in the
+//! features `Σ̂[j,k] w̃[l]`; its least-squares fit over many prompts lower-bounds the residual of
+//! every `(P12, V̄21)`. The search fits both targets on the same prompts from one MDP: SARSA
+//! (residual at rounding level: the control, the method can find an exact fit) and Q-learning
+//! (residual bounded away from 0: the counterexample).
+
+use super::{provenance_block, Counterexample, SearchArgs, SearchOutcome};
+use crate::attention::prompt::sarsa_prompt;
+use crate::error::InputError;
+use crate::instance::{to_json, Instance};
+use crate::mdp::batch::TransitionBatch;
+use crate::mdp::features::Features;
+use crate::mdp::policy::TabularPolicy;
+use crate::mdp::rollout::rollout_from_initial;
+use crate::mdp::{generators, Mdp};
+use crate::rl::sarsa::{batch_q_learning, batch_sarsa};
+use crate::rng::case_rng;
+use nalgebra::{DMatrix, DVector};
+use rand::Rng as _;
+use serde_json::{json, Value};
+
+/// Relative residual below which a fit counts as exact (rounding of a least-squares solve on a
+/// well-scaled design: `≈ cond · u`, far below this).
+pub const EXACT_FIT: f64 = 1e-8;
+/// Relative residual above which the Q-learning target counts as not representable.
+pub const BOUNDED_AWAY: f64 = 1e-3;
+
+/// Relative least-squares residuals `(sarsa, q_learning)` of the relaxed linear model over
+/// `prompts` windows of length `n` from `mdp` with random `w`.
+pub fn residuals(mdp: &Mdp, f: &Features, n: usize, prompts: usize, alpha: f64, seed: u64) -> (f64, f64) {
+    let d = f.dim();
+    let t = 2 * d + 1;
+    let nfeat = t * t * (d + 1);
+    let mut x = DMatrix::<f64>::zeros(prompts * d, nfeat * d);
+    let mut ys = DVector::<f64>::zeros(prompts * d);
+    let mut yq = DVector::<f64>::zeros(prompts * d);
+    for p in 0..prompts {
+        let mut rng = case_rng(seed, "qlearning-fit", p as u64);
+        let w: Vec<f64> = (0..d).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let traj = rollout_from_initial(&mut rng, mdp, &TabularPolicy::uniform(mdp.n_states(), mdp.n_actions()), n);
+        let b: TransitionBatch<f64> = TransitionBatch::from_trajectory(f, &traj, mdp.gamma());
+        let h = sarsa_prompt(&b, &w);
+        // Σ̂ and w̃ from the prompt.
+        let mut sigma = vec![0.0; t * t];
+        for i in 0..n {
+            for j in 0..t {
+                for k in 0..t {
+                    sigma[j * t + k] += h[(j, i)] * h[(k, i)] / n as f64;
+                }
+            }
+        }
+        let mut wt = vec![1.0];
+        wt.extend_from_slice(&w);
+        let ws = batch_sarsa(&b, &w, &alpha);
+        let next: Vec<Vec<Vec<f64>>> = (0..n).map(|i| (0..mdp.n_actions()).map(|a| f.phi(traj.states[i + 1], a).to_vec()).collect()).collect();
+        let wq = batch_q_learning(&b, &next, &w, alpha);
+        for r in 0..d {
+            let row = p * d + r;
+            for jk in 0..t * t {
+                for l in 0..=d {
+                    x[(row, r * nfeat + jk * (d + 1) + l)] = sigma[jk] * wt[l];
+                }
+            }
+            ys[row] = ws[r] - w[r];
+            yq[row] = wq[r] - w[r];
+        }
+    }
+    let svd = x.clone().svd(true, true);
+    let fit = |y: &DVector<f64>| {
+        let beta = svd.solve(y, 1e-12).expect("SVD has U and V");
+        let res = &x * beta - y;
+        res.norm() / y.norm().max(f64::MIN_POSITIVE)
+    };
+    (fit(&ys), fit(&yq))
+}
+
+/// The MDP of a search: `|S|` states, `|A| = 2`, random features of dimension `d`.
+fn setting(seed: u64, ns: usize, d: usize) -> (Mdp, Features) {
+    let mut rng = case_rng(seed, "qlearning-mdp", (ns * 16 + d) as u64);
+    let mdp = generators::random_tabular(&mut rng, ns, 2, 0.5);
+    let f = Features::random(&mut rng, ns, 2, d);
+    (mdp, f)
+}
+
+/// `icrl search --theorem sarsa-equivalence --relax recorded-next-action`: the smallest
+/// `(|S|, d)` whose Q-learning residual is bounded away from 0 while SARSA's fits exactly.
+pub fn search(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
+    if args.relax != "recorded-next-action" {
+        return Err(InputError::new("--relax", "the Q-learning search relaxes recorded-next-action alone"));
+    }
+    let (n, alpha) = (4usize, 0.5);
+    let mut report = vec!["relaxed: recorded-next-action (Q-learning target); least-squares fit of the relaxed linear model in Σ̂[j,k]·w̃[l]".to_string()];
+    let mut tried = 0;
+    for (ns, d) in [(2, 1), (3, 1), (2, 2), (3, 2)] {
+        let prompts = (args.budget as usize).clamp(50, 2000);
+        let (mdp, f) = setting(args.seed, ns, d);
+        let (rs, rq) = residuals(&mdp, &f, n, prompts, alpha, args.seed);
+        tried += prompts as u64;
+        report.push(format!("|S| = {ns}, |A| = 2, d = {d}, n = {n}, {prompts} prompts: relative residual SARSA {rs:.2e}, Q-learning {rq:.2e}"));
+        if rs <= EXACT_FIT && rq >= BOUNDED_AWAY {
+            let mut rng = case_rng(args.seed, "qlearning-fit", 0);
+            let w: Vec<f64> = (0..d).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let traj = rollout_from_initial(&mut rng, &mdp, &TabularPolicy::uniform(ns, 2), n);
+            let mut inst = to_json("sarsa", &mdp, &f, &traj, json!({"alpha": alpha, "w": w}));
+            let mut block = provenance_block(args, rq, "Q-learning target: no (P12, V̄21) fits it; 'violation' is the relative least-squares residual of a strictly larger linear model over the prompts below");
+            block["fit"] = json!({"prompts": prompts, "n": n, "seed": args.seed, "sarsa_residual": rs, "q_learning_residual": rq});
+            inst["counterexample"] = block;
+            return Ok(SearchOutcome {
+                found: Some(Counterexample {
+                    instance: inst,
+                    violation: rq,
+                    summary: format!("|S| = {ns}, d = {d}: Q-learning residual {rq:.3e} (SARSA control {rs:.1e}) over {prompts} prompts"),
+                }),
+                tried,
+                report,
+            });
+        }
+    }
+    Ok(SearchOutcome { found: None, tried, report })
+}
+
+/// Replay: refit on the recorded MDP and prompts; returns the Q-learning residual if the SARSA
+/// control still fits exactly, else 0 (the replay is then meaningless and must fail).
+pub fn replay(v: &Value) -> Result<f64, InputError> {
+    let inst = Instance::from_value(v.clone())?;
+    let fit = v.get("counterexample").and_then(|c| c.get("fit")).ok_or_else(|| InputError::new("counterexample.fit", "missing"))?;
+    let get = |k: &str| fit.get(k).and_then(Value::as_u64).ok_or_else(|| InputError::new(format!("counterexample.fit.{k}"), "expected a nonnegative integer"));
+    let (prompts, n, seed) = (get("prompts")? as usize, get("n")? as usize, get("seed")?);
+    let alpha = inst.params.f64_req("alpha")?;
+    let (rs, rq) = residuals(&inst.mdp, &inst.features, n, prompts, alpha, seed);
+    Ok(if rs <= EXACT_FIT { rq } else { 0.0 })
+}
