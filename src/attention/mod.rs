@@ -1,2 +1,3 @@
 //! The transformer side: prompts and attention layers. Nothing here calls the reference RL
 //! updates of `crate::rl`; the theorems compare the two.
+pub mod softmax;

@@ -1,2 +1,3 @@
 //! The reference side: classical RL updates written directly from their definitions. Nothing
 //! here builds a prompt or an attention layer.
+pub mod softmax_td;

@@ -118,3 +118,5 @@ pub fn provenance_block(args: &SearchArgs, violation: f64, note: &str) -> Value 
 pub fn default_out(theorem: &str, relax: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(format!("fixtures/counterexamples/{theorem}--{relax}.json"))
 }
+
+pub mod softmax;
