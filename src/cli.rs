@@ -45,6 +45,22 @@ enum Cmd {
     Search(SearchCmd),
     /// Throughput benchmarks (instances per second, end to end).
     Bench(BenchArgs),
+    /// Reports: tables and SVG plots (`report decay`).
+    #[command(subcommand)]
+    Report(ReportCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum ReportCmd {
+    /// [XZ] Thm 2: error against depth for several n, and the floor against n with its slope.
+    Decay {
+        /// Output directory (writes decay.md and decay.svg).
+        #[arg(long, default_value = "reports")]
+        out: PathBuf,
+        /// Seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -126,6 +142,7 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Cmd::Check { file, json } => check(&file, json),
         Cmd::Search(a) => search(a),
         Cmd::Bench(a) => bench(a),
+        Cmd::Report(r) => report(r),
     };
     match result {
         Ok(code) => code,
@@ -325,4 +342,17 @@ fn bench(a: BenchArgs) -> Result<i32, InputError> {
         let _ = writeln!(o, "{l}");
     }
     Ok(EXIT_OK)
+}
+
+fn report(r: ReportCmd) -> Result<i32, InputError> {
+    match r {
+        ReportCmd::Decay { out: dir, seed } => {
+            let (table, md, svg) = crate::report::decay::run(&dir, seed)?;
+            let mut o = out();
+            let _ = write!(o, "{table}");
+            let _ = writeln!(o, "\nwrote {} and {}", md.display(), svg.display());
+            let slope_line = table.lines().find(|l| l.starts_with("fitted log-log slope")).unwrap_or_default();
+            Ok(if slope_line.contains("in range") { EXIT_OK } else { EXIT_FAIL })
+        }
+    }
 }

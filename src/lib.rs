@@ -26,6 +26,7 @@ pub mod mdp;
 pub mod rl;
 pub mod rng;
 pub mod scalar;
+pub mod report;
 pub mod search;
 pub mod theorem;
 pub mod tolerance;
