@@ -112,7 +112,7 @@ struct SearchCmd {
 
 #[derive(Args, Debug)]
 struct BenchArgs {
-    /// Which benchmark: `sarsa-paper`, `linear-td-wb`, or `all`.
+    /// Which benchmark: `sarsa-paper`, `linear-td-wb`, `softmax-td`, or `all`.
     #[arg(long, default_value = "all")]
     which: String,
     /// Minimum seconds per measurement.

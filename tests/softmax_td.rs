@@ -255,3 +255,24 @@ fn softmax_fixtures_replay_as_violations() {
     }
     assert!(seen >= 4);
 }
+
+#[test]
+fn attention_cache_is_bit_identical_to_recomputing_every_layer() {
+    use icrl_proofs::attention::softmax::{forward_multi_head_with, forward_shift_with};
+    for k in 0..20u64 {
+        let mut rng = case_rng(13, "test-cache", k);
+        let case = draw_case(&mut rng, 5, 20, 8, false);
+        let d = case.d();
+        let mut parts = Parts::new(d, case.gamma());
+        if k % 2 == 1 {
+            // A that reads the memory rows: the cache must be invalidated after every layer.
+            parts.a[(d + 2, d + 1)] = rng.random_range(-1.0..1.0);
+            parts.a[(d, d)] = rng.random_range(-1.0..1.0);
+        }
+        let z0 = case.prompt();
+        let stack = parts.two_head_stack(&case.alphas);
+        assert_eq!(forward_multi_head_with(&z0, &stack, true), forward_multi_head_with(&z0, &stack, false));
+        let stack = parts.shift_stack(&case.alphas);
+        assert_eq!(forward_shift_with(&z0, &stack, true), forward_shift_with(&z0, &stack, false));
+    }
+}

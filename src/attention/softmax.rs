@@ -113,6 +113,11 @@ pub struct Workspace {
     s: Mat<f64>,
     y: Mat<f64>,
     t: Mat<f64>,
+    needed: Vec<bool>,
+    /// The `(A, mask)` whose softmax `s` holds while no layer has written a row `A` reads.
+    cached: Option<(Mat<f64>, bool)>,
+    /// Allow the cache (tests turn it off to pin it).
+    pub use_cache: bool,
 }
 
 impl Workspace {
@@ -124,6 +129,9 @@ impl Workspace {
             s: Mat::zeros(cols, cols),
             y: Mat::zeros(rows, cols),
             t: Mat::zeros(rows, cols),
+            needed: vec![false; rows],
+            cached: None,
+            use_cache: true,
         }
     }
     /// The attention weights `S_l` of the last layer applied.
@@ -191,14 +199,18 @@ pub fn scores_dense(z: &Mat<f64>, a: &Mat<f64>) -> Mat<f64> {
     })
 }
 
-/// `y = Z S` (row-major, `S` square).
-fn attend_into(z: &Mat<f64>, s: &Mat<f64>, y: &mut Mat<f64>) {
+/// `y = Z S` (row-major, `S` square), only for the rows `i` with `needed[i]` (the rows some
+/// value matrix reads; the others are left at 0 and never used).
+fn attend_into(z: &Mat<f64>, s: &Mat<f64>, y: &mut Mat<f64>, needed: &[bool]) {
     let (r, c) = (z.rows(), z.cols());
     let zs = z.as_slice();
     let ss = s.as_slice();
     let ys = y.as_mut_slice();
     ys.fill(0.0);
     for i in 0..r {
+        if !needed[i] {
+            continue;
+        }
         for k in 0..c {
             let zik = zs[i * c + k];
             if zik == 0.0 {
@@ -241,21 +253,68 @@ fn mix_rows_add(out: &mut Mat<f64>, m: &Mat<f64>, x: &Mat<f64>, shift: bool) {
     add_head(out, m, x, shift)
 }
 
+/// Mark the columns `k` with some nonzero `V[i, k]` (the rows of `Z S` that `V` reads).
+fn mark_read_rows(v: &Mat<f64>, needed: &mut [bool]) {
+    let r = v.rows();
+    for (idx, &x) in v.as_slice().iter().enumerate() {
+        if x != 0.0 {
+            needed[idx % r] = true;
+        }
+    }
+}
+
+/// Rows of `Z` that the scores `Zᵀ A Z` read: `i` with a nonzero in row or column `i` of `A`.
+fn reads(a: &Mat<f64>, i: usize) -> bool {
+    (0..a.rows()).any(|k| a[(i, k)] != 0.0 || a[(k, i)] != 0.0)
+}
+
+/// The attention weights of `z` under `(a, mask)`, reusing the previous layer's when it had
+/// the same `(A, mask)` and wrote no row `A` reads (then the scores' inputs are bit-for-bit
+/// unchanged, so recomputing would give the same `S`). In the [XZ] construction `A` reads
+/// only the feature rows, which no head writes: `S_l = S_0` for every layer, and the `exp`s
+/// are computed once per forward pass.
+fn attention_weights(z: &Mat<f64>, a: &Mat<f64>, mask: bool, ws: &mut Workspace) {
+    let hit = ws.use_cache && matches!(&ws.cached, Some((ca, cm)) if *cm == mask && ca == a);
+    if !hit {
+        scores_into(z, a, &mut ws.az, &mut ws.scores);
+        masked_softmax_cols(&ws.scores, mask, &mut ws.s);
+        ws.cached = Some((a.clone(), mask));
+    }
+}
+
+/// After a layer wrote the rows `written`, drop the cached weights if `A` reads one of them.
+fn invalidate(ws: &mut Workspace, written: impl Fn(usize) -> bool) {
+    if let Some((a, _)) = &ws.cached {
+        if (0..a.rows()).any(|i| written(i) && reads(a, i)) {
+            ws.cached = None;
+        }
+    }
+}
+
+fn row_nonzero(m: &Mat<f64>, i: usize) -> bool {
+    m.row(i).iter().any(|&x| x != 0.0)
+}
+
 /// Apply one multi-head layer in place.
 pub fn apply_multi_head(z: &mut Mat<f64>, layer: &MultiHeadLayer, ws: &mut Workspace) {
-    scores_into(z, &layer.a, &mut ws.az, &mut ws.scores);
-    masked_softmax_cols(&ws.scores, layer.mask_query, &mut ws.s);
-    attend_into(z, &ws.s, &mut ws.y);
+    attention_weights(z, &layer.a, layer.mask_query, ws);
+    ws.needed.fill(false);
+    for h in &layer.heads {
+        mark_read_rows(&h.v, &mut ws.needed);
+    }
+    attend_into(z, &ws.s, &mut ws.y, &ws.needed);
     for h in &layer.heads {
         add_head(z, &h.v, &ws.y, h.shift);
     }
+    invalidate(ws, |i| layer.heads.iter().any(|h| row_nonzero(&h.v, i)));
 }
 
 /// Apply one Lemma-1 layer in place.
 pub fn apply_shift_layer(z: &mut Mat<f64>, layer: &ShiftLayer, ws: &mut Workspace) {
-    scores_into(z, &layer.a, &mut ws.az, &mut ws.scores);
-    masked_softmax_cols(&ws.scores, layer.mask_query, &mut ws.s);
-    attend_into(z, &ws.s, &mut ws.y);
+    attention_weights(z, &layer.a, layer.mask_query, ws);
+    ws.needed.fill(false);
+    mark_read_rows(&layer.v, &mut ws.needed);
+    attend_into(z, &ws.s, &mut ws.y, &ws.needed);
     // z̃ = z + V y, kept in z.
     add_head(z, &layer.v, &ws.y, false);
     // t = U z̃ + W z̃ Π
@@ -263,11 +322,22 @@ pub fn apply_shift_layer(z: &mut Mat<f64>, layer: &ShiftLayer, ws: &mut Workspac
     mix_rows_add(&mut ws.t, &layer.u, z, false);
     mix_rows_add(&mut ws.t, &layer.w, z, true);
     z.as_mut_slice().copy_from_slice(ws.t.as_slice());
+    let n = layer.u.rows();
+    invalidate(ws, |i| {
+        row_nonzero(&layer.v, i) || row_nonzero(&layer.w, i) || (0..n).any(|k| layer.u[(i, k)] != if i == k { 1.0 } else { 0.0 })
+    });
 }
 
 /// Every iterate `Z_0 … Z_L` of a stack of multi-head layers.
 pub fn forward_multi_head(z0: &Mat<f64>, layers: &[MultiHeadLayer]) -> Vec<Mat<f64>> {
+    forward_multi_head_with(z0, layers, true)
+}
+
+/// [`forward_multi_head`] with the attention-weight cache on or off (tests pin that both
+/// give bit-identical iterates).
+pub fn forward_multi_head_with(z0: &Mat<f64>, layers: &[MultiHeadLayer], use_cache: bool) -> Vec<Mat<f64>> {
     let mut ws = Workspace::new(z0.rows(), z0.cols());
+    ws.use_cache = use_cache;
     let mut z = z0.clone();
     let mut out = Vec::with_capacity(layers.len() + 1);
     out.push(z.clone());
@@ -280,7 +350,13 @@ pub fn forward_multi_head(z0: &Mat<f64>, layers: &[MultiHeadLayer]) -> Vec<Mat<f
 
 /// Every iterate `Z_0 … Z_L` of a stack of Lemma-1 layers.
 pub fn forward_shift(z0: &Mat<f64>, layers: &[ShiftLayer]) -> Vec<Mat<f64>> {
+    forward_shift_with(z0, layers, true)
+}
+
+/// [`forward_shift`] with the attention-weight cache on or off.
+pub fn forward_shift_with(z0: &Mat<f64>, layers: &[ShiftLayer], use_cache: bool) -> Vec<Mat<f64>> {
     let mut ws = Workspace::new(z0.rows(), z0.cols());
+    ws.use_cache = use_cache;
     let mut z = z0.clone();
     let mut out = Vec::with_capacity(layers.len() + 1);
     out.push(z.clone());

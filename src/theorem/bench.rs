@@ -2,6 +2,10 @@
 use crate::error::InputError;
 
 /// Run the named benchmark, returning report lines.
-pub fn run(_which: &str, _seconds: f64) -> Result<Vec<String>, InputError> {
-    Ok(vec![])
+pub fn run(which: &str, seconds: f64) -> Result<Vec<String>, InputError> {
+    let mut out = Vec::new();
+    if which == "softmax-td" || which == "all" {
+        out.extend(crate::theorem::softmax_td::bench(seconds));
+    }
+    Ok(out)
 }

@@ -665,3 +665,48 @@ fn result(id: &str, ms: &[Measurement], transformer: Vec<f64>, reference: Vec<f6
         reference,
     }
 }
+
+/// `icrl bench --which softmax-td`: throughput of Theorem-1 checks at `d = 8, n = 64, L = 10`
+/// (random MRP with 8 states, random features, `β = 1`, `α_l ∈ [0.05, 1]`), sequentially for at
+/// least `seconds`, then the same number of instances in parallel (rayon). Two figures: the
+/// full check (transformer + reference + the two mask controls, three forward passes) and the
+/// bare comparison (one forward pass + the reference).
+pub fn bench(seconds: f64) -> Vec<String> {
+    use rayon::prelude::*;
+    use std::time::Instant;
+    let make = |k: u64| {
+        let mut rng = crate::rng::case_rng(0, "bench-softmax-td", k);
+        let mrp = random_mrp(&mut rng, 8, 0.9);
+        let features = Features::random(&mut rng, 8, 1, 8);
+        let traj = mrp_rollout(&mut rng, &mrp, 64);
+        let alphas = (0..10).map(|_| rng.random_range(0.05..=1.0)).collect();
+        (Case { mrp, features, beta: 1.0, traj, alphas }, rng)
+    };
+    let full = |k: u64| {
+        let (case, mut rng) = make(k);
+        let e = equivalence(&case, &Parts::new(8, case.gamma()), &mut rng);
+        assert!(e.measurements.iter().all(|m| m.holds), "bench instance {k} failed Theorem 1");
+    };
+    let bare = |k: u64| {
+        let (case, _) = make(k);
+        let zs = forward_multi_head(&case.prompt(), &Parts::new(8, case.gamma()).two_head_stack(&case.alphas));
+        let vs = case.reference().iterates(&case.alphas);
+        let err = zs.iter().zip(&vs).map(|(z, v)| (0..=64).map(|j| (z[(10, j)] - v[case.traj.states[j]]).abs()).fold(0.0, f64::max)).fold(0.0, f64::max);
+        assert!(err <= case.tol() * value_scale(&vs));
+    };
+    let mut out = vec![format!("softmax-td-equivalence, d = 8, n = 64, L = 10 ({} threads available):", rayon::current_num_threads())];
+    for (name, f) in [("full Thm-1 check (3 forward passes + reference)", &full as &(dyn Fn(u64) + Sync)), ("bare comparison (1 forward pass + reference)", &bare)] {
+        let t0 = Instant::now();
+        let mut k = 0u64;
+        while t0.elapsed().as_secs_f64() < seconds {
+            f(k);
+            k += 1;
+        }
+        let seq = k as f64 / t0.elapsed().as_secs_f64();
+        let t1 = Instant::now();
+        (0..k).into_par_iter().for_each(|i| f(i));
+        let par = k as f64 / t1.elapsed().as_secs_f64();
+        out.push(format!("  {name}: {seq:.0} instances/s on 1 thread, {par:.0} instances/s in parallel ({k} instances)"));
+    }
+    out
+}
