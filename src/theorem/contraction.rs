@@ -207,6 +207,15 @@ pub fn empirical_fixed_point(ss: &StateSpace) -> Option<Vec<f64>> {
     a.lu().solve(&b).map(|x| x.as_slice().to_vec())
 }
 
+/// `|λ_2(P)|`: the second largest eigenvalue modulus of the kernel (the largest is 1).
+pub fn second_eigenvalue_modulus(mrp: &Mrp) -> f64 {
+    let ns = mrp.n_states();
+    let p = nalgebra::DMatrix::from_fn(ns, ns, |i, j| mrp.p(i, j));
+    let mut mods: Vec<f64> = p.complex_eigenvalues().iter().map(|z| z.norm()).collect();
+    mods.sort_by(|a, b| b.total_cmp(a));
+    mods.get(1).copied().unwrap_or(0.0)
+}
+
 /// One decay instance: an MRP, one-hot features, `β` above the threshold for margin target
 /// `c_target`, and its population quantities.
 #[derive(Clone, Debug)]
@@ -221,7 +230,7 @@ pub struct DecayInstance {
     pub pop: Population,
 }
 
-/// Draw a decay instance: `|S| ∈ 2..=max_states`, `γ ∈ [0.1, 0.8]`, one-hot features, `β` the
+/// Draw a decay instance: `|S| ∈ 2..=max_states` with `μ_min ≥ 0.1` and `|λ_2| ≤ 0.75`, `γ ∈ [0.1, 0.8]`, one-hot features, `β` the
 /// one-hot threshold for a margin `C = frac (1-γ)/2`, `frac ∈ [0.3, 0.8]`.
 pub fn draw_decay_instance(rng: &mut Rng, max_states: usize) -> DecayInstance {
     loop {
@@ -231,7 +240,10 @@ pub fn draw_decay_instance(rng: &mut Rng, max_states: usize) -> DecayInstance {
         let features = Features::one_hot(ns, 1, 1.0);
         let Some(mu) = stationary(&mrp) else { continue };
         let mu_min = mu.iter().cloned().fold(f64::INFINITY, f64::min);
-        if !(mu_min > 0.0) {
+        // μ_min ≥ 0.1 and a spectral gap (|λ_2(P)| ≤ 0.75, mixing within a few steps) so that
+        // the shortest floor windows (n = 64) are long against the mixing time and visit every
+        // state with high probability: Thm 2's n ≥ C₁ log(1/δ) hides both dependences.
+        if !(mu_min >= 0.1) || second_eigenvalue_modulus(&mrp) > 0.75 {
             continue;
         }
         let c = rng.random_range(0.3..=0.8) * (1.0 - gamma) / 2.0;
@@ -274,23 +286,68 @@ pub fn stationary_rollout(rng: &mut Rng, inst: &DecayInstance, n: usize) -> crat
 /// `n ∈ {2^6 … 2^14}` of the floor fit.
 pub const FLOOR_NS: [usize; 9] = [64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
 
-/// Median floor at each `n` of [`FLOOR_NS`] over `reps` windows, and the fitted log-log slope.
-pub fn floor_slope(rng: &mut Rng, inst: &DecayInstance, reps: usize) -> (Vec<f64>, f64) {
-    let meds: Vec<f64> = FLOOR_NS
-        .iter()
-        .map(|&n| {
-            let mut fl: Vec<f64> = (0..reps).map(|_| curve_on(inst, &stationary_rollout(rng, inst, n), 0, 1.0).1).collect();
-            fl.sort_by(|a, b| a.total_cmp(b));
-            if reps % 2 == 1 {
-                fl[reps / 2]
-            } else {
-                0.5 * (fl[reps / 2 - 1] + fl[reps / 2])
-            }
-        })
-        .collect();
+/// `‖M̂_n - M_π‖_max` of one window.
+pub fn kernel_error(inst: &DecayInstance, traj: &crate::mdp::rollout::Trajectory) -> f64 {
+    let w = WeightedSoftmaxTd::new(&inst.features, inst.beta, &traj.states, &traj.rewards, inst.mrp.gamma());
+    let ss = w.state_space(inst.mrp.rewards());
+    sup_dist(&ss.m_hat, &inst.pop.m_pi)
+}
+
+fn median_of(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let k = v.len();
+    if k % 2 == 1 {
+        v[k / 2]
+    } else {
+        0.5 * (v[k / 2 - 1] + v[k / 2])
+    }
+}
+
+/// The floor fit: for each `n` of [`FLOOR_NS`], over `reps` windows started from `μ_π`, the
+/// median floor `‖v_∞ - v_π‖_∞` and the mean `‖M̂_n - M_π‖_max` (consistency, spec
+/// `contraction.md` check 6); and the fitted log-log slopes of both.
+#[derive(Clone, Debug)]
+pub struct FloorFit {
+    /// Median floor per `n`.
+    pub floors: Vec<f64>,
+    /// Slope of `ln floor` against `ln n`.
+    pub slope: f64,
+    /// Mean `‖M̂_n - M_π‖_max` per `n`.
+    pub kernel_errors: Vec<f64>,
+    /// Slope of `ln ‖M̂_n - M_π‖_max` against `ln n`.
+    pub kernel_slope: f64,
+}
+
+/// Compute the [`FloorFit`].
+pub fn floor_fit(rng: &mut Rng, inst: &DecayInstance, reps: usize) -> FloorFit {
+    let mut floors = Vec::new();
+    let mut kernel_errors = Vec::new();
+    for &n in &FLOOR_NS {
+        let mut fl = Vec::with_capacity(reps);
+        let mut ke = Vec::with_capacity(reps);
+        for _ in 0..reps {
+            let traj = stationary_rollout(rng, inst, n);
+            // Without coverage the fixed point is undefined on unvisited states (their column of
+            // M^ - gamma P^ is 0): such a window's floor counts as +inf in the median.
+            let covered = reference::coverage(&traj.states, n, inst.mrp.n_states());
+            fl.push(if covered { curve_on(inst, &traj, 0, 1.0).1 } else { f64::INFINITY });
+            ke.push(kernel_error(inst, &traj));
+        }
+        floors.push(median_of(fl));
+        // Mean, not median: with few states the empirical frequencies live on a lattice k/n,
+        // and a median can land on a lucky lattice point (an outlier of the fit).
+        kernel_errors.push(ke.iter().sum::<f64>() / ke.len() as f64);
+    }
     let xs: Vec<f64> = FLOOR_NS.iter().map(|&n| (n as f64).ln()).collect();
-    let ys: Vec<f64> = meds.iter().map(|x| x.ln()).collect();
-    (meds, ls_slope(&xs, &ys))
+    let slope = ls_slope(&xs, &floors.iter().map(|x| x.ln()).collect::<Vec<_>>());
+    let kernel_slope = ls_slope(&xs, &kernel_errors.iter().map(|x| x.ln()).collect::<Vec<_>>());
+    FloorFit { floors, slope, kernel_errors, kernel_slope }
+}
+
+/// Median floor per `n` and its fitted slope (see [`floor_fit`]).
+pub fn floor_slope(rng: &mut Rng, inst: &DecayInstance, reps: usize) -> (Vec<f64>, f64) {
+    let f = floor_fit(rng, inst, reps);
+    (f.floors, f.slope)
 }
 
 /// Windows per `n` in the floor fit of `verify` (median of these).
@@ -321,10 +378,15 @@ fn check_decay(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
         excess.max(0.0),
         DECAY_FACTOR_SLACK,
     )];
-    let (_, slope) = floor_slope(rng, &inst, FLOOR_REPS);
+    let fit = floor_fit(rng, &inst, FLOOR_REPS);
     let (lo, hi) = FLOOR_SLOPE_RANGE;
-    let out = (lo - slope).max(slope - hi).max(0.0);
-    ms.push(Measurement::equality(f, "floor ~ n^-1/2: log-log slope of the median floor over n = 2^6..2^14 in [-0.65, -0.35] (distance outside)", out, 0.0));
+    let outside = |s: f64| if s.is_nan() { f64::INFINITY } else { (lo - s).max(s - hi).max(0.0) };
+    ms.push(Measurement::equality(f, "floor ~ n^-1/2: log-log slope of the median floor over n = 2^6..2^14 in [-0.65, -0.35] (distance outside)", outside(fit.slope), 0.0));
+    // Consistency (spec check 6) asks only M^_n -> M_pi; the median error is a saturating
+    // function of the empirical frequencies at large beta, so its small-n slope wanders around
+    // -1/2. We require a decrease at least like n^-1/4 (slope <= -0.25) and report the slope.
+    let k_excess = if fit.kernel_slope.is_nan() { f64::INFINITY } else { (fit.kernel_slope + 0.25).max(0.0) };
+    ms.push(Measurement::equality(f, "consistency: log-log slope of the mean ||M^_n - M_pi||_max <= -0.25 (excess)", k_excess, 0.0));
     CaseResult { measurements: ms, instance: None }
 }
 
@@ -342,7 +404,7 @@ const A_COVERAGE: Assumption = Assumption {
 };
 const A_ERGODIC: Assumption = Assumption {
     name: "ergodic",
-    statement: "P_pi has a unique stationary distribution mu_pi with full support",
+    statement: "P_pi has a unique stationary distribution mu_pi with full support (the decay generator also asks mu_min >= 0.1 and |lambda_2(P)| <= 0.75: fast mixing)",
     search: None,
     replay: None,
 };
