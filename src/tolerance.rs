@@ -64,3 +64,14 @@ pub const DECAY_FACTOR_SLACK: f64 = 0.02;
 
 /// Spec `contraction.md` check 5: the fitted log-log slope of the median floor against `n`.
 pub const FLOOR_SLOPE_RANGE: (f64, f64) = (-0.65, -0.35);
+
+/// NaN-propagating maximum for accumulating errors: `f64::max` silently drops a NaN, which
+/// would let a NaN output pass a check (`Measurement::equality` fails on NaN only if the NaN
+/// reaches it).
+pub fn worst(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}

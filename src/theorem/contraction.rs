@@ -26,12 +26,12 @@ use crate::rl::softmax_td::{self as reference, StateSpace, WeightedSoftmaxTd};
 use crate::rng::Rng;
 use crate::theorem::softmax_td::{coverage_rollout, draw_case, ls_slope, parts_for, value_scale, Case};
 use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, Measurement, Provenance, TheoremSpec};
-use crate::tolerance::{pathwise_slack, softmax_td_rel_tol, DECAY_FACTOR_SLACK, FLOOR_SLOPE_RANGE, UNIT_ROUNDOFF};
+use crate::tolerance::{pathwise_slack, softmax_td_rel_tol, worst, DECAY_FACTOR_SLACK, FLOOR_SLOPE_RANGE, UNIT_ROUNDOFF};
 use rand::Rng as _;
 
 /// `‖a - b‖_∞`.
 pub fn sup_dist(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, worst)
 }
 
 /// Population quantities of an MRP with features at inverse temperature `β`.
@@ -78,20 +78,20 @@ fn check_assumption(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let mut stoch: f64 = 0.0;
     for s in 0..ns {
         let row = &pop.m_pi[s * ns..(s + 1) * ns];
-        stoch = stoch.max((row.iter().sum::<f64>() - 1.0).abs());
-        stoch = stoch.max(row.iter().map(|x| (-x).max(0.0)).fold(0.0, f64::max));
+        stoch = worst(stoch, (row.iter().sum::<f64>() - 1.0).abs());
+        stoch = worst(stoch, row.iter().map(|x| -x).fold(0.0, worst));
     }
     ms.push(Measurement::equality(f, "M_pi nonnegative and row-stochastic", stoch, 4.0 * ns as f64 * UNIT_ROUNDOFF));
     // F(v_π) = v_π: M_π (r + γ P v_π - v_π) = 0.
     let resid: Vec<f64> = (0..ns).map(|s| mrp.r(s) + gamma * (0..ns).map(|t| mrp.p(s, t) * pop.v_pi[t]).sum::<f64>() - pop.v_pi[s]).collect();
-    let fv = (0..ns).map(|s| (0..ns).map(|t| pop.m_pi[s * ns + t] * resid[t]).sum::<f64>().abs()).fold(0.0, f64::max);
+    let fv = (0..ns).map(|s| (0..ns).map(|t| pop.m_pi[s * ns + t] * resid[t]).sum::<f64>().abs()).fold(0.0, worst);
     let scale = pop.v_pi.iter().map(|x| x.abs()).fold(1.0, f64::max);
     ms.push(Measurement::equality(f, "population fixed point F(v_pi) = v_pi (relative)", fv / scale, 64.0 * ns as f64 * UNIT_ROUNDOFF / (1.0 - gamma)));
     // One-hot formula and threshold.
     let onehot = Features::one_hot(ns, 1, 1.0);
     let beta = rng.random_range(0.0..10.0);
     let m1 = reference::population_kernel(&onehot, beta, &pop.mu);
-    let err_f = (0..ns).map(|s| (m1[s * ns + s] - reference::one_hot_diag(pop.mu[s], beta)).abs()).fold(0.0, f64::max);
+    let err_f = (0..ns).map(|s| (m1[s * ns + s] - reference::one_hot_diag(pop.mu[s], beta)).abs()).fold(0.0, worst);
     ms.push(Measurement::equality(f, "one-hot M_pi(s,s) = mu e^beta/(mu e^beta + 1 - mu)", err_f, 16.0 * ns as f64 * UNIT_ROUNDOFF));
     let c = rng.random_range(0.05..0.95) * (1.0 - gamma) / 2.0;
     let mu_min = pop.mu.iter().cloned().fold(f64::INFINITY, f64::min);
@@ -102,7 +102,7 @@ fn check_assumption(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let at = |b: f64| reference::contraction_margin(&reference::population_kernel(&onehot, b, &pop.mu), ns, gamma);
     let err_t = (at(beta_star) - c).abs();
     // The threshold is exact: margin C at β*, and β* is where it is crossed.
-    let sharp = (c - at(beta_star + 1e-6)).max(0.0) + (at(beta_star - 1e-6) - c).max(0.0);
+    let sharp = worst(c - at(beta_star + 1e-6), 0.0) + worst(at(beta_star - 1e-6) - c, 0.0);
     let tol_t = 64.0 * ns as f64 * UNIT_ROUNDOFF * (1.0 + beta_star.abs());
     ms.push(Measurement::equality(f, "one-hot threshold: C_5.1(beta*) = C and beta* is the crossing", err_t + sharp, tol_t));
     CaseResult { measurements: ms, instance: None }
@@ -149,21 +149,21 @@ pub fn pathwise(case: &Case, ss: &StateSpace, v_pi: &[f64], vs: &[Vec<f64>], alp
                 res += (ss.gamma * p - m) * v_pi[t];
             }
             let rhs = acc + alpha * res;
-            err_id = err_id.max((vs[l + 1][s] - v_pi[s] - rhs).abs() / scale);
+            err_id = worst(err_id, (vs[l + 1][s] - v_pi[s] - rhs).abs() / scale);
         }
-        viol_rec = viol_rec.max(e[l + 1] - (rho * e[l] + alpha * eps) - slack);
+        viol_rec = worst(viol_rec, e[l + 1] - (rho * e[l] + alpha * eps) - slack);
         if rho < 1.0 {
             let k = (l + 1) as i32;
             let bound = rho.powi(k) * e[0] + alpha * eps * (1.0 - rho.powi(k)) / (1.0 - rho);
-            viol_bound = viol_bound.max(e[l + 1] - bound - slack * k as f64);
+            viol_bound = worst(viol_bound, e[l + 1] - bound - slack * k as f64);
         }
     }
     let viol_row = rho - ss.row_norm_bound(alpha) - pathwise_slack(ns);
     vec![
         Measurement::equality(f, "error recursion identity v_{l+1}-v_pi = (I-aM^+agP^)(v_l-v_pi) + a(r^+gP^v_pi-M^v_pi) (relative)", err_id, tol),
-        Measurement::equality(f, "||v_{l+1}-v_pi|| <= rho^ ||v_l-v_pi|| + alpha eps^ at every layer (excess)", viol_rec.max(0.0), 0.0),
-        Measurement::equality(f, "unrolled bound rho^^L e_0 + alpha eps^ (1-rho^^L)/(1-rho^) at every layer (excess)", viol_bound.max(0.0), 0.0),
-        Measurement::equality(f, "row-norm bound rho^ <= max_s [1 - alpha(2M^(s,s) - 1 - gamma)] (excess)", viol_row.max(0.0), 0.0),
+        Measurement::equality(f, "||v_{l+1}-v_pi|| <= rho^ ||v_l-v_pi|| + alpha eps^ at every layer (excess)", worst(viol_rec, 0.0), 0.0),
+        Measurement::equality(f, "unrolled bound rho^^L e_0 + alpha eps^ (1-rho^^L)/(1-rho^) at every layer (excess)", worst(viol_bound, 0.0), 0.0),
+        Measurement::equality(f, "row-norm bound rho^ <= max_s [1 - alpha(2M^(s,s) - 1 - gamma)] (excess)", worst(viol_row, 0.0), 0.0),
     ]
 }
 
@@ -375,7 +375,7 @@ fn check_decay(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let mut ms = vec![Measurement::equality(
         f,
         "fitted per-layer decay factor (ln-linear LS over e_l >= 10 e_inf) <= 1 - C_5.1 (excess)",
-        excess.max(0.0),
+        worst(excess, 0.0),
         DECAY_FACTOR_SLACK,
     )];
     let fit = floor_fit(rng, &inst, FLOOR_REPS);
@@ -425,7 +425,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             source: "[XZ] Assumption 5.1 and eq. 22 (one-hot formula and threshold derived), arXiv:2605.07333",
             assumptions: &[A_ERGODIC],
             sz_degree: None,
-            default_cases: 300,
+            default_cases: 1000,
             proof_page: "proofs/contraction.md",
             check: check_assumption,
         },
@@ -436,7 +436,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             source: "[XZ] proof of Thm 2 (pathwise form derived; row-norm bound quoted at alpha = 1), arXiv:2605.07333",
             assumptions: &[A_COVERAGE, A_STEP],
             sz_degree: None,
-            default_cases: 200,
+            default_cases: 1000,
             proof_page: "proofs/contraction.md",
             check: check_pathwise,
         },
@@ -447,7 +447,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             source: "[XZ] Thm 2, eq. 23, arXiv:2605.07333",
             assumptions: &[A_CONTRACTION, A_COVERAGE, A_ERGODIC],
             sz_degree: None,
-            default_cases: 16,
+            default_cases: 32,
             proof_page: "proofs/contraction.md",
             check: check_decay,
         },

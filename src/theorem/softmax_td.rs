@@ -35,7 +35,7 @@ use crate::mdp::Mrp;
 use crate::rl::softmax_td::{self as reference, WeightedSoftmaxTd};
 use crate::rng::Rng;
 use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, InstanceResult, Measurement, Provenance, TheoremSpec};
-use crate::tolerance::{softmax_td_rel_tol, LIMIT_SLOPE_TOL, UNIT_ROUNDOFF};
+use crate::tolerance::{softmax_td_rel_tol, worst, LIMIT_SLOPE_TOL, UNIT_ROUNDOFF};
 use rand::Rng as _;
 use serde_json::{json, Value};
 
@@ -78,7 +78,7 @@ impl Case {
     pub fn g_max(&self) -> f64 {
         (0..self.mrp.n_states())
             .map(|s| self.beta * self.features.x(s).iter().map(|x| x * x).sum::<f64>())
-            .fold(0.0, f64::max)
+            .fold(0.0, worst)
     }
     /// The prompt `Z_0` (transformer side).
     pub fn prompt(&self) -> Mat<f64> {
@@ -237,11 +237,11 @@ pub fn equivalence(case: &Case, parts: &Parts, rng: &mut Rng) -> Equivalence {
     let mut err_rows: f64 = 0.0;
     for (l, z) in zs.iter().enumerate() {
         for j in 0..=n {
-            err_v = err_v.max((z[(d + 2, j)] - vs[l][st[j]]).abs() / scale);
+            err_v = worst(err_v, (z[(d + 2, j)] - vs[l][st[j]]).abs() / scale);
             let target = if j < n { gamma * vs[l][st[j + 1]] } else { 0.0 };
-            err_t = err_t.max((z[(d + 1, j)] - target).abs() / scale);
+            err_t = worst(err_t, (z[(d + 1, j)] - target).abs() / scale);
             for i in 0..=d {
-                err_rows = err_rows.max((z[(i, j)] - z0[(i, j)]).abs());
+                err_rows = worst(err_rows, (z[(i, j)] - z0[(i, j)]).abs());
             }
         }
     }
@@ -264,7 +264,7 @@ pub fn equivalence(case: &Case, parts: &Parts, rng: &mut Rng) -> Equivalence {
         for i in 0..d + 3 {
             for j in 0..=n {
                 let expect = if j == n && i >= d { p[i - d] } else { 0.0 };
-                err_mask = err_mask.max(((zp[(i, j)] - z[(i, j)]) - expect).abs() / scale);
+                err_mask = worst(err_mask, ((zp[(i, j)] - z[(i, j)]) - expect).abs() / scale);
             }
         }
     }
@@ -284,13 +284,13 @@ pub fn equivalence(case: &Case, parts: &Parts, rng: &mut Rng) -> Equivalence {
             if i == d + 1 && j + 1 == n {
                 continue;
             }
-            err_q = err_q.max((z1q[(i, j)] - z1[(i, j)]).abs());
+            err_q = worst(err_q, (z1q[(i, j)] - z1[(i, j)]).abs());
         }
     }
     ms.push(Measurement::equality(f, "mask: query features change only column n and Z[d+1, n-1], bit for bit", err_q, 0.0));
     let transformer = zs[1..].iter().map(|z| z[(d + 2, n)]).collect();
     let reference = vs[1..].iter().map(|v| v[st[n]]).collect();
-    Equivalence { measurements: ms, transformer, reference, violation: err_v.max(err_t) - tol }
+    Equivalence { measurements: ms, transformer, reference, violation: worst(err_v, err_t) - tol }
 }
 
 /// The construction, sabotaged when asked: the reward coefficient of `u` becomes `1.01`.
@@ -323,7 +323,7 @@ pub fn single_head(case: &Case, sabotage: bool) -> (f64, f64, Vec<f64>, Vec<f64>
     }
     let one = forward_shift(&z0, &stack);
     let scale = two.iter().map(|z| z.max_abs()).fold(1.0, f64::max);
-    let err = two.iter().zip(&one).map(|(a, b)| a.max_abs_diff(b)).fold(0.0, f64::max) / scale;
+    let err = two.iter().zip(&one).flat_map(|(a, b)| a.as_slice().iter().zip(b.as_slice()).map(|(x, y)| (x - y).abs())).fold(0.0, worst) / scale;
     let r1 = one[1..].iter().map(|z| z[(d + 2, n)]).collect();
     let r2 = two[1..].iter().map(|z| z[(d + 2, n)]).collect();
     (err, case.tol(), r1, r2)
@@ -352,25 +352,25 @@ pub fn state_space(case: &Case, sabotage: bool) -> (Vec<Measurement>, Vec<f64>, 
         let (mut sm, mut sp) = (0.0, 0.0);
         for t in 0..ns {
             let (m, p) = (ss.m_hat[s * ns + t], ss.p_hat[s * ns + t]);
-            stoch = stoch.max((-m).max(0.0)).max((-p).max(0.0));
+            stoch = worst(worst(stoch, -m), -p);
             sm += m;
             sp += p;
         }
-        stoch = stoch.max((sm - 1.0).abs()).max((sp - 1.0).abs());
+        stoch = worst(worst(stoch, (sm - 1.0).abs()), (sp - 1.0).abs());
     }
     let rscale = case.mrp.rewards().iter().map(|x| x.abs()).fold(1.0, f64::max);
-    let err_r = ss.r_hat.iter().zip(&ss.m_r).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / rscale;
+    let err_r = ss.r_hat.iter().zip(&ss.m_r).map(|(a, b)| (a - b).abs()).fold(0.0, worst) / rscale;
     let per_col = wst.iterates(&case.alphas);
     let sspace = ss.iterates(&case.alphas);
     let scale = value_scale(&per_col).max(value_scale(&sspace));
     let tol = case.tol();
-    let err_ss = per_col.iter().flatten().zip(sspace.iter().flatten()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / scale;
+    let err_ss = per_col.iter().flatten().zip(sspace.iter().flatten()).map(|(a, b)| (a - b).abs()).fold(0.0, worst) / scale;
     let parts = parts_for(case, sabotage);
     let zs = forward_multi_head(&case.prompt(), &parts.two_head_stack(&case.alphas));
     let mut err_tf: f64 = 0.0;
     for (z, v) in zs.iter().zip(&sspace) {
         for j in 0..=n {
-            err_tf = err_tf.max((z[(d + 2, j)] - v[st[j]]).abs() / scale);
+            err_tf = worst(err_tf, (z[(d + 2, j)] - v[st[j]]).abs() / scale);
         }
     }
     let ms = vec![
@@ -416,7 +416,7 @@ pub fn tabular_limit(case: &Case, sabotage: bool) -> (Vec<Measurement>, Vec<(f64
         for s in 0..ns {
             let u = st[..n].iter().filter(|&&x| x == s).count() as f64 / n as f64;
             let formula = u / (u + (1.0 - u) * (-beta).exp());
-            err_diag = err_diag.max((ss.m_hat[s * ns + s] - formula).abs());
+            err_diag = worst(err_diag, (ss.m_hat[s * ns + s] - formula).abs());
         }
     }
     // (b) the limit and its rate.
@@ -429,7 +429,7 @@ pub fn tabular_limit(case: &Case, sabotage: bool) -> (Vec<Measurement>, Vec<(f64
     let mut pts = Vec::new();
     for beta in TABULAR_BETAS {
         let vb = WeightedSoftmaxTd::new(&onehot, beta, st, rw, gamma).iterates(&case.alphas);
-        let e = vb.iter().flatten().zip(v_inf.iter().flatten()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / scale;
+        let e = vb.iter().flatten().zip(v_inf.iter().flatten()).map(|(a, b)| (a - b).abs()).fold(0.0, worst) / scale;
         pts.push((beta, e));
     }
     let slope = ls_slope(&pts.iter().map(|p| p.0).collect::<Vec<_>>(), &pts.iter().map(|p| p.1.ln()).collect::<Vec<_>>());
@@ -437,7 +437,7 @@ pub fn tabular_limit(case: &Case, sabotage: bool) -> (Vec<Measurement>, Vec<(f64
     let v: Vec<f64> = (0..ns).map(|s| ((s * 7 + 3) % 5) as f64 / 5.0 - 0.4).collect();
     let a = limit.step(&v, 1.0);
     let b = reference::empirical_value_iteration(ns, st, rw, gamma, &v);
-    let err_vi = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+    let err_vi = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, worst);
     let ms = vec![
         Measurement::equality(f, "one-hot M̂_n(s,s) = e^β u_s / (e^β u_s + 1 - u_s)", err_diag, 16.0 * n as f64 * UNIT_ROUNDOFF),
         Measurement::equality(f, "β → ∞: ln‖v_l^β - v_l^∞‖ slope in β is -1 (rate e^-β)", (slope + 1.0).abs(), LIMIT_SLOPE_TOL),
@@ -460,7 +460,7 @@ fn check_tabular_limit(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
 /// "the error is at the rounding level" (`error ≤ 100·floor`). Returns the measurement and the
 /// slope (NaN when degenerate).
 pub fn rate_measurement(quantity: &str, pts: &[(f64, f64)], expected: f64, floor: f64) -> (Measurement, f64) {
-    let largest = pts.iter().map(|p| p.1.exp()).fold(0.0, f64::max);
+    let largest = pts.iter().map(|p| p.1.exp()).fold(0.0, worst);
     if largest <= 100.0 * floor {
         let q = format!("{quantity} (degenerate: error at rounding level)");
         return (Measurement::equality(Arithmetic::F64, q, largest, 100.0 * floor), f64::NAN);
@@ -485,12 +485,12 @@ pub fn small_temperature(case: &Case, v: &[f64], alpha: f64, centered: bool) -> 
         let plus = WeightedSoftmaxTd::new(&case.features, h, st, rw, gamma);
         let minus = WeightedSoftmaxTd::new(&case.features, -h, st, rw, gamma);
         let (tp, tm) = (plus.step(v, alpha), minus.step(v, alpha));
-        let e = (0..ns).map(|s| ((tp[s] - tm[s]) / (2.0 * h) - deriv[s]).abs()).fold(0.0, f64::max);
+        let e = (0..ns).map(|s| ((tp[s] - tm[s]) / (2.0 * h) - deriv[s]).abs()).fold(0.0, worst);
         fd_pts.push((h.ln(), e.ln()));
         let mut ek: f64 = 0.0;
         for s in 0..ns {
             for k1 in 0..n {
-                ek = ek.max((plus.kernel(k1, s) - 1.0 / n as f64).abs());
+                ek = worst(ek, (plus.kernel(k1, s) - 1.0 / n as f64).abs());
             }
         }
         k_pts.push((h.ln(), ek.ln()));
@@ -580,7 +580,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             source: SRC_THM1,
             assumptions: &[A_MASK, A_TWO, A_ATTN],
             sz_degree: None,
-            default_cases: 300,
+            default_cases: 1000,
             proof_page: "proofs/softmax-td.md",
             check: check_equivalence,
         },
@@ -591,7 +591,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             source: "[XZ] Lemma 1, arXiv:2605.07333",
             assumptions: &[A_MASK, A_SHIFT],
             sz_degree: None,
-            default_cases: 300,
+            default_cases: 1000,
             proof_page: "proofs/softmax-td.md",
             check: check_single_head,
         },
@@ -602,7 +602,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             source: "[XZ] eq. 20 (definitions [Q]; recursion derived), arXiv:2605.07333",
             assumptions: &[A_MASK, A_TWO, A_COVERAGE],
             sz_degree: None,
-            default_cases: 200,
+            default_cases: 1000,
             proof_page: "proofs/softmax-td.md",
             check: check_state_space,
         },
@@ -613,7 +613,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             source: "[XZ] softmax TD, tabular special case (derived), arXiv:2605.07333",
             assumptions: &[A_ONEHOT],
             sz_degree: None,
-            default_cases: 100,
+            default_cases: 300,
             proof_page: "proofs/softmax-td.md",
             check: check_tabular_limit,
         },
@@ -624,7 +624,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             source: "[XZ] softmax TD, linear-TD special case (first order in beta, derived), arXiv:2605.07333",
             assumptions: &[A_SMALLBETA],
             sz_degree: None,
-            default_cases: 200,
+            default_cases: 500,
             proof_page: "proofs/softmax-td.md",
             check: check_small_temperature,
         },
@@ -655,7 +655,7 @@ pub fn check_instance(inst: &Instance) -> Result<Vec<InstanceResult>, InputError
 }
 
 fn result(id: &str, ms: &[Measurement], transformer: Vec<f64>, reference: Vec<f64>) -> InstanceResult {
-    let max_abs_error = transformer.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let max_abs_error = transformer.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0, worst);
     InstanceResult {
         theorem: id.to_string(),
         arithmetic: Arithmetic::F64,
@@ -691,7 +691,7 @@ pub fn bench(seconds: f64) -> Vec<String> {
         let (case, _) = make(k);
         let zs = forward_multi_head(&case.prompt(), &Parts::new(8, case.gamma()).two_head_stack(&case.alphas));
         let vs = case.reference().iterates(&case.alphas);
-        let err = zs.iter().zip(&vs).map(|(z, v)| (0..=64).map(|j| (z[(10, j)] - v[case.traj.states[j]]).abs()).fold(0.0, f64::max)).fold(0.0, f64::max);
+        let err = zs.iter().zip(&vs).map(|(z, v)| (0..=64).map(|j| (z[(10, j)] - v[case.traj.states[j]]).abs()).fold(0.0, worst)).fold(0.0, worst);
         assert!(err <= case.tol() * value_scale(&vs));
     };
     let mut out = vec![format!("softmax-td-equivalence, d = 8, n = 64, L = 10 ({} threads available):", rayon::current_num_threads())];
