@@ -276,3 +276,14 @@ fn attention_cache_is_bit_identical_to_recomputing_every_layer() {
         assert_eq!(forward_shift_with(&z0, &stack, true), forward_shift_with(&z0, &stack, false));
     }
 }
+
+#[test]
+fn absurd_depth_or_temperature_is_an_input_error_not_a_crash() {
+    for (text, field) in [
+        (INSTANCE.replace("\"layers\": 3", "\"layers\": 1000000000"), "params.layers"),
+        (INSTANCE.replace("\"beta\": 2.0", "\"beta\": 1e300"), "params.beta"),
+    ] {
+        let err = Instance::from_json_text(&text).and_then(|i| check_instance(&i)).unwrap_err();
+        assert_eq!(err.field, field, "{err}");
+    }
+}

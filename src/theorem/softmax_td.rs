@@ -117,6 +117,9 @@ impl Case {
         if layers == 0 {
             return Err(InputError::new("params.layers", "must be at least 1"));
         }
+        if layers > MAX_LAYERS {
+            return Err(InputError::new("params.layers", format!("{layers} layers is more than the supported {MAX_LAYERS}")));
+        }
         let alphas = if p.has("alphas") {
             if p.has("alpha") {
                 return Err(InputError::new("params.alpha", "give either alpha or alphas, not both"));
@@ -129,6 +132,10 @@ impl Case {
         if !(beta >= 0.0) {
             return Err(InputError::new("params.beta", format!("inverse temperature {beta} must be >= 0 (features are scaled by sqrt(beta))")));
         }
+        let g = (0..mrp.n_states()).map(|s| beta * inst.features.x(s).iter().map(|x| x * x).sum::<f64>()).fold(0.0, f64::max);
+        if !(g <= MAX_SCORE) {
+            return Err(InputError::new("params.beta", format!("beta * max_s |x(s)|^2 = {g:e} exceeds {MAX_SCORE:e}: the scores would overflow")));
+        }
         let features = Features::from_flat(
             mrp.n_states(),
             1,
@@ -138,6 +145,13 @@ impl Case {
         Ok(Case { mrp, features, beta, traj: inst.trajectory.clone(), alphas })
     }
 }
+
+/// Largest depth `icrl check` accepts (each layer costs `O(n² d)`; the theory is about
+/// moderate depths).
+pub const MAX_LAYERS: usize = 100_000;
+/// Largest score magnitude `β max_s ‖x(s)‖²` accepted: `exp` differences of scores stay exact
+/// enough and `Zᵀ A Z` cannot overflow.
+pub const MAX_SCORE: f64 = 1e12;
 
 /// How features are drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
