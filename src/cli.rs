@@ -55,7 +55,7 @@ enum ReportCmd {
     /// [XZ] Thm 2: error against depth for several n, and the floor against n with its slope.
     Decay {
         /// Output directory (writes decay.md and decay.svg).
-        #[arg(long, default_value = "reports")]
+        #[arg(long, default_value = "report-out")]
         out: PathBuf,
         /// Seed.
         #[arg(long, default_value_t = 0)]

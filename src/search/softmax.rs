@@ -289,3 +289,74 @@ pub fn converse_report(seed: u64, count: u64) -> Vec<String> {
     ));
     out
 }
+
+/// Population margin `C_5.1` of a case (`None` without a unique stationary distribution).
+fn population_margin(case: &Case) -> Option<f64> {
+    let mu = stationary(&case.mrp)?;
+    if !mu.iter().all(|&m| m > 0.0) {
+        return None;
+    }
+    let m_pi = population_kernel(&case.features, case.beta, &mu);
+    Some(contraction_margin(&m_pi, case.mrp.n_states(), case.gamma()))
+}
+
+/// Growth `ln(e_L / e_0)` of a window that *misses* a state while Assumption 5.1 holds in the
+/// population (`C_5.1 > 0`): isolates the role of coverage.
+pub fn growth_without_coverage(case: &Case) -> Option<f64> {
+    if crate::rl::softmax_td::coverage(&case.traj.states, case.n(), case.mrp.n_states()) {
+        return None;
+    }
+    if !(population_margin(case)? > 0.0) {
+        return None;
+    }
+    let e = error_curve(case);
+    let (e0, el) = (e[0], e[e.len() - 1]);
+    (e0 > 0.0).then(|| (el / e0).ln())
+}
+
+/// `contraction-decay --relax coverage`: Assumption 5.1 holds, the window misses a state, and
+/// the error at depth `L` is at least twice the error at depth 0.
+pub fn search_coverage(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
+    let strat = small_strategy(3, 2, 6, DIVERGE_LAYERS, DIVERGE_LAYERS);
+    let (found, tried) =
+        find_and_shrink(strat, args.budget, args.seed, |s: &Small| growth_without_coverage(&s.case()).filter(|&g| g > std::f64::consts::LN_2));
+    Ok(match found {
+        None => SearchOutcome { found: None, tried, report: vec![] },
+        Some((s, g)) => {
+            let case = s.case();
+            let e = error_curve(&case);
+            let v_pi = mrp_value(&case.mrp);
+            let v_l = case.reference().iterates(&case.alphas).pop().expect("nonempty");
+            let mut seen = vec![false; case.mrp.n_states()];
+            for &x in &case.traj.states[..case.n()] {
+                seen[x] = true;
+            }
+            let report = vec![
+                format!(
+                    "coverage dropped, Assumption 5.1 kept (C_5.1 = {:.3}): e_0 = {:.4}, e_{} = {:.4}",
+                    population_margin(&case).unwrap_or(f64::NAN),
+                    e[0],
+                    DIVERGE_LAYERS,
+                    e[DIVERGE_LAYERS]
+                ),
+                format!(
+                    "unvisited states {:?}: their own value never enters a TD error, so the visited states' errors drive them without correction (v_L = {:?}, v_pi = {:?})",
+                    (0..seen.len()).filter(|&x| !seen[x]).collect::<Vec<_>>(),
+                    v_l.iter().map(|x| (x * 1e4).round() / 1e4).collect::<Vec<_>>(),
+                    v_pi.iter().map(|x| (x * 1e4).round() / 1e4).collect::<Vec<_>>()
+                ),
+            ];
+            save(args, &case, &[], g, "coverage dropped (Assumption 5.1 holds): the error at depth L is at least twice the error at depth 0", tried, report)
+        }
+    })
+}
+
+/// Replay of `coverage`: `ln(e_L / e_0) - ln 2` with the window still missing a state and
+/// Assumption 5.1 still holding.
+pub fn replay_coverage(raw: &Value) -> Result<f64, InputError> {
+    let inst = Instance::from_value(raw.clone())?;
+    let case = Case::from_instance(&inst)?;
+    growth_without_coverage(&case)
+        .map(|g| g - std::f64::consts::LN_2)
+        .ok_or_else(|| InputError::new("trajectory.states", "the window covers every state, or Assumption 5.1 fails: not a coverage counterexample"))
+}

@@ -399,6 +399,12 @@ const A_CONTRACTION: Assumption = Assumption {
 const A_COVERAGE: Assumption = Assumption {
     name: "coverage",
     statement: "the context's sources visit every state",
+    search: Some(crate::search::softmax::search_coverage),
+    replay: Some(crate::search::softmax::replay_coverage),
+};
+const A_COVERAGE_PATHWISE: Assumption = Assumption {
+    name: "coverage",
+    statement: "the context's sources visit every state (so the transformer's columns give v_l on every state)",
     search: None,
     replay: None,
 };
@@ -434,7 +440,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             statement: "On every window with coverage, the transformer's iterates satisfy v_{l+1} - v_pi = (I - aM^ + agP^)(v_l - v_pi) + a(r^ + gP^ v_pi - M^ v_pi), hence ||v_{l+1} - v_pi|| <= rho^ ||v_l - v_pi|| + a eps^ and the unrolled bound at every layer; rho^ <= max_s [1 - a(2M^(s,s) - 1 - g)].",
             provenance: Provenance::Derived,
             source: "[XZ] proof of Thm 2 (pathwise form derived; row-norm bound quoted at alpha = 1), arXiv:2605.07333",
-            assumptions: &[A_COVERAGE, A_STEP],
+            assumptions: &[A_COVERAGE_PATHWISE, A_STEP],
             sz_degree: None,
             default_cases: 1000,
             proof_page: "proofs/contraction.md",
