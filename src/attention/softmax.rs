@@ -13,6 +13,12 @@
 //! exact zero product changes no finite sum; `tests/softmax_td.rs` checks it against the dense
 //! triple loop).
 //!
+//! Two further savings, both exact: only the rows of `Z S` that some value matrix reads are
+//! formed, and the attention weights are reused across layers while no layer has written a
+//! row that `A` reads (in the construction `A` reads only the feature rows, so the `exp`s are
+//! computed once per forward pass); `forward_*_with(.., false)` turns the reuse off, and the
+//! tests pin both paths bit for bit.
+//!
 //! Nothing here calls `crate::rl`: the theorems compare this forward pass with the reference
 //! weighted softmax TD of `crate::rl::softmax`.
 

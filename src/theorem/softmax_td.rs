@@ -718,7 +718,7 @@ pub fn bench(seconds: f64) -> Vec<String> {
         }
         let seq = k as f64 / t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
-        (0..k).into_par_iter().for_each(|i| f(i));
+        (0..k).into_par_iter().for_each(f);
         let par = k as f64 / t1.elapsed().as_secs_f64();
         out.push(format!("  {name}: {seq:.0} instances/s on 1 thread, {par:.0} instances/s in parallel ({k} instances)"));
     }
