@@ -97,7 +97,8 @@ fn decay_factor_is_no_slower_than_one_minus_c() {
 fn fit_decay_recovers_a_known_rate() {
     let e: Vec<f64> = (0..30).map(|l| 0.7f64.powi(l) + 1e-6).collect();
     let (f, m) = fit_decay(&e, 1e-6);
-    assert!((f - 0.7).abs() < 1e-3, "{f}");
+    // The floor biases the fit upward by at most DECAY_FACTOR_SLACK (its documented reason).
+    assert!(f >= 0.7 && f - 0.7 <= DECAY_FACTOR_SLACK, "{f}");
     assert!(m >= 10);
 }
 

@@ -208,7 +208,8 @@ fn icrl_check_accepts_softmax_td_instances() {
     let w = [2.0f64.exp(), 1.0f64.exp(), 1.0f64.exp()];
     let z: f64 = w.iter().sum();
     let v1 = 0.5 * (w[0] * 1.0 + w[1] * -0.5 + w[2] * -0.5) / z;
-    assert!((res[0].reference[0] - v1).abs() <= 1e-15 * 8.0);
+    // Two evaluation orders of a 3-term softmax average: a few roundings of values of size 1.
+    assert!((res[0].reference[0] - v1).abs() <= icrl_proofs::tolerance::pathwise_slack(3));
 }
 
 #[test]
