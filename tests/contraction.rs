@@ -129,3 +129,14 @@ fn report_decay_table_snapshot_and_svg() {
     let slope = table.lines().find(|l| l.starts_with("fitted log-log slope")).unwrap();
     assert!(slope.contains("in range"), "{slope}");
 }
+
+#[test]
+fn verdicts_and_errors_do_not_depend_on_the_thread_count() {
+    let ids = ["softmax-td-equivalence", "contraction-pathwise", "contraction-decay"];
+    let specs: Vec<_> = registry().into_iter().filter(|t| ids.contains(&t.id)).collect();
+    let cfg = VerifyConfig { cases: Some(6), seed: 9, arith: ArithFilter::Both, sabotage: false, only_case: None, progress: false };
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| run(&specs, &cfg));
+    let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| run(&specs, &cfg));
+    let key = |r: &icrl_proofs::verify::Report| r.rows.iter().map(|x| (x.theorem.clone(), x.max_error.to_bits(), x.holds)).collect::<Vec<_>>();
+    assert_eq!(key(&one), key(&two));
+}
