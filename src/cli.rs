@@ -45,13 +45,28 @@ enum Cmd {
     Search(SearchCmd),
     /// Throughput benchmarks (instances per second, end to end).
     Bench(BenchArgs),
-    /// Reported experiments (tables, plots): `actor-critic`, …
-    Report {
-        /// Which report.
-        kind: String,
-        /// Directory to write the report files into.
+    /// Reports: tables and SVG plots (`report decay`).
+    #[command(subcommand)]
+    Report(ReportCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum ReportCmd {
+    /// [LL] Thm 3.3 ([R] actor-critic): in-context policy improvement, return per step vs
+    /// optimal and uniform.
+    ActorCritic {
+        /// Output directory (writes actor-critic.txt); printed only when absent.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// [XZ] Thm 2: error against depth for several n, and the floor against n with its slope.
+    Decay {
+        /// Output directory (writes decay.md and decay.svg).
+        #[arg(long, default_value = "report-out")]
+        out: PathBuf,
         /// Seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -107,7 +122,7 @@ struct SearchCmd {
 
 #[derive(Args, Debug)]
 struct BenchArgs {
-    /// Which benchmark: `sarsa-paper`, `linear-td-wb`, or `all`.
+    /// Which benchmark: `sarsa-paper`, `sarsa-paper-exact`, `linear-td-wb`, `softmax-td`, or `all`.
     #[arg(long, default_value = "all")]
     which: String,
     /// Minimum seconds per measurement.
@@ -137,10 +152,7 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Cmd::Check { file, json } => check(&file, json),
         Cmd::Search(a) => search(a),
         Cmd::Bench(a) => bench(a),
-        Cmd::Report { kind, out, seed } => crate::report::run(&kind, out.as_deref(), seed).map(|t| {
-            print!("{t}");
-            EXIT_OK
-        }),
+        Cmd::Report(r) => report(r),
     };
     match result {
         Ok(code) => code,
@@ -347,4 +359,22 @@ fn bench(a: BenchArgs) -> Result<i32, InputError> {
         let _ = writeln!(o, "{l}");
     }
     Ok(EXIT_OK)
+}
+
+fn report(r: ReportCmd) -> Result<i32, InputError> {
+    match r {
+        ReportCmd::ActorCritic { out: dir, seed } => {
+            let t = crate::report::actor_critic(dir.as_deref(), seed)?;
+            let _ = write!(out(), "{t}");
+            Ok(EXIT_OK)
+        }
+        ReportCmd::Decay { out: dir, seed } => {
+            let (table, md, svg) = crate::report::decay::run(&dir, seed)?;
+            let mut o = out();
+            let _ = write!(o, "{table}");
+            let _ = writeln!(o, "\nwrote {} and {}", md.display(), svg.display());
+            let slope_line = table.lines().find(|l| l.starts_with("fitted log-log slope")).unwrap_or_default();
+            Ok(if slope_line.contains("in range") { EXIT_OK } else { EXIT_FAIL })
+        }
+    }
 }

@@ -42,7 +42,9 @@ pub struct Row {
     pub measurements: u64,
     /// Largest error seen.
     pub max_error: f64,
-    /// The tolerance of the measurement closest to (or furthest past) its tolerance.
+    /// The error of the measurement closest to (or furthest past) its tolerance.
+    pub worst_error: f64,
+    /// That measurement's tolerance.
     pub tolerance: f64,
     /// Cases in which some measurement failed.
     pub failed_cases: u64,
@@ -165,6 +167,7 @@ fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)])
             cases: 0,
             measurements: 0,
             max_error: 0.0,
+            worst_error: 0.0,
             tolerance: 0.0,
             failed_cases: 0,
             holds: true,
@@ -196,6 +199,7 @@ fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)])
                 if ratio > worst_ratio || (ratio.is_nan() && !worst_ratio.is_nan()) {
                     worst_ratio = ratio;
                     row.tolerance = m.tolerance;
+                    row.worst_error = m.error;
                 }
                 if !m.holds && !case_failed {
                     case_failed = true;
@@ -238,12 +242,14 @@ fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)])
     (rows, failure)
 }
 
-/// Render the summary table.
+/// Render the summary table. `error` and `tolerance` are those of the measurement closest to
+/// (or furthest past) its tolerance, so the pair is comparable even when a theorem compares
+/// quantities of different scales; `--json` also has the plain `max_error`.
 pub fn render_table(report: &Report) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "{:<34} {:<4} {:<6} {:>6} {:>10} {:>10} {:<7} {}\n",
-        "theorem", "", "arith", "cases", "max error", "tolerance", "verdict", "certificate"
+        "theorem", "", "arith", "cases", "error", "tolerance", "verdict", "certificate"
     ));
     for r in &report.rows {
         let cert = match (r.sz_log10_bound, r.sz_degree, r.sz_shapes) {
@@ -257,7 +263,7 @@ pub fn render_table(report: &Report) -> String {
             r.provenance,
             r.arithmetic.name(),
             r.cases,
-            fmt_err(r.max_error),
+            fmt_err(r.worst_error),
             fmt_err(r.tolerance),
             verdict,
             cert

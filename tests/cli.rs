@@ -95,7 +95,7 @@ fn canonical_table(jsonl: &str) -> String {
             v["provenance"].as_str().unwrap(),
             v["arithmetic"].as_str().unwrap(),
             v["cases"],
-            pow10_up(v["max_error"].as_f64().unwrap_or(f64::NAN)),
+            pow10_up(v["worst_error"].as_f64().unwrap_or(f64::NAN)),
             pow10_up(v["tolerance"].as_f64().unwrap_or(f64::NAN)),
             if v["holds"].as_bool().unwrap() { "holds" } else { "FAILS" },
             cert

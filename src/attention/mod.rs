@@ -3,3 +3,4 @@
 
 pub mod linear;
 pub mod prompt;
+pub mod softmax;

@@ -2,3 +2,4 @@
 
 pub mod linear_td;
 pub mod sarsa;
+pub mod softmax;

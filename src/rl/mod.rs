@@ -4,3 +4,4 @@
 pub mod actor_critic;
 pub mod sarsa;
 pub mod td;
+pub mod softmax_td;

@@ -128,3 +128,4 @@ pub fn default_out(theorem: &str, relax: &str) -> std::path::PathBuf {
 pub mod linear_td;
 pub mod qlearning;
 pub mod sarsa;
+pub mod softmax;

@@ -96,7 +96,7 @@ pub fn run(which: &str, seconds: f64) -> Result<Vec<String>, InputError> {
     if !(seconds > 0.0) {
         return Err(InputError::new("--seconds", "must be positive"));
     }
-    let known = ["all", "sarsa-paper", "sarsa-paper-exact", "linear-td-wb"];
+    let known = ["all", "sarsa-paper", "sarsa-paper-exact", "linear-td-wb", "softmax-td"];
     if !known.contains(&which) {
         return Err(InputError::new("--which", format!("unknown benchmark {which:?}; expected one of {}", known.join(", "))));
     }
@@ -116,6 +116,9 @@ pub fn run(which: &str, seconds: f64) -> Result<Vec<String>, InputError> {
     }
     if which == "all" || which == "linear-td-wb" {
         line("linear-td d=3 n=100 L=40, f64, TD(0)+TD(λ)+RG per trial", &linear_td_wb_trial, seconds);
+    }
+    if which == "all" || which == "softmax-td" {
+        out.extend(crate::theorem::softmax_td::bench(seconds));
     }
     Ok(out)
 }

@@ -188,6 +188,8 @@ pub fn registry() -> Vec<TheoremSpec> {
     v.extend(crate::theorem::linear_td::specs());
     v.extend(crate::theorem::sarsa::specs());
     v.extend(crate::theorem::actor_critic::specs());
+    v.extend(crate::theorem::softmax_td::specs());
+    v.extend(crate::theorem::contraction::specs());
     v
 }
 
@@ -199,8 +201,10 @@ pub fn find(id: &str) -> Option<TheoremSpec> {
 pub mod actor_critic;
 pub mod bench;
 pub mod common;
+pub mod contraction;
 pub mod linear_td;
 pub mod sarsa;
+pub mod softmax_td;
 
 /// One entry of `icrl check --json` (spec `instances.md`).
 #[derive(Clone, Debug, Serialize)]
@@ -225,6 +229,7 @@ pub fn check_instance(inst: &crate::instance::Instance) -> Result<Vec<InstanceRe
         "linear-td" => linear_td::check_instance(inst),
         "sarsa" => sarsa::check_instance(inst),
         "actor-critic" => actor_critic::check_instance(inst),
+        "softmax-td" => softmax_td::check_instance(inst),
         other => Err(crate::error::InputError::new("family", format!("`icrl check` does not support family {other:?} yet"))),
     }
 }

@@ -1,0 +1,324 @@
+//! Weighted softmax TD ([XZ] eqs. 8–9, 20, 22; arXiv:2605.07333), written from its definition
+//! on the trajectory, never through attention code. Spec `softmax-td.md`, `contraction.md`.
+//!
+//! On a fixed context `S_0, R_1, S_1, …, R_n, S_n`, with every `δ` from the same `v_l` [Q]:
+//!
+//! ```text
+//! δ_k = R_k + γ v_l(S_k) - v_l(S_{k-1})                                k = 1..n
+//! K(S_{k-1}, s) = exp(g(s, S_{k-1})) / Σ_{m=1..n} exp(g(s, S_{m-1})),  g(s,s') = β⟨x(s), x(s')⟩
+//! v_{l+1}(s) = v_l(s) + α_l Σ_k K(S_{k-1}, s) δ_k
+//! ```
+//!
+//! `v_l` is a function on all states (`Vec` indexed by state); the per-column iterate of the
+//! transformer's column `j` is `v_l(S_j)`. The state-space form ([XZ] eq. 20 [Q] definitions,
+//! [D] recursion) is [`StateSpace`]; the population kernel `M_π` ([XZ] eq. 22) is
+//! [`population_kernel`].
+
+use crate::mdp::features::Features;
+
+/// The weighted softmax TD operator of one context.
+#[derive(Clone, Debug)]
+pub struct WeightedSoftmaxTd {
+    ns: usize,
+    gamma: f64,
+    /// `S_0 … S_n`.
+    states: Vec<usize>,
+    /// `R_1 … R_n`.
+    rewards: Vec<f64>,
+    /// `kernel[s * n + (k-1)] = K(S_{k-1}, s)`.
+    kernel: Vec<f64>,
+}
+
+/// `β ⟨x(s), x(s')⟩`.
+pub fn score(features: &Features, beta: f64, s: usize, s2: usize) -> f64 {
+    let dot: f64 = features.x(s).iter().zip(features.x(s2)).map(|(a, b)| a * b).sum();
+    beta * dot
+}
+
+impl WeightedSoftmaxTd {
+    /// The operator for features `x`, inverse temperature `β`, the window (`n+1` states, `n`
+    /// rewards) and `γ`. The kernel is normalized stably (maximum score subtracted).
+    pub fn new(features: &Features, beta: f64, states: &[usize], rewards: &[f64], gamma: f64) -> Self {
+        let ns = features.n_states();
+        let n = rewards.len();
+        let mut kernel = vec![0.0; ns * n];
+        let mut g = vec![0.0; n];
+        for s in 0..ns {
+            for k in 0..n {
+                g[k] = score(features, beta, s, states[k]);
+            }
+            let m = g.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let row = &mut kernel[s * n..(s + 1) * n];
+            let mut z = 0.0;
+            for k in 0..n {
+                row[k] = (g[k] - m).exp();
+                z += row[k];
+            }
+            for x in row.iter_mut() {
+                *x /= z;
+            }
+        }
+        WeightedSoftmaxTd { ns, gamma, states: states.to_vec(), rewards: rewards.to_vec(), kernel }
+    }
+
+    /// The same window with an explicit kernel `K(S_{k-1}, s) = kernel[s * n + k-1]` (the limits).
+    pub fn with_kernel(ns: usize, states: &[usize], rewards: &[f64], gamma: f64, kernel: Vec<f64>) -> Self {
+        assert_eq!(kernel.len(), ns * rewards.len(), "kernel has |S|·n entries");
+        WeightedSoftmaxTd { ns, gamma, states: states.to_vec(), rewards: rewards.to_vec(), kernel }
+    }
+
+    /// `n`.
+    pub fn n(&self) -> usize {
+        self.rewards.len()
+    }
+    /// `|S|`.
+    pub fn n_states(&self) -> usize {
+        self.ns
+    }
+    /// `K(S_{k-1}, s)` for `k = 1..n` (argument `k1 = k-1`).
+    pub fn kernel(&self, k1: usize, s: usize) -> f64 {
+        self.kernel[s * self.n() + k1]
+    }
+
+    /// The TD errors `δ_1 … δ_n` of `v`.
+    pub fn td_errors(&self, v: &[f64]) -> Vec<f64> {
+        (0..self.n()).map(|k1| self.rewards[k1] + self.gamma * v[self.states[k1 + 1]] - v[self.states[k1]]).collect()
+    }
+
+    /// One step: `v(s) + α Σ_k K(S_{k-1}, s) δ_k` for every state.
+    pub fn step(&self, v: &[f64], alpha: f64) -> Vec<f64> {
+        let delta = self.td_errors(v);
+        let n = self.n();
+        (0..self.ns)
+            .map(|s| {
+                let row = &self.kernel[s * n..(s + 1) * n];
+                let acc: f64 = row.iter().zip(&delta).map(|(k, d)| k * d).sum();
+                v[s] + alpha * acc
+            })
+            .collect()
+    }
+
+    /// `v_0 = 0, v_1, …, v_L` for the steps `alphas`.
+    pub fn iterates(&self, alphas: &[f64]) -> Vec<Vec<f64>> {
+        let mut out = Vec::with_capacity(alphas.len() + 1);
+        out.push(vec![0.0; self.ns]);
+        for &a in alphas {
+            let next = self.step(out.last().expect("nonempty"), a);
+            out.push(next);
+        }
+        out
+    }
+
+    /// The state-space matrices `M̂_n, P̂_n, r̂_n` ([XZ] eq. 20), with `r` the reward function.
+    pub fn state_space(&self, r: &[f64]) -> StateSpace {
+        let (ns, n) = (self.ns, self.n());
+        let mut m_hat = vec![0.0; ns * ns];
+        let mut p_hat = vec![0.0; ns * ns];
+        let mut r_hat = vec![0.0; ns];
+        for s in 0..ns {
+            for k1 in 0..n {
+                let w = self.kernel[s * n + k1];
+                m_hat[s * ns + self.states[k1]] += w;
+                p_hat[s * ns + self.states[k1 + 1]] += w;
+                r_hat[s] += w * self.rewards[k1];
+            }
+        }
+        let mr = (0..ns).map(|s| (0..ns).map(|t| m_hat[s * ns + t] * r[t]).sum()).collect();
+        StateSpace { ns, gamma: self.gamma, m_hat, p_hat, r_hat, m_r: mr }
+    }
+}
+
+/// `M̂_n`, `P̂_n` (row-major `|S|×|S|`), `r̂_n`, and `M̂_n r` ([XZ] eq. 20).
+#[derive(Clone, Debug)]
+pub struct StateSpace {
+    /// `|S|`.
+    pub ns: usize,
+    /// `γ`.
+    pub gamma: f64,
+    /// `M̂_n(s,s') = Σ_k K(S_{k-1}, s) 1{S_{k-1} = s'}`.
+    pub m_hat: Vec<f64>,
+    /// `P̂_n(s,s') = Σ_k K(S_{k-1}, s) 1{S_k = s'}`.
+    pub p_hat: Vec<f64>,
+    /// `r̂_n(s) = Σ_k K(S_{k-1}, s) R_k`.
+    pub r_hat: Vec<f64>,
+    /// `(M̂_n r)(s)`.
+    pub m_r: Vec<f64>,
+}
+
+impl StateSpace {
+    /// `v_{l+1} = (I - α M̂ + α γ P̂) v_l + α r̂` [D].
+    pub fn step(&self, v: &[f64], alpha: f64) -> Vec<f64> {
+        let ns = self.ns;
+        (0..ns)
+            .map(|s| {
+                let mut acc = self.r_hat[s];
+                for t in 0..ns {
+                    acc += (self.gamma * self.p_hat[s * ns + t] - self.m_hat[s * ns + t]) * v[t];
+                }
+                v[s] + alpha * acc
+            })
+            .collect()
+    }
+    /// `v_0 = 0 … v_L`.
+    pub fn iterates(&self, alphas: &[f64]) -> Vec<Vec<f64>> {
+        let mut out = vec![vec![0.0; self.ns]];
+        for &a in alphas {
+            let next = self.step(out.last().expect("nonempty"), a);
+            out.push(next);
+        }
+        out
+    }
+    /// `ρ̂ = ‖I - α M̂ + α γ P̂‖_∞`.
+    pub fn rho_hat(&self, alpha: f64) -> f64 {
+        let ns = self.ns;
+        (0..ns)
+            .map(|s| {
+                (0..ns)
+                    .map(|t| {
+                        let id = if s == t { 1.0 } else { 0.0 };
+                        (id - alpha * self.m_hat[s * ns + t] + alpha * self.gamma * self.p_hat[s * ns + t]).abs()
+                    })
+                    .sum::<f64>()
+            })
+            .fold(0.0, f64::max)
+    }
+    /// `ε̂ = ‖r̂ + γ P̂ v_π - M̂ v_π‖_∞`.
+    pub fn eps_hat(&self, v_pi: &[f64]) -> f64 {
+        let ns = self.ns;
+        (0..ns)
+            .map(|s| {
+                let mut acc = self.r_hat[s];
+                for t in 0..ns {
+                    acc += (self.gamma * self.p_hat[s * ns + t] - self.m_hat[s * ns + t]) * v_pi[t];
+                }
+                acc.abs()
+            })
+            .fold(0.0, f64::max)
+    }
+    /// The row-norm bound `max_s [1 - α(2 M̂(s,s) - 1 - γ)]` on `ρ̂` ([Q] at `α = 1`, [D]).
+    pub fn row_norm_bound(&self, alpha: f64) -> f64 {
+        (0..self.ns).map(|s| 1.0 - alpha * (2.0 * self.m_hat[s * self.ns + s] - 1.0 - self.gamma)).fold(f64::NEG_INFINITY, f64::max)
+    }
+    /// `min_s M̂(s,s)`.
+    pub fn min_diag(&self) -> f64 {
+        (0..self.ns).map(|s| self.m_hat[s * self.ns + s]).fold(f64::INFINITY, f64::min)
+    }
+}
+
+/// Whether the sources `S_0 … S_{n-1}` visit every state.
+pub fn coverage(states: &[usize], n: usize, ns: usize) -> bool {
+    let mut seen = vec![false; ns];
+    for &s in &states[..n] {
+        seen[s] = true;
+    }
+    seen.iter().all(|&b| b)
+}
+
+/// The `β → ∞` limit of the one-hot kernel [D]: `K_∞(S_{k-1}, s) = 1{S_{k-1} = s}/N_s` for a
+/// visited state `s` (`N_s = #{k < n : S_k = s}`), and `1/n` for an unvisited one (all its
+/// scores are 0).
+pub fn tabular_limit(ns: usize, states: &[usize], rewards: &[f64], gamma: f64) -> WeightedSoftmaxTd {
+    let n = rewards.len();
+    let mut counts = vec![0usize; ns];
+    for &s in &states[..n] {
+        counts[s] += 1;
+    }
+    let mut kernel = vec![0.0; ns * n];
+    for s in 0..ns {
+        for k1 in 0..n {
+            kernel[s * n + k1] = if counts[s] == 0 {
+                1.0 / n as f64
+            } else if states[k1] == s {
+                1.0 / counts[s] as f64
+            } else {
+                0.0
+            };
+        }
+    }
+    WeightedSoftmaxTd::with_kernel(ns, states, rewards, gamma, kernel)
+}
+
+/// Value iteration on the empirical model of the window: `v'(s) = r̄(s) + γ Σ_s' P̄(s,s') v(s')`
+/// with `P̄`, `r̄` the empirical transition frequencies and mean rewards of the visited states
+/// (unvisited states keep `v`).
+pub fn empirical_value_iteration(ns: usize, states: &[usize], rewards: &[f64], gamma: f64, v: &[f64]) -> Vec<f64> {
+    let n = rewards.len();
+    let mut counts = vec![0.0; ns];
+    let mut acc = vec![0.0; ns];
+    for k1 in 0..n {
+        let s = states[k1];
+        counts[s] += 1.0;
+        acc[s] += rewards[k1] + gamma * v[states[k1 + 1]];
+    }
+    (0..ns).map(|s| if counts[s] > 0.0 { acc[s] / counts[s] } else { v[s] }).collect()
+}
+
+/// The first-order term in `β` of one update at `β = 0` [D]:
+/// `(α/n) Σ_k ⟨x(s), x(S_{k-1}) - x̄⟩ δ_k` with `x̄` the context mean of `x(S_{k-1})`.
+/// With `centered = false`, the uncentered `(α/n) Σ_k ⟨x(s), x(S_{k-1})⟩ δ_k` (a wrong formula,
+/// kept as the negative control).
+pub fn small_beta_derivative(features: &Features, states: &[usize], rewards: &[f64], gamma: f64, v: &[f64], alpha: f64, centered: bool) -> Vec<f64> {
+    let n = rewards.len();
+    let d = features.dim();
+    let mut xbar = vec![0.0; d];
+    if centered {
+        for &s in &states[..n] {
+            for (m, x) in xbar.iter_mut().zip(features.x(s)) {
+                *m += x / n as f64;
+            }
+        }
+    }
+    let delta: Vec<f64> = (0..n).map(|k1| rewards[k1] + gamma * v[states[k1 + 1]] - v[states[k1]]).collect();
+    (0..features.n_states())
+        .map(|s| {
+            let xs = features.x(s);
+            let mut acc = 0.0;
+            for k1 in 0..n {
+                let xk = features.x(states[k1]);
+                let ip: f64 = (0..d).map(|i| xs[i] * (xk[i] - xbar[i])).sum();
+                acc += ip * delta[k1];
+            }
+            alpha * acc / n as f64
+        })
+        .collect()
+}
+
+/// The population kernel `M_π(s,s') = μ(s') e^{g(s,s')} / Σ_u μ(u) e^{g(s,u)}` ([XZ] eq. 22),
+/// row-major, computed stably (maximum over the support of `μ` subtracted).
+pub fn population_kernel(features: &Features, beta: f64, mu: &[f64]) -> Vec<f64> {
+    let ns = features.n_states();
+    let mut m = vec![0.0; ns * ns];
+    for s in 0..ns {
+        let g: Vec<f64> = (0..ns).map(|t| score(features, beta, s, t)).collect();
+        let mx = (0..ns).filter(|&t| mu[t] > 0.0).map(|t| g[t]).fold(f64::NEG_INFINITY, f64::max);
+        let mut z = 0.0;
+        for t in 0..ns {
+            let w = if mu[t] > 0.0 { mu[t] * (g[t] - mx).exp() } else { 0.0 };
+            m[s * ns + t] = w;
+            z += w;
+        }
+        for t in 0..ns {
+            m[s * ns + t] /= z;
+        }
+    }
+    m
+}
+
+/// The margin `C_5.1 = min_s M_π(s,s) - (1+γ)/2` (not capped; Assumption 5.1 holds iff it is
+/// `> 0`, and the usable `C` is `min(C_5.1, (1-γ)/2)` minus any slack).
+pub fn contraction_margin(m_pi: &[f64], ns: usize, gamma: f64) -> f64 {
+    (0..ns).map(|s| m_pi[s * ns + s]).fold(f64::INFINITY, f64::min) - (1.0 + gamma) / 2.0
+}
+
+/// One-hot features `x = √β e_s`: `M_π(s,s) = μ(s)e^β / (μ(s)e^β + 1 - μ(s))` [D].
+pub fn one_hot_diag(mu_s: f64, beta: f64) -> f64 {
+    // Divide through by e^β for large β: μ / (μ + (1-μ)e^{-β}).
+    mu_s / (mu_s + (1.0 - mu_s) * (-beta).exp())
+}
+
+/// The one-hot threshold `β* = log(q(1-μ_min) / ((1-q) μ_min))`, `q = (1+γ)/2 + C` [D]: the
+/// assumption holds with margin `C` iff `β ≥ β*`.
+pub fn one_hot_threshold(mu_min: f64, gamma: f64, c: f64) -> f64 {
+    let q = (1.0 + gamma) / 2.0 + c;
+    (q * (1.0 - mu_min) / ((1.0 - q) * mu_min)).ln()
+}

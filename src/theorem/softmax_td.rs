@@ -1,0 +1,727 @@
+//! [XZ] softmax attention layer `l` = weighted softmax TD iterate `l` (arXiv:2605.07333,
+//! Thm 1, Lemma 1, eq. 20; spec `softmax-td.md`).
+//!
+//! Theorems of this family (ids as in `icrl list`):
+//! - `softmax-td-equivalence` [Q] Thm 1: every layer, every column; memory invariants; rows
+//!   `0..d` unchanged; the query mask.
+//! - `softmax-td-single-head` [Q] Lemma 1: one head plus a parameter-free shift = two heads.
+//! - `softmax-td-state-space` [D] (definitions [Q] eq. 20): `M̂`, `P̂` stochastic, `r̂ = M̂ r`,
+//!   the state-space recursion equals the per-column iterates under coverage.
+//! - `softmax-td-tabular-limit` [D]: one-hot `√β e_s`; exact `M̂(s,s)`; `β → ∞` limit (tabular
+//!   batch TD, value iteration on the empirical model at `α = 1`) at rate `e^{-β}`.
+//! - `softmax-td-small-temperature` [D]: `β → 0`; the first-order term is batch linear TD on
+//!   centered features (finite differences, rate `h²`).
+//!
+//! # Assumptions
+//! - `query-mask`: `M[n, j] = -∞` (the query column is never a source). Searchable.
+//! - `two-heads`: the second, shifted head writes `γ v_{l+1}(S_{j+1})` into the target memory
+//!   (or, Lemma 1, the shift `U`, `W`). Searchable.
+//! - `feature-only-attention`: `A = diag(I_d, 0)`; a nonzero reward/memory block is searchable.
+//! - `coverage` (state-space form): the context visits every state.
+//!
+//! The transformer side is `crate::attention::softmax` + `crate::construction::softmax`, the
+//! reference side `crate::rl::softmax_td`; they share only the MDP types.
+
+use crate::attention::softmax::{forward_multi_head, forward_shift, prompt};
+use crate::construction::softmax::Parts;
+use crate::error::InputError;
+use crate::instance::Instance;
+use crate::linalg::Mat;
+use crate::mdp::features::Features;
+use crate::mdp::generators::random_mrp;
+use crate::mdp::policy::{sample_categorical, TabularPolicy};
+use crate::mdp::rollout::{rollout, Trajectory};
+use crate::mdp::Mrp;
+use crate::rl::softmax_td::{self as reference, WeightedSoftmaxTd};
+use crate::rng::Rng;
+use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, InstanceResult, Measurement, Provenance, TheoremSpec};
+use crate::tolerance::{softmax_td_rel_tol, worst, LIMIT_SLOPE_TOL, UNIT_ROUNDOFF};
+use rand::Rng as _;
+use serde_json::{json, Value};
+
+/// Source string of Theorem 1.
+pub const SRC_THM1: &str = "[XZ] Thm 1, arXiv:2605.07333";
+
+/// One softmax-TD case: an MRP, unscaled state features, `β`, a window and the steps.
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// The MRP.
+    pub mrp: Mrp,
+    /// Unscaled features `x(s)` (the prompt carries `√β x(s)`).
+    pub features: Features,
+    /// Inverse temperature `β ≥ 0`.
+    pub beta: f64,
+    /// The window `S_0 … S_n`, `R_1 … R_n`.
+    pub traj: Trajectory,
+    /// `α_1 … α_L`.
+    pub alphas: Vec<f64>,
+}
+
+impl Case {
+    /// `d`.
+    pub fn d(&self) -> usize {
+        self.features.dim()
+    }
+    /// `n`.
+    pub fn n(&self) -> usize {
+        self.traj.len()
+    }
+    /// `L`.
+    pub fn layers(&self) -> usize {
+        self.alphas.len()
+    }
+    /// `γ`.
+    pub fn gamma(&self) -> f64 {
+        self.mrp.gamma()
+    }
+    /// `g_max = β max_s ‖x(s)‖²` (the score scale in the tolerance).
+    pub fn g_max(&self) -> f64 {
+        (0..self.mrp.n_states())
+            .map(|s| self.beta * self.features.x(s).iter().map(|x| x * x).sum::<f64>())
+            .fold(0.0, worst)
+    }
+    /// The prompt `Z_0` (transformer side).
+    pub fn prompt(&self) -> Mat<f64> {
+        prompt(&self.features, self.beta.sqrt(), &self.traj.states, &self.traj.rewards)
+    }
+    /// The reference operator.
+    pub fn reference(&self) -> WeightedSoftmaxTd {
+        WeightedSoftmaxTd::new(&self.features, self.beta, &self.traj.states, &self.traj.rewards, self.gamma())
+    }
+    /// The softmax-td tolerance of this case.
+    pub fn tol(&self) -> f64 {
+        softmax_td_rel_tol(self.n(), self.d(), self.layers(), self.g_max())
+    }
+    /// The instance JSON (spec `instances.md`, family `softmax-td`).
+    pub fn to_json(&self) -> Value {
+        crate::instance::to_json(
+            "softmax-td",
+            &self.mrp.as_mdp(),
+            &self.features,
+            &self.traj,
+            json!({ "layers": self.layers(), "alphas": self.alphas, "beta": self.beta }),
+        )
+    }
+    /// Read a `softmax-td` instance: the MDP must be an MRP; `params.layers` [1], `alpha` [1]
+    /// or `alphas` (one per layer), `beta` [1] (`≥ 0`).
+    pub fn from_instance(inst: &Instance) -> Result<Case, InputError> {
+        let mrp = inst.mdp.as_mrp().ok_or_else(|| {
+            InputError::new("mdp.rewards", "softmax-td needs an MRP: one action per state and rewards r(s) that do not depend on s'")
+        })?;
+        let p = &inst.params;
+        let layers = if p.has("alphas") && !p.has("layers") {
+            crate::instance::array(p.0.get("alphas").expect("present"), "params.alphas")?.len()
+        } else {
+            p.usize_or("layers", 1)?
+        };
+        if layers == 0 {
+            return Err(InputError::new("params.layers", "must be at least 1"));
+        }
+        if layers > MAX_LAYERS {
+            return Err(InputError::new("params.layers", format!("{layers} layers is more than the supported {MAX_LAYERS}")));
+        }
+        let alphas = if p.has("alphas") {
+            if p.has("alpha") {
+                return Err(InputError::new("params.alpha", "give either alpha or alphas, not both"));
+            }
+            p.vec_req("alphas", layers)?
+        } else {
+            vec![p.f64_or("alpha", 1.0)?; layers]
+        };
+        let beta = p.f64_or("beta", 1.0)?;
+        if !(beta >= 0.0) {
+            return Err(InputError::new("params.beta", format!("inverse temperature {beta} must be >= 0 (features are scaled by sqrt(beta))")));
+        }
+        let g = (0..mrp.n_states()).map(|s| beta * inst.features.x(s).iter().map(|x| x * x).sum::<f64>()).fold(0.0, f64::max);
+        if !(g <= MAX_SCORE) {
+            return Err(InputError::new("params.beta", format!("beta * max_s |x(s)|^2 = {g:e} exceeds {MAX_SCORE:e}: the scores would overflow")));
+        }
+        let features = Features::from_flat(
+            mrp.n_states(),
+            1,
+            inst.features.dim(),
+            (0..mrp.n_states()).flat_map(|s| inst.features.x(s).to_vec()).collect(),
+        )?;
+        Ok(Case { mrp, features, beta, traj: inst.trajectory.clone(), alphas })
+    }
+}
+
+/// Largest depth `icrl check` accepts (each layer costs `O(n² d)`; the theory is about
+/// moderate depths).
+pub const MAX_LAYERS: usize = 100_000;
+/// Largest score magnitude `β max_s ‖x(s)‖²` accepted: `exp` differences of scores stay exact
+/// enough and `Zᵀ A Z` cannot overflow.
+pub const MAX_SCORE: f64 = 1e12;
+
+/// How features are drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeatureKind {
+    /// i.i.d. `Unif(-1,1)`, `d` given.
+    Random(usize),
+    /// `e_s` (scaled by `√β` in the prompt), `d = |S|`.
+    OneHot,
+}
+
+/// An MRP rollout of `n` transitions from `p0`.
+pub fn mrp_rollout(rng: &mut Rng, mrp: &Mrp, n: usize) -> Trajectory {
+    let mdp = mrp.as_mdp();
+    let pi = TabularPolicy::uniform(mrp.n_states(), 1);
+    let s0 = sample_categorical(rng, mrp.initial());
+    rollout(rng, &mdp, &pi, s0, n)
+}
+
+/// A window that visits every state among its sources (coverage), built in: a random
+/// permutation of the states (every step has positive probability under a Dirichlet MRP),
+/// then a rollout of the chain from the last of them. Needs `n ≥ |S|` and a kernel with no
+/// zero entries (as `random_mrp` draws almost surely).
+pub fn coverage_rollout(rng: &mut Rng, mrp: &Mrp, n: usize) -> Trajectory {
+    let ns = mrp.n_states();
+    assert!(n >= ns, "coverage needs n >= |S|");
+    let mut perm: Vec<usize> = (0..ns).collect();
+    for i in (1..ns).rev() {
+        let j = rng.random_range(0..=i);
+        perm.swap(i, j);
+    }
+    let mdp = mrp.as_mdp();
+    let pi = TabularPolicy::uniform(ns, 1);
+    let tail = rollout(rng, &mdp, &pi, perm[ns - 1], n + 1 - ns);
+    let mut states = perm[..ns - 1].to_vec();
+    states.extend_from_slice(&tail.states);
+    let rewards = (0..n).map(|k| mrp.r(states[k])).collect();
+    Trajectory { actions: vec![0; n + 1], states, rewards }
+}
+
+/// `β` log-uniform in `[10^lo, 10^hi]`.
+pub fn log_uniform(rng: &mut Rng, lo: f64, hi: f64) -> f64 {
+    10f64.powf(rng.random_range(lo..=hi))
+}
+
+/// Draw a case: `|S| ∈ 1..=max_states`, features random (`d ∈ 1..=8`) or one-hot (half each),
+/// `β` log-uniform in `[10^-2, 10^3]`, `γ ∈ [0, 0.99)`, `n ∈ 1..=max_n` (at least `|S|` with
+/// `coverage`), `L ∈ 1..=max_layers`, `α_l ∈ [0.05, 1]`.
+pub fn draw_case(rng: &mut Rng, max_states: usize, max_n: usize, max_layers: usize, coverage: bool) -> Case {
+    let ns = rng.random_range(if coverage { 2 } else { 1 }..=max_states);
+    let gamma = rng.random_range(0.0..0.99);
+    let mrp = random_mrp(rng, ns, gamma);
+    let kind = if rng.random_bool(0.5) { FeatureKind::OneHot } else { FeatureKind::Random(rng.random_range(1..=8)) };
+    let features = match kind {
+        FeatureKind::OneHot => Features::one_hot(ns, 1, 1.0),
+        FeatureKind::Random(d) => Features::random(rng, ns, 1, d),
+    };
+    let beta = log_uniform(rng, -2.0, 3.0);
+    let lo_n = if coverage { ns } else { 1 };
+    let n = rng.random_range(lo_n..=max_n.max(lo_n));
+    let traj = if coverage { coverage_rollout(rng, &mrp, n) } else { mrp_rollout(rng, &mrp, n) };
+    let layers = rng.random_range(1..=max_layers);
+    let alphas = (0..layers).map(|_| rng.random_range(0.05..=1.0)).collect();
+    Case { mrp, features, beta, traj, alphas }
+}
+
+/// The largest `|v_l(s)|` over layers and states (at least 1): the scale of the comparisons.
+pub fn value_scale(vs: &[Vec<f64>]) -> f64 {
+    vs.iter().flatten().map(|x| x.abs()).fold(1.0, f64::max)
+}
+
+/// Outcome of the Theorem-1 comparison.
+#[derive(Clone, Debug)]
+pub struct Equivalence {
+    /// Every measurement.
+    pub measurements: Vec<Measurement>,
+    /// `Z_l[d+2, n]`, `l = 1..L`.
+    pub transformer: Vec<f64>,
+    /// `v_l(S_n)`, `l = 1..L`.
+    pub reference: Vec<f64>,
+    /// `max_{l,j} |Z_l[d+2,j] - v_l(S_j)| / scale - tol` (> 0: Theorem 1's conclusion fails).
+    pub violation: f64,
+}
+
+/// Theorem 1 on `case` with the (possibly relaxed or sabotaged) construction `parts`.
+/// `rng` draws the perturbations of the mask checks.
+pub fn equivalence(case: &Case, parts: &Parts, rng: &mut Rng) -> Equivalence {
+    let (d, n, gamma) = (case.d(), case.n(), case.gamma());
+    let st = &case.traj.states;
+    let z0 = case.prompt();
+    let layers = parts.two_head_stack(&case.alphas);
+    let zs = forward_multi_head(&z0, &layers);
+    let vs = case.reference().iterates(&case.alphas);
+    let scale = value_scale(&vs);
+    let tol = case.tol();
+    let mut err_v: f64 = 0.0;
+    let mut err_t: f64 = 0.0;
+    let mut err_rows: f64 = 0.0;
+    for (l, z) in zs.iter().enumerate() {
+        for j in 0..=n {
+            err_v = worst(err_v, (z[(d + 2, j)] - vs[l][st[j]]).abs() / scale);
+            let target = if j < n { gamma * vs[l][st[j + 1]] } else { 0.0 };
+            err_t = worst(err_t, (z[(d + 1, j)] - target).abs() / scale);
+            for i in 0..=d {
+                err_rows = worst(err_rows, (z[(i, j)] - z0[(i, j)]).abs());
+            }
+        }
+    }
+    let f = Arithmetic::F64;
+    let mut ms = vec![
+        Measurement::equality(f, "Z_l[d+2, j] = v_l(S_j), every layer and column (relative)", err_v, tol),
+        Measurement::equality(f, "Z_l[d+1, j] = γ v_l(S_{j+1}), Z_l[d+1, n] = 0 (relative)", err_t, tol),
+        Measurement::equality(f, "rows 0..d (features, rewards) unchanged, bit for bit", err_rows, 0.0),
+    ];
+    // Mask (a): perturbing the query column's reward and memory entries changes nothing but
+    // those entries (which persist additively through the residual stream).
+    let p: Vec<f64> = (0..3).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let mut z0p = z0.clone();
+    for (k, pk) in p.iter().enumerate() {
+        z0p[(d + k, n)] += pk;
+    }
+    let zps = forward_multi_head(&z0p, &layers);
+    let mut err_mask: f64 = 0.0;
+    for (z, zp) in zs.iter().zip(&zps) {
+        for i in 0..d + 3 {
+            for j in 0..=n {
+                let expect = if j == n && i >= d { p[i - d] } else { 0.0 };
+                err_mask = worst(err_mask, ((zp[(i, j)] - z[(i, j)]) - expect).abs() / scale);
+            }
+        }
+    }
+    ms.push(Measurement::equality(f, "mask: query reward/memory entries affect nothing else (relative)", err_mask, tol));
+    // Mask (b): perturbing the query features changes, in one layer, only column n and the
+    // target memory Z[d+1, n-1] (which reads the query's new value through the shift).
+    let mut z0q = z0.clone();
+    for i in 0..d {
+        z0q[(i, n)] += rng.random_range(-1.0..1.0);
+    }
+    let one = &layers[..1];
+    let z1 = &zs[1];
+    let z1q = &forward_multi_head(&z0q, one)[1];
+    let mut err_q: f64 = 0.0;
+    for i in 0..d + 3 {
+        for j in 0..n {
+            if i == d + 1 && j + 1 == n {
+                continue;
+            }
+            err_q = worst(err_q, (z1q[(i, j)] - z1[(i, j)]).abs());
+        }
+    }
+    ms.push(Measurement::equality(f, "mask: query features change only column n and Z[d+1, n-1], bit for bit", err_q, 0.0));
+    let transformer = zs[1..].iter().map(|z| z[(d + 2, n)]).collect();
+    let reference = vs[1..].iter().map(|v| v[st[n]]).collect();
+    Equivalence { measurements: ms, transformer, reference, violation: worst(err_v, err_t) - tol }
+}
+
+/// The construction, sabotaged when asked: the reward coefficient of `u` becomes `1.01`.
+pub fn parts_for(case: &Case, sabotage: bool) -> Parts {
+    let mut parts = Parts::new(case.d(), case.gamma());
+    if sabotage {
+        parts.u[case.d()] = 1.01;
+    }
+    parts
+}
+
+fn check_equivalence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    let case = draw_case(rng, 8, 64, 50, false);
+    let parts = parts_for(&case, ctx.sabotage);
+    let e = equivalence(&case, &parts, rng);
+    CaseResult { measurements: e.measurements, instance: ctx.want_instance.then(|| case.to_json()), sz_shape: None }
+}
+
+/// Lemma 1: the two forms entry by entry, every layer. Returns (error, tol, one-head
+/// readouts, two-head readouts).
+pub fn single_head(case: &Case, sabotage: bool) -> (f64, f64, Vec<f64>, Vec<f64>) {
+    let d = case.d();
+    let n = case.n();
+    let z0 = case.prompt();
+    let parts = Parts::new(d, case.gamma());
+    let two = forward_multi_head(&z0, &parts.two_head_stack(&case.alphas));
+    let mut stack = parts.shift_stack(&case.alphas);
+    if sabotage {
+        stack[0].v[(d + 2, d)] *= 1.01;
+    }
+    let one = forward_shift(&z0, &stack);
+    let scale = two.iter().map(|z| z.max_abs()).fold(1.0, f64::max);
+    let err = two.iter().zip(&one).flat_map(|(a, b)| a.as_slice().iter().zip(b.as_slice()).map(|(x, y)| (x - y).abs())).fold(0.0, worst) / scale;
+    let r1 = one[1..].iter().map(|z| z[(d + 2, n)]).collect();
+    let r2 = two[1..].iter().map(|z| z[(d + 2, n)]).collect();
+    (err, case.tol(), r1, r2)
+}
+
+fn check_single_head(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    let case = draw_case(rng, 8, 64, 50, false);
+    let (err, tol, _, _) = single_head(&case, ctx.sabotage);
+    CaseResult {
+        measurements: vec![Measurement::equality(Arithmetic::F64, "one head + shift (U, W, Π) = two heads, every entry, every layer (relative)", err, tol)],
+        instance: ctx.want_instance.then(|| case.to_json()),
+        sz_shape: None,
+    }
+}
+
+/// The state-space measurements of one case with coverage; also returns the transformer's and
+/// the state-space form's query values.
+pub fn state_space(case: &Case, sabotage: bool) -> (Vec<Measurement>, Vec<f64>, Vec<f64>) {
+    let (d, n, ns) = (case.d(), case.n(), case.mrp.n_states());
+    let st = &case.traj.states;
+    let wst = case.reference();
+    let ss = wst.state_space(case.mrp.rewards());
+    let f = Arithmetic::F64;
+    let row_tol = 4.0 * n as f64 * UNIT_ROUNDOFF;
+    let mut stoch: f64 = 0.0;
+    for s in 0..ns {
+        let (mut sm, mut sp) = (0.0, 0.0);
+        for t in 0..ns {
+            let (m, p) = (ss.m_hat[s * ns + t], ss.p_hat[s * ns + t]);
+            stoch = worst(worst(stoch, -m), -p);
+            sm += m;
+            sp += p;
+        }
+        stoch = worst(worst(stoch, (sm - 1.0).abs()), (sp - 1.0).abs());
+    }
+    let rscale = case.mrp.rewards().iter().map(|x| x.abs()).fold(1.0, f64::max);
+    let err_r = ss.r_hat.iter().zip(&ss.m_r).map(|(a, b)| (a - b).abs()).fold(0.0, worst) / rscale;
+    let per_col = wst.iterates(&case.alphas);
+    let sspace = ss.iterates(&case.alphas);
+    let scale = value_scale(&per_col).max(value_scale(&sspace));
+    let tol = case.tol();
+    let err_ss = per_col.iter().flatten().zip(sspace.iter().flatten()).map(|(a, b)| (a - b).abs()).fold(0.0, worst) / scale;
+    let parts = parts_for(case, sabotage);
+    let zs = forward_multi_head(&case.prompt(), &parts.two_head_stack(&case.alphas));
+    let mut err_tf: f64 = 0.0;
+    for (z, v) in zs.iter().zip(&sspace) {
+        for j in 0..=n {
+            err_tf = worst(err_tf, (z[(d + 2, j)] - v[st[j]]).abs() / scale);
+        }
+    }
+    let ms = vec![
+        Measurement::equality(f, "M̂_n and P̂_n nonnegative and row-stochastic", stoch, row_tol),
+        Measurement::equality(f, "r̂_n = M̂_n r (relative)", err_r, row_tol * 16.0),
+        Measurement::equality(f, "state-space recursion = per-state weighted softmax TD (relative)", err_ss, tol),
+        Measurement::equality(f, "transformer columns = state-space v_l at S_j; coverage: all states (relative)", err_tf, tol),
+    ];
+    let t = zs[1..].iter().map(|z| z[(d + 2, n)]).collect();
+    let r = sspace[1..].iter().map(|v| v[st[n]]).collect();
+    (ms, t, r)
+}
+
+fn check_state_space(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    let case = draw_case(rng, 8, 64, 30, true);
+    let (ms, _, _) = state_space(&case, ctx.sabotage);
+    CaseResult { measurements: ms, instance: ctx.want_instance.then(|| case.to_json()), sz_shape: None }
+}
+
+/// Least-squares slope of `ys` against `xs`.
+pub fn ls_slope(xs: &[f64], ys: &[f64]) -> f64 {
+    let n = xs.len() as f64;
+    let mx = xs.iter().sum::<f64>() / n;
+    let my = ys.iter().sum::<f64>() / n;
+    let sxy: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    let sxx: f64 = xs.iter().map(|x| (x - mx) * (x - mx)).sum();
+    sxy / sxx
+}
+
+/// The `β` grid of the tabular-limit rate.
+pub const TABULAR_BETAS: [f64; 4] = [8.0, 10.0, 12.0, 14.0];
+
+/// Tabular limit: returns the measurements and, for the record, `(β, error)` pairs.
+pub fn tabular_limit(case: &Case, sabotage: bool) -> (Vec<Measurement>, Vec<(f64, f64)>) {
+    let (ns, n) = (case.mrp.n_states(), case.n());
+    let (st, rw, gamma) = (&case.traj.states, &case.traj.rewards, case.gamma());
+    let f = Arithmetic::F64;
+    let onehot = Features::one_hot(ns, 1, 1.0);
+    // (a) exact diagonal of M̂_n.
+    let mut err_diag: f64 = 0.0;
+    for beta in [0.1, 1.0, 3.0, 10.0, 30.0] {
+        let ss = WeightedSoftmaxTd::new(&onehot, beta, st, rw, gamma).state_space(case.mrp.rewards());
+        for s in 0..ns {
+            let u = st[..n].iter().filter(|&&x| x == s).count() as f64 / n as f64;
+            let formula = u / (u + (1.0 - u) * (-beta).exp());
+            err_diag = worst(err_diag, (ss.m_hat[s * ns + s] - formula).abs());
+        }
+    }
+    // (b) the limit and its rate.
+    let limit = reference::tabular_limit(ns, st, rw, gamma);
+    let mut v_inf = limit.iterates(&case.alphas);
+    let scale = value_scale(&v_inf);
+    if sabotage {
+        v_inf[case.layers()][st[0]] += 1e-3 * scale;
+    }
+    let mut pts = Vec::new();
+    for beta in TABULAR_BETAS {
+        let vb = WeightedSoftmaxTd::new(&onehot, beta, st, rw, gamma).iterates(&case.alphas);
+        let e = vb.iter().flatten().zip(v_inf.iter().flatten()).map(|(a, b)| (a - b).abs()).fold(0.0, worst) / scale;
+        pts.push((beta, e));
+    }
+    let slope = ls_slope(&pts.iter().map(|p| p.0).collect::<Vec<_>>(), &pts.iter().map(|p| p.1.ln()).collect::<Vec<_>>());
+    // (c) α = 1: the limit is value iteration on the empirical model.
+    let v: Vec<f64> = (0..ns).map(|s| ((s * 7 + 3) % 5) as f64 / 5.0 - 0.4).collect();
+    let a = limit.step(&v, 1.0);
+    let b = reference::empirical_value_iteration(ns, st, rw, gamma, &v);
+    let err_vi = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, worst);
+    let ms = vec![
+        Measurement::equality(f, "one-hot M̂_n(s,s) = e^β u_s / (e^β u_s + 1 - u_s)", err_diag, 16.0 * n as f64 * UNIT_ROUNDOFF),
+        Measurement::equality(f, "β → ∞: ln‖v_l^β - v_l^∞‖ slope in β is -1 (rate e^-β)", (slope + 1.0).abs(), LIMIT_SLOPE_TOL),
+        Measurement::equality(f, "α = 1 limit = value iteration on the empirical model", err_vi, 16.0 * n as f64 * UNIT_ROUNDOFF),
+    ];
+    (ms, pts)
+}
+
+fn check_tabular_limit(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    let mut case = draw_case(rng, 6, 40, 10, true);
+    case.features = Features::one_hot(case.mrp.n_states(), 1, 1.0);
+    let (ms, _) = tabular_limit(&case, ctx.sabotage);
+    CaseResult { measurements: ms, instance: ctx.want_instance.then(|| case.to_json()), sz_shape: None }
+}
+
+/// A convergence-rate measurement from `(ln h, ln error)` points: the fitted slope must be
+/// `expected ± LIMIT_SLOPE_TOL`. When even the largest error is within 100× the roundoff
+/// `floor` (degenerate instances, e.g. features that are nearly all equal, where the
+/// higher-order coefficient vanishes), the slope is meaningless and the measurement becomes
+/// "the error is at the rounding level" (`error ≤ 100·floor`). Returns the measurement and the
+/// slope (NaN when degenerate).
+pub fn rate_measurement(quantity: &str, pts: &[(f64, f64)], expected: f64, floor: f64) -> (Measurement, f64) {
+    let largest = pts.iter().map(|p| p.1.exp()).fold(0.0, worst);
+    if largest <= 100.0 * floor {
+        let q = format!("{quantity} (degenerate: error at rounding level)");
+        return (Measurement::equality(Arithmetic::F64, q, largest, 100.0 * floor), f64::NAN);
+    }
+    let slope = ls_slope(&pts.iter().map(|p| p.0).collect::<Vec<_>>(), &pts.iter().map(|p| p.1).collect::<Vec<_>>());
+    (Measurement::equality(Arithmetic::F64, quantity, (slope - expected).abs(), LIMIT_SLOPE_TOL), slope)
+}
+
+/// The finite-difference steps of the small-temperature rate.
+pub const SMALL_BETA_STEPS: [f64; 3] = [0.01, 0.005, 0.0025];
+
+/// Small temperature: `K → 1/n` at rate `β`, and the central difference of one update at
+/// `β = 0` converges to the centered linear-TD term at rate `h²`. `centered = false` is the
+/// negative control.
+pub fn small_temperature(case: &Case, v: &[f64], alpha: f64, centered: bool) -> (Vec<Measurement>, f64, f64) {
+    let (st, rw, gamma, n) = (&case.traj.states, &case.traj.rewards, case.gamma(), case.n());
+    let ns = case.mrp.n_states();
+    let deriv = reference::small_beta_derivative(&case.features, st, rw, gamma, v, alpha, centered);
+    let mut fd_pts = Vec::new();
+    let mut k_pts = Vec::new();
+    for h in SMALL_BETA_STEPS {
+        let plus = WeightedSoftmaxTd::new(&case.features, h, st, rw, gamma);
+        let minus = WeightedSoftmaxTd::new(&case.features, -h, st, rw, gamma);
+        let (tp, tm) = (plus.step(v, alpha), minus.step(v, alpha));
+        let e = (0..ns).map(|s| ((tp[s] - tm[s]) / (2.0 * h) - deriv[s]).abs()).fold(0.0, worst);
+        fd_pts.push((h.ln(), e.ln()));
+        let mut ek: f64 = 0.0;
+        for s in 0..ns {
+            for k1 in 0..n {
+                ek = worst(ek, (plus.kernel(k1, s) - 1.0 / n as f64).abs());
+            }
+        }
+        k_pts.push((h.ln(), ek.ln()));
+    }
+    // Roundoff floor of the central difference: each step value has error about
+    // n·u·(its scale); dividing by 2h amplifies it.
+    let tscale = v.iter().chain(rw.iter()).map(|x| x.abs()).fold(1.0, f64::max);
+    let fd_floor = crate::tolerance::pathwise_slack(n) * tscale / SMALL_BETA_STEPS[SMALL_BETA_STEPS.len() - 1];
+    let k_floor = crate::tolerance::pathwise_slack(n);
+    let m_k = rate_measurement("β → 0: max|K - 1/n| has log-log slope 1 in β", &k_pts, 1.0, k_floor);
+    let m_fd = rate_measurement(
+        "d/dβ of the update at 0 = (α/n) Σ_k ⟨x(s), x(S_k-1) - x̄⟩ δ_k: central-difference error slope 2",
+        &fd_pts,
+        2.0,
+        fd_floor,
+    );
+    let (s_fd, s_k) = (m_fd.1, m_k.1);
+    let ms = vec![m_k.0, m_fd.0];
+    (ms, s_fd, s_k)
+}
+
+fn check_small_temperature(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    let ns = rng.random_range(2..=6);
+    let gamma = rng.random_range(0.0..0.99);
+    let mrp = random_mrp(rng, ns, gamma);
+    let d = rng.random_range(1..=6);
+    let features = Features::random(rng, ns, 1, d);
+    let n = rng.random_range(ns..=40);
+    let traj = coverage_rollout(rng, &mrp, n);
+    let alpha = rng.random_range(0.05..=1.0);
+    let v: Vec<f64> = (0..ns).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let case = Case { mrp, features, beta: 0.0, traj, alphas: vec![alpha] };
+    let (ms, _, _) = small_temperature(&case, &v, alpha, !ctx.sabotage);
+    CaseResult { measurements: ms, instance: ctx.want_instance.then(|| case.to_json()), sz_shape: None }
+}
+
+const A_MASK: Assumption = Assumption {
+    name: "query-mask",
+    statement: "M[n, j] = -inf for every j: the query column is never a source",
+    search: Some(crate::search::softmax::search_query_mask),
+    replay: Some(crate::search::softmax::replay_query_mask),
+};
+const A_TWO: Assumption = Assumption {
+    name: "two-heads",
+    statement: "a second head (gamma*alpha e_{d+1} u^T with the column shift) keeps the target memory at gamma v_l(S_{j+1})",
+    search: Some(crate::search::softmax::search_two_heads),
+    replay: Some(crate::search::softmax::replay_two_heads),
+};
+const A_ATTN: Assumption = Assumption {
+    name: "feature-only-attention",
+    statement: "A = diag(I_d, 0): the reward and memory rows do not enter the scores",
+    search: Some(crate::search::softmax::search_attention_block),
+    replay: Some(crate::search::softmax::replay_attention_block),
+};
+const A_SHIFT: Assumption = Assumption {
+    name: "shift",
+    statement: "the parameter-free U = I - e_{d+1}e_{d+1}^T, W = gamma e_{d+1}e_{d+2}^T and the column shift follow the single head",
+    search: None,
+    replay: None,
+};
+const A_COVERAGE: Assumption = Assumption {
+    name: "coverage",
+    statement: "the context's sources S_0..S_{n-1} visit every state (so the columns determine v_l on all states)",
+    search: None,
+    replay: None,
+};
+const A_ONEHOT: Assumption = Assumption {
+    name: "one-hot-features",
+    statement: "x(s) = sqrt(beta) e_s, and the context visits every state",
+    search: None,
+    replay: None,
+};
+const A_SMALLBETA: Assumption = Assumption {
+    name: "smooth-in-beta",
+    statement: "features fixed, beta -> 0 (no assumption beyond finiteness)",
+    search: None,
+    replay: None,
+};
+
+/// Registry entries of this family.
+pub fn specs() -> Vec<TheoremSpec> {
+    vec![
+        TheoremSpec {
+            id: "softmax-td-equivalence",
+            statement: "With A = diag(I_d,0), u = e_d + e_{d+1} - e_{d+2} and two heads sharing A (the second shifted), every layer l and column j of the masked softmax transformer satisfies Z_l[d+2,j] = v_l(S_j) (weighted softmax TD, v_0 = 0), Z_l[d+1,j] = gamma v_l(S_{j+1}); rows 0..d never change; the query column is never a source.",
+            provenance: Provenance::Quoted,
+            source: SRC_THM1,
+            assumptions: &[A_MASK, A_TWO, A_ATTN],
+            sz_degree: None,
+            default_cases: 1000,
+            proof_page: "proofs/softmax-td.md",
+            check: check_equivalence,
+        },
+        TheoremSpec {
+            id: "softmax-td-single-head",
+            statement: "One head V = alpha e_{d+2} u^T followed by the parameter-free Z <- U Z~ + W Z~ Pi (U = I - e_{d+1}e_{d+1}^T, W = gamma e_{d+1}e_{d+2}^T) equals the two-head layer entry by entry.",
+            provenance: Provenance::Quoted,
+            source: "[XZ] Lemma 1, arXiv:2605.07333",
+            assumptions: &[A_MASK, A_SHIFT],
+            sz_degree: None,
+            default_cases: 1000,
+            proof_page: "proofs/softmax-td.md",
+            check: check_single_head,
+        },
+        TheoremSpec {
+            id: "softmax-td-state-space",
+            statement: "M^_n, P^_n are nonnegative and row-stochastic, r^_n = M^_n r, and v_{l+1} = (I - alpha M^_n + alpha gamma P^_n) v_l + alpha r^_n equals the per-column iterates; under coverage the transformer's columns give v_l on every state.",
+            provenance: Provenance::Derived,
+            source: "[XZ] eq. 20 (definitions [Q]; recursion derived), arXiv:2605.07333",
+            assumptions: &[A_MASK, A_TWO, A_COVERAGE],
+            sz_degree: None,
+            default_cases: 1000,
+            proof_page: "proofs/softmax-td.md",
+            check: check_state_space,
+        },
+        TheoremSpec {
+            id: "softmax-td-tabular-limit",
+            statement: "With x(s) = sqrt(beta) e_s: M^_n(s,s) = e^beta u_s/(e^beta u_s + 1 - u_s) exactly; as beta -> oo the iterates converge to tabular batch TD with per-state averages at rate e^-beta; at alpha = 1 that limit is value iteration on the empirical model.",
+            provenance: Provenance::Derived,
+            source: "[XZ] softmax TD, tabular special case (derived), arXiv:2605.07333",
+            assumptions: &[A_ONEHOT],
+            sz_degree: None,
+            default_cases: 300,
+            proof_page: "proofs/softmax-td.md",
+            check: check_tabular_limit,
+        },
+        TheoremSpec {
+            id: "softmax-td-small-temperature",
+            statement: "As beta -> 0 the kernel tends to 1/n at rate beta, and the first-order term of the update is (alpha beta/n) sum_k <x(s), x(S_{k-1}) - xbar> delta_k: batch linear TD on centered features (central differences converge at rate h^2).",
+            provenance: Provenance::Derived,
+            source: "[XZ] softmax TD, linear-TD special case (first order in beta, derived), arXiv:2605.07333",
+            assumptions: &[A_SMALLBETA],
+            sz_degree: None,
+            default_cases: 500,
+            proof_page: "proofs/softmax-td.md",
+            check: check_small_temperature,
+        },
+    ]
+}
+
+/// `icrl check` for `softmax-td` instances: Theorem 1 and Lemma 1 always, the state-space
+/// form when the context has coverage. `transformer`/`reference` are the query values
+/// `[v_1(S_n) … v_L(S_n)]`.
+pub fn check_instance(inst: &Instance) -> Result<Vec<InstanceResult>, InputError> {
+    let case = Case::from_instance(inst)?;
+    let mut rng = crate::rng::case_rng(0, "softmax-td-check", 0);
+    let parts = Parts::new(case.d(), case.gamma());
+    let e = equivalence(&case, &parts, &mut rng);
+    let mut out = vec![result("softmax-td-equivalence", &e.measurements, e.transformer, e.reference)];
+    let (err, tol, r1, r2) = single_head(&case, false);
+    out.push(result(
+        "softmax-td-single-head",
+        &[Measurement::equality(Arithmetic::F64, "one head = two heads", err, tol)],
+        r1,
+        r2,
+    ));
+    if reference::coverage(&case.traj.states, case.n(), case.mrp.n_states()) {
+        let (ms, t, r) = state_space(&case, false);
+        out.push(result("softmax-td-state-space", &ms, t, r));
+    }
+    Ok(out)
+}
+
+fn result(id: &str, ms: &[Measurement], transformer: Vec<f64>, reference: Vec<f64>) -> InstanceResult {
+    let max_abs_error = transformer.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0, worst);
+    InstanceResult {
+        theorem: id.to_string(),
+        arithmetic: Arithmetic::F64,
+        holds: ms.iter().all(|m| m.holds),
+        max_abs_error,
+        transformer,
+        reference,
+    }
+}
+
+/// `icrl bench --which softmax-td`: throughput of Theorem-1 checks at `d = 8, n = 64, L = 10`
+/// (random MRP with 8 states, random features, `β = 1`, `α_l ∈ [0.05, 1]`), sequentially for at
+/// least `seconds`, then the same number of instances in parallel (rayon). Two figures: the
+/// full check (transformer + reference + the two mask controls, three forward passes) and the
+/// bare comparison (one forward pass + the reference).
+pub fn bench(seconds: f64) -> Vec<String> {
+    use rayon::prelude::*;
+    use std::time::Instant;
+    let make = |k: u64| {
+        let mut rng = crate::rng::case_rng(0, "bench-softmax-td", k);
+        let mrp = random_mrp(&mut rng, 8, 0.9);
+        let features = Features::random(&mut rng, 8, 1, 8);
+        let traj = mrp_rollout(&mut rng, &mrp, 64);
+        let alphas = (0..10).map(|_| rng.random_range(0.05..=1.0)).collect();
+        (Case { mrp, features, beta: 1.0, traj, alphas }, rng)
+    };
+    let full = |k: u64| {
+        let (case, mut rng) = make(k);
+        let e = equivalence(&case, &Parts::new(8, case.gamma()), &mut rng);
+        assert!(e.measurements.iter().all(|m| m.holds), "bench instance {k} failed Theorem 1");
+    };
+    let bare = |k: u64| {
+        let (case, _) = make(k);
+        let zs = forward_multi_head(&case.prompt(), &Parts::new(8, case.gamma()).two_head_stack(&case.alphas));
+        let vs = case.reference().iterates(&case.alphas);
+        let err = zs.iter().zip(&vs).map(|(z, v)| (0..=64).map(|j| (z[(10, j)] - v[case.traj.states[j]]).abs()).fold(0.0, worst)).fold(0.0, worst);
+        assert!(err <= case.tol() * value_scale(&vs));
+    };
+    let mut out = vec![format!("softmax-td-equivalence, d = 8, n = 64, L = 10 ({} threads available):", rayon::current_num_threads())];
+    for (name, f) in [("full Thm-1 check (3 forward passes + reference)", &full as &(dyn Fn(u64) + Sync)), ("bare comparison (1 forward pass + reference)", &bare)] {
+        let t0 = Instant::now();
+        let mut k = 0u64;
+        while t0.elapsed().as_secs_f64() < seconds {
+            f(k);
+            k += 1;
+        }
+        let seq = k as f64 / t0.elapsed().as_secs_f64();
+        let t1 = Instant::now();
+        (0..k).into_par_iter().for_each(f);
+        let par = k as f64 / t1.elapsed().as_secs_f64();
+        out.push(format!("  {name}: {seq:.0} instances/s on 1 thread, {par:.0} instances/s in parallel ({k} instances)"));
+    }
+    out
+}
