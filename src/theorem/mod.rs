@@ -184,6 +184,7 @@ pub fn registry() -> Vec<TheoremSpec> {
     v.extend(crate::theorem::linear_td::specs());
     v.extend(crate::theorem::sarsa::specs());
     v.extend(crate::theorem::actor_critic::specs());
+    v.extend(crate::theorem::dynamics::specs());
     v
 }
 
@@ -194,6 +195,7 @@ pub fn find(id: &str) -> Option<TheoremSpec> {
 
 pub mod actor_critic;
 pub mod bench;
+pub mod dynamics;
 pub mod linear_td;
 pub mod sarsa;
 
