@@ -45,7 +45,35 @@ enum Cmd {
     Search(SearchCmd),
     /// Throughput benchmarks (instances per second, end to end).
     Bench(BenchArgs),
+    /// Emergence: train a linear-attention model on an RL teacher and report what it learned.
+    Train(TrainCmd),
 }
+
+// ---- `icrl train` (issue 4, training dynamics): one self-contained block ----
+
+#[derive(Args, Debug)]
+struct TrainCmd {
+    /// `sarsa` ([LL] teacher-mimicking stream) or `td` ([WB] L = 3 transformer on Boyan chains).
+    which: String,
+    /// `small` or `paper` (sarsa only).
+    #[arg(long, default_value = "small")]
+    preset: String,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+fn train(a: TrainCmd) -> Result<i32, InputError> {
+    let progress = std::io::stderr().is_terminal();
+    let text = crate::dynamics::cli_train(&a.which, &a.preset, a.seed, a.json, progress)?;
+    let _ = writeln!(out(), "{text}");
+    Ok(EXIT_OK)
+}
+
+// ---- end of `icrl train` ----
 
 #[derive(Args, Debug)]
 struct VerifyArgs {
@@ -126,6 +154,7 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Cmd::Check { file, json } => check(&file, json),
         Cmd::Search(a) => search(a),
         Cmd::Bench(a) => bench(a),
+        Cmd::Train(a) => train(a),
     };
     match result {
         Ok(code) => code,

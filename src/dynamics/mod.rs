@@ -15,3 +15,44 @@ pub mod flow;
 pub mod loss;
 pub mod spectrum;
 pub mod stream;
+pub mod train_sarsa;
+
+/// `icrl train WHICH [--preset P] [--seed S] [--json]`: run and render (text or one JSON line).
+pub fn cli_train(which: &str, preset: &str, seed: u64, json: bool, progress: bool) -> Result<String, crate::error::InputError> {
+    match which {
+        "sarsa" => {
+            let mut cfg = train_sarsa::TrainConfig::preset(preset, seed)?;
+            cfg.progress = progress;
+            let r = train_sarsa::train(&cfg, preset)?;
+            Ok(if json { serde_json::to_string(&r).expect("serializable") } else { render_sarsa(&r) })
+        }
+        other => Err(crate::error::InputError::new("WHICH", format!("unknown training {other:?}: use sarsa or td"))),
+    }
+}
+
+fn render_sarsa(r: &train_sarsa::TrainReport) -> String {
+    let s = &r.structure;
+    let mut o = String::new();
+    o.push_str(&format!(
+        "train sarsa --preset {} --seed {}: {} MDPs × {} frames, minibatch {} MDPs, {} Adam steps, {:.1} s ({:.2} µs/frame)\n",
+        r.preset, r.seed, r.mdps, r.frames, r.minibatch, r.adam_steps, r.wall_seconds, r.us_per_frame
+    ));
+    o.push_str(&format!("loss (mean of first / last 1 % of steps): {:.3e} → {:.3e}\n", r.loss_first, r.loss_last));
+    o.push_str(&format!(
+        "structure: cosine {:.4} (V̄21 vs A⋆ {:.4}, P12 vs B⋆ {:.4}), V̄21[:, :d] vs I: cosine {:.4}, diag/off-diag {:.1}; c ≈ {:.4}, α ≈ {:.4}; ‖P22‖ {:.2e}, ‖V̄22‖ {:.2e}\n",
+        s.structure_cosine, s.cos_v21, s.cos_p12, s.identity_cosine, s.diag_offdiag_ratio, s.c_hat, s.alpha_hat, s.p22_norm, s.v22_norm
+    ));
+    o.push_str("held-out greedy return per in-context step (mean over MDPs):\n  step   model  teacher\n");
+    for i in 0..r.curve_steps.len() {
+        o.push_str(&format!("  {:>4} {:>7.4} {:>8.4}\n", r.curve_steps[i], r.curve_model[i], r.curve_teacher[i]));
+    }
+    o.push_str(&format!(
+        "final: model {:.4}, teacher {:.4}, optimal {:.4}, uniform {:.4}; (teacher - model)/(teacher - uniform) = {:.3}",
+        r.heldout_return_model,
+        r.heldout_return_teacher,
+        r.heldout_return_optimal,
+        r.heldout_return_uniform,
+        (r.heldout_return_teacher - r.heldout_return_model) / (r.heldout_return_teacher - r.heldout_return_uniform)
+    ));
+    o
+}
