@@ -202,3 +202,30 @@ fn richness_counterexample_fixture_replays() {
     let e = f(&bad).unwrap_err();
     assert_eq!(e.field, "training.features");
 }
+
+#[test]
+fn td_backprop_matches_finite_differences() {
+    use icrl_proofs::dynamics::train_td::{self, TdConfig};
+    let mut cfg = TdConfig::wb(3);
+    cfg.minibatches = 1;
+    cfg.prompts = 2;
+    cfg.n = 6;
+    cfg.init_gain = 3.0; // large weights so that every layer matters
+    let model = train_td::init_model(&cfg);
+    let pr = &train_td::mrp_prompts(&cfg, 0)[1];
+    let mut g = model.clone();
+    g.set_flat(&vec![0.0; model.flat().len()]);
+    let _ = train_td::prompt_loss_grad(&model, pr, &mut g);
+    let vn = train_td::next_value(&model, pr); // detached target
+    let x0 = model.flat();
+    let f = |x: &[f64]| {
+        let mut m = model.clone();
+        m.set_flat(x);
+        train_td::prompt_loss(&m, pr, vn)
+    };
+    let fd = loss::finite_difference(f, &x0, tolerance::FD_STEP);
+    let an = g.flat();
+    let scale = fd.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+    let err = an.iter().zip(&fd).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / scale;
+    assert!(err <= tolerance::FD_REL_TOL, "TD backprop vs FD: {err:e}");
+}

@@ -16,6 +16,7 @@ pub mod loss;
 pub mod spectrum;
 pub mod stream;
 pub mod train_sarsa;
+pub mod train_td;
 
 /// `icrl train WHICH [--preset P] [--seed S] [--json]`: run and render (text or one JSON line).
 pub fn cli_train(which: &str, preset: &str, seed: u64, json: bool, progress: bool) -> Result<String, crate::error::InputError> {
@@ -25,6 +26,12 @@ pub fn cli_train(which: &str, preset: &str, seed: u64, json: bool, progress: boo
             cfg.progress = progress;
             let r = train_sarsa::train(&cfg, preset)?;
             Ok(if json { serde_json::to_string(&r).expect("serializable") } else { render_sarsa(&r) })
+        }
+        "td" => {
+            let mut cfg = train_td::TdConfig::wb(seed);
+            cfg.progress = progress;
+            let r = train_td::train(&cfg)?;
+            Ok(if json { serde_json::to_string(&r).expect("serializable") } else { render_td(&r) })
         }
         other => Err(crate::error::InputError::new("WHICH", format!("unknown training {other:?}: use sarsa or td"))),
     }
@@ -53,6 +60,29 @@ fn render_sarsa(r: &train_sarsa::TrainReport) -> String {
         r.heldout_return_optimal,
         r.heldout_return_uniform,
         (r.heldout_return_teacher - r.heldout_return_model) / (r.heldout_return_teacher - r.heldout_return_uniform)
+    ));
+    o
+}
+
+fn render_td(r: &train_td::TdReport) -> String {
+    let mut o = format!(
+        "train td --seed {}: {} MRPs × {} minibatches × {} prompts ({}), {:.1} s\n",
+        r.seed, r.mrps, r.minibatches, r.prompts, r.sizes, r.wall_seconds
+    );
+    o.push_str(&format!("loss (mean of first / last 1 % of steps): {:.3e} → {:.3e}\n", r.loss_first, r.loss_last));
+    o.push_str(&format!("structure cosine (min over layers of P dominance and Q fit): {:.4}\n", r.structure_cosine));
+    for (l, s) in r.layers.iter().enumerate() {
+        o.push_str(&format!(
+            "  layer {l}: |P[2d,2d]|/‖P‖ {:.4}, Q in [-Cᵀ, Cᵀ] form {:.4}, C_eff vs I cosine {:.4}, diag C_eff {:?}\n",
+            s.p_dominance,
+            s.q_cosine,
+            s.c_identity_cosine,
+            (0..s.c_eff.len()).map(|i| (s.c_eff[i][i] * 1000.0).round() / 1000.0).collect::<Vec<_>>()
+        ));
+    }
+    o.push_str(&format!(
+        "held-out MSVE of v̂(query): trained {:.4}, construction (C = I) {:.4}, zero predictor {:.4}",
+        r.heldout_msve_model, r.heldout_msve_construction, r.heldout_msve_zero
     ));
     o
 }
