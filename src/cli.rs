@@ -47,6 +47,8 @@ enum Cmd {
     Bench(BenchArgs),
     /// Emergence: train a linear-attention model on an RL teacher and report what it learned.
     Train(TrainCmd),
+    /// Reports with plots: `flow` (gradient flow, spectrum) or `emergence` (training, control).
+    Report(ReportCmd),
 }
 
 // ---- `icrl train` (issue 4, training dynamics): one self-contained block ----
@@ -73,7 +75,29 @@ fn train(a: TrainCmd) -> Result<i32, InputError> {
     Ok(EXIT_OK)
 }
 
-// ---- end of `icrl train` ----
+#[derive(Args, Debug)]
+struct ReportCmd {
+    /// `flow` or `emergence`.
+    which: String,
+    /// Output directory for the SVG plots.
+    #[arg(long, default_value = "reports")]
+    out: PathBuf,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+fn report(a: ReportCmd) -> Result<i32, InputError> {
+    let text = match a.which.as_str() {
+        "flow" => crate::dynamics::report::flow(&a.out, a.seed)?,
+        "emergence" => crate::dynamics::report::emergence(&a.out, a.seed)?,
+        other => return Err(InputError::new("WHICH", format!("unknown report {other:?}: use flow or emergence"))),
+    };
+    let _ = write!(out(), "{text}");
+    Ok(EXIT_OK)
+}
+
+// ---- end of `icrl train` / `icrl report` ----
 
 #[derive(Args, Debug)]
 struct VerifyArgs {
@@ -155,6 +179,7 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Cmd::Search(a) => search(a),
         Cmd::Bench(a) => bench(a),
         Cmd::Train(a) => train(a),
+        Cmd::Report(a) => report(a),
     };
     match result {
         Ok(code) => code,

@@ -13,6 +13,7 @@
 pub mod experiment;
 pub mod flow;
 pub mod loss;
+pub mod report;
 pub mod spectrum;
 pub mod stream;
 pub mod train_sarsa;
@@ -70,13 +71,14 @@ fn render_td(r: &train_td::TdReport) -> String {
         r.seed, r.mrps, r.minibatches, r.prompts, r.sizes, r.wall_seconds
     );
     o.push_str(&format!("loss (mean of first / last 1 % of steps): {:.3e} → {:.3e}\n", r.loss_first, r.loss_last));
-    o.push_str(&format!("structure cosine (min over layers of P dominance and Q fit): {:.4}\n", r.structure_cosine));
+    o.push_str(&format!("structure cosine (min over layers of P readout-row dominance and cos(C_eff, I)): {:.4}\n", r.structure_cosine));
     for (l, s) in r.layers.iter().enumerate() {
         o.push_str(&format!(
-            "  layer {l}: |P[2d,2d]|/‖P‖ {:.4}, Q in [-Cᵀ, Cᵀ] form {:.4}, C_eff vs I cosine {:.4}, diag C_eff {:?}\n",
+            "  layer {l}: |P[2d,2d]|/‖P[2d,:]‖ {:.4}, cos(C_eff, I) {:.4} (whole P: {:.3}, Q in [-X, X] form: {:.3}), diag C_eff {:?}\n",
+            s.p_row_dominance,
+            s.c_identity_cosine,
             s.p_dominance,
             s.q_cosine,
-            s.c_identity_cosine,
             (0..s.c_eff.len()).map(|i| (s.c_eff[i][i] * 1000.0).round() / 1000.0).collect::<Vec<_>>()
         ));
     }

@@ -258,18 +258,21 @@ pub fn mrp_prompts(cfg: &TdConfig, k: u64) -> Vec<TdPrompt> {
         .collect()
 }
 
-/// Structure of one trained layer against the [WB] construction.
+/// Structure of one trained layer against the [WB] construction (definitions in
+/// `proofs/sarsa-emergence.md`).
 #[derive(Clone, Debug, Serialize)]
 pub struct LayerStructure {
-    /// `|P[2d,2d]| / ‖P‖_F` (cosine of `P` with `±e_{2d}e_{2d}ᵀ`).
-    pub p_dominance: f64,
-    /// `‖proj(Q)‖_F / ‖Q‖_F`, `proj` onto `{[[-Xᵀ... ]]}`: the best `[-X, X, 0; 0; 0]` fit
-    /// (`X = (Q_{0,1} - Q_{0,0})/2`, top-left `d×d` blocks).
-    pub q_cosine: f64,
-    /// Effective preconditioner `C = P[2d,2d] · Xᵀ` (rows).
+    /// `|P[2d,2d]| / ‖P[2d,:]‖` (the readout row of `P` against `±e_{2d}ᵀ`).
+    pub p_row_dominance: f64,
+    /// Effective preconditioner `C = -P[2d,2d] · Q[:d,:d]ᵀ` (rows): the matrix the query update
+    /// applies, `Z[2d,n] += (1/n) Σ_i δ_i · (-φ_iᵀ Cᵀ φ_q)` in the construction.
     pub c_eff: Vec<Vec<f64>>,
-    /// `s·cos(C, I)` with `s = sign tr C` reported as is (positive = TD direction).
+    /// `tr C / (√d ‖C‖_F)`: cosine of `C_eff` with `I_d` (1 = plain TD direction).
     pub c_identity_cosine: f64,
+    /// `|P[2d,2d]| / ‖P‖_F` (whole matrix; rows other than `2d` get little gradient in the last layer).
+    pub p_dominance: f64,
+    /// `‖proj Q‖_F / ‖Q‖_F` onto the construction's form `[[-X, X, 0], 0, 0]` (whole matrix).
+    pub q_cosine: f64,
 }
 
 /// Structure of a trained model.
@@ -281,13 +284,19 @@ pub fn td_structure(model: &TdModel, d: usize) -> Vec<LayerStructure> {
         .map(|(p, q)| {
             let m = 2 * d;
             let p_dominance = p[(m, m)].abs() / p.norm().max(f64::MIN_POSITIVE);
+            let p_row_dominance = p[(m, m)].abs() / p.row(m).norm().max(f64::MIN_POSITIVE);
             let x = DMatrix::from_fn(d, d, |i, j| 0.5 * (q[(i, d + j)] - q[(i, j)]));
-            let proj_norm = (2.0f64).sqrt() * x.norm();
-            let q_cosine = proj_norm / q.norm().max(f64::MIN_POSITIVE);
-            let c = x.transpose() * p[(m, m)];
+            let q_cosine = (2.0f64).sqrt() * x.norm() / q.norm().max(f64::MIN_POSITIVE);
+            let c = DMatrix::from_fn(d, d, |i, j| -p[(m, m)] * q[(j, i)]);
             let tr: f64 = (0..d).map(|i| c[(i, i)]).sum();
             let c_identity_cosine = tr / (c.norm() * (d as f64).sqrt()).max(f64::MIN_POSITIVE);
-            LayerStructure { p_dominance, q_cosine, c_eff: (0..d).map(|i| (0..d).map(|j| c[(i, j)]).collect()).collect(), c_identity_cosine }
+            LayerStructure {
+                p_row_dominance,
+                c_eff: (0..d).map(|i| (0..d).map(|j| c[(i, j)]).collect()).collect(),
+                c_identity_cosine,
+                p_dominance,
+                q_cosine,
+            }
         })
         .collect()
 }
@@ -307,7 +316,7 @@ pub struct TdReport {
     pub sizes: serde_json::Value,
     /// Wall seconds.
     pub wall_seconds: f64,
-    /// `min_l min(p_dominance_l, q_cosine_l)` (see `proofs/sarsa-emergence.md`).
+    /// `min_l min(p_row_dominance_l, c_identity_cosine_l)` (see `proofs/sarsa-emergence.md`).
     pub structure_cosine: f64,
     /// Per layer.
     pub layers: Vec<LayerStructure>,
@@ -406,7 +415,7 @@ pub fn train(cfg: &TdConfig) -> Result<TdReport, InputError> {
     }
     bar.finish_and_clear();
     let layers = td_structure(&model, cfg.d);
-    let structure_cosine = layers.iter().map(|l| l.p_dominance.min(l.q_cosine)).fold(f64::INFINITY, f64::min);
+    let structure_cosine = layers.iter().map(|l| l.p_row_dominance.min(l.c_identity_cosine)).fold(f64::INFINITY, f64::min);
     let kk = (losses.len() / 100).max(1);
     let (msve_model, msve_con, msve_zero) = heldout(cfg, &model);
     Ok(TdReport {
