@@ -295,3 +295,29 @@ fn train_td_full_setting() {
     }
     assert!(r.heldout_msve_model < r.heldout_msve_zero);
 }
+
+#[test]
+fn train_and_report_reject_bad_input_with_exit_2() {
+    let run = |args: &[&str]| icrl_proofs::cli::main(args.iter().map(std::ffi::OsString::from));
+    assert_eq!(run(&["icrl", "train", "sarsa", "--preset", "huge"]), 2);
+    assert_eq!(run(&["icrl", "train", "q-learning"]), 2);
+    assert_eq!(run(&["icrl", "report", "nonsense"]), 2);
+}
+
+#[test]
+fn token_fast_path_reproduces_the_stream_bit_for_bit() {
+    for preset in [StreamPreset::small(), StreamPreset::tiny()] {
+        let mut a = stream::Teacher::new(13, 2, &preset);
+        let mut b = a.clone();
+        let mut tf = stream::TokenFrame::default();
+        for _ in 0..50 {
+            let f = a.next_frame();
+            b.next_tokens(&mut tf);
+            assert_eq!(f.tokens(), tf.x);
+            assert_eq!(f.w, tf.w);
+            assert_eq!(f.target, tf.target);
+        }
+        assert_eq!(a.w, b.w);
+        assert_eq!(a.s, b.s);
+    }
+}

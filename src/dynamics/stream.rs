@@ -147,6 +147,24 @@ impl Frame {
     }
 }
 
+/// A frame as tokens (buffers reused across frames): `x` is `X = [x_0 … x_{n-1}]` row-major
+/// `(2d+1) × n`, `w` the prompt's parameter, `target` = `w_SARSA`.
+#[derive(Clone, Debug, Default)]
+pub struct TokenFrame {
+    /// Tokens, row-major `(2d+1) × n`.
+    pub x: Vec<f64>,
+    /// `φ⁺_i` (without `γ`), row-major `d × n` (for the teacher's TD errors).
+    pub phi_next: Vec<f64>,
+    /// Prompt parameter `w`.
+    pub w: Vec<f64>,
+    /// `w_SARSA`.
+    pub target: Vec<f64>,
+    /// ε-greedy table workspace.
+    pub probs: Vec<f64>,
+    /// `n`.
+    pub n: usize,
+}
+
 /// One MDP's teacher: its MDP, features, current `w` and state, and its own RNG.
 #[derive(Clone, Debug)]
 pub struct Teacher {
@@ -194,6 +212,65 @@ impl Teacher {
         self.w = target;
         frame
     }
+    /// The next frame as tokens only (the training hot path): fills `tf` without the
+    /// intermediate `Trajectory`/`TransitionBatch` allocations. Consumes the RNG exactly as
+    /// [`Teacher::next_frame`] does and produces the same tokens and bit-identical target
+    /// (tested), then advances the teacher.
+    pub fn next_tokens(&mut self, tf: &mut TokenFrame) {
+        let (ns, na, d, n) = (self.mdp.n_states(), self.mdp.n_actions(), self.tab.d, self.tab.n);
+        let eps = self.tab.epsilon;
+        // ε-greedy rows, exactly as `TabularPolicy::epsilon_greedy` builds them.
+        tf.probs.clear();
+        tf.probs.resize(ns * na, eps / na as f64);
+        for st in 0..ns {
+            let g = crate::mdp::policy::greedy_action(&self.phi, &self.w, st);
+            tf.probs[st * na + g] += 1.0 - eps;
+        }
+        tf.n = n;
+        tf.x.clear();
+        tf.x.resize((2 * d + 1) * n, 0.0);
+        tf.phi_next.clear();
+        tf.phi_next.resize(d * n, 0.0);
+        tf.w.clear();
+        tf.w.extend_from_slice(&self.w);
+        let gamma = self.tab.gamma;
+        let mut st = self.s;
+        let mut a = sample_categorical(&mut self.rng, &tf.probs[st * na..(st + 1) * na]);
+        tf.target.clear();
+        tf.target.extend_from_slice(&self.w);
+        let step = self.tab.alpha / n as f64;
+        for i in 0..n {
+            let s2 = sample_categorical(&mut self.rng, self.mdp.p_row(st, a));
+            let r = self.mdp.r(st, a, s2);
+            let a2 = sample_categorical(&mut self.rng, &tf.probs[s2 * na..(s2 + 1) * na]);
+            let (phi, phi2) = (self.phi.phi(st, a), self.phi.phi(s2, a2));
+            for k in 0..d {
+                tf.x[k * n + i] = phi[k];
+                tf.x[(d + k) * n + i] = gamma * phi2[k];
+                tf.phi_next[k * n + i] = phi2[k];
+            }
+            tf.x[2 * d * n + i] = r;
+            st = s2;
+            a = a2;
+        }
+        // batch SARSA, in `crate::rl::sarsa::batch_sarsa`'s evaluation order (bit-identical)
+        for i in 0..n {
+            let (mut dn, mut dc) = (0.0, 0.0);
+            for k in 0..d {
+                dn += self.w[k] * tf.phi_next[k * n + i];
+                dc += self.w[k] * tf.x[k * n + i];
+            }
+            let delta = tf.x[2 * d * n + i] + gamma * dn - dc;
+            let coef = step * delta;
+            for k in 0..d {
+                tf.target[k] += coef * tf.x[k * n + i];
+            }
+        }
+        self.w.clear();
+        self.w.extend_from_slice(&tf.target);
+        self.s = st;
+    }
+
     /// A frame whose prompt parameter is `w` but driven from this teacher's state and RNG,
     /// without advancing `w` (closed-loop control: the caller decides the next `w`).
     pub fn frame_at(&mut self, w: &[f64]) -> Frame {

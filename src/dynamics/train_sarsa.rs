@@ -18,7 +18,7 @@
 //! (rayon) into its own buffer and summed in MDP order, so the result does not depend on the
 //! thread count.
 
-use super::stream::{Frame, StreamPreset, Teacher};
+use super::stream::{Frame, StreamPreset, Teacher, TokenFrame};
 use crate::attention::linear::lsa_block_last_column;
 use crate::attention::prompt::{parameter_readout, sarsa_prompt};
 use crate::construction::sarsa::{p_star, v_star, Shape};
@@ -193,12 +193,11 @@ impl Blocks {
 
 /// Per-frame workspace of the fast path.
 struct Work {
-    x: Vec<f64>,
+    wt: Vec<f64>,
     u: Vec<f64>,
     a: Vec<f64>,
     z: Vec<f64>,
     g: Vec<f64>,
-    sg: Vec<f64>,
     q: Vec<f64>,
     e: Vec<f64>,
 }
@@ -206,7 +205,7 @@ struct Work {
 impl Work {
     fn new(d: usize, n: usize) -> Self {
         let t = 2 * d + 1;
-        Work { x: vec![0.0; t * n], u: vec![0.0; t], a: vec![0.0; n], z: vec![0.0; t], g: vec![0.0; t], sg: vec![0.0; t], q: vec![0.0; d], e: vec![0.0; d] }
+        Work { wt: Vec::with_capacity(d + 1), u: vec![0.0; t], a: vec![0.0; n], z: vec![0.0; t], g: vec![0.0; t], q: vec![0.0; d], e: vec![0.0; d] }
     }
 }
 
@@ -218,90 +217,108 @@ pub fn frame_loss_grad(b: &Blocks, f: &Frame, grad: &mut [f64]) -> f64 {
 }
 
 fn frame_loss_grad_ws(b: &Blocks, f: &Frame, grad: &mut [f64], ws: &mut Work) -> f64 {
-    let (d, t, n) = (b.d, b.t(), f.batch.len());
-    let inv_n = 1.0 / n as f64;
-    // tokens X (t×n)
-    for i in 0..n {
-        for k in 0..d {
-            ws.x[k * n + i] = f.batch.phi[i][k];
-            ws.x[(d + k) * n + i] = f.batch.gamma * f.batch.phi_next[i][k];
+    let x = f.tokens();
+    tokens_loss_grad(b, &x, f.batch.len(), &f.w, &f.target, grad, ws)
+}
+
+/// `aᵀc` with four independent accumulators (a sequential `sum()` is latency-bound: the
+/// compiler may not reassociate floating-point additions).
+#[inline]
+fn dotv(a: &[f64], c: &[f64]) -> f64 {
+    let n = a.len().min(c.len());
+    let (a, c) = (&a[..n], &c[..n]);
+    let mut acc = [0.0f64; 4];
+    let (ca, cc) = (a.chunks_exact(4), c.chunks_exact(4));
+    let (ra, rc) = (ca.remainder(), cc.remainder());
+    for (x, y) in ca.zip(cc) {
+        for l in 0..4 {
+            acc[l] += x[l] * y[l];
         }
-        ws.x[2 * d * n + i] = f.batch.rewards[i];
     }
-    let wt = |j: usize| if j == 0 { 1.0 } else { f.w[j - 1] };
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (x, y) in ra.iter().zip(rc) {
+        s += x * y;
+    }
+    s
+}
+
+/// Fast-path loss and gradient of one frame given as tokens (`x` row-major `(2d+1) × n`).
+fn tokens_loss_grad(b: &Blocks, x: &[f64], n: usize, w: &[f64], target: &[f64], grad: &mut [f64], ws: &mut Work) -> f64 {
+    let (d, t) = (b.d, b.t());
+    let d1 = d + 1;
+    let inv_n = 1.0 / n as f64;
+    let wt = &mut ws.wt;
+    wt.clear();
+    wt.push(1.0);
+    wt.extend_from_slice(w);
     let [o0, o1, o2, o3] = b.offsets();
     let (p12, p22, v21, v22) = (&b.x[o0..o1], &b.x[o1..o2], &b.x[o2..o3], &b.x[o3..]);
     // u = P12 w̃
     for i in 0..t {
-        let r = &p12[i * (d + 1)..(i + 1) * (d + 1)];
-        ws.u[i] = r[0] + r[1..].iter().zip(&f.w).map(|(a, c)| a * c).sum::<f64>();
+        ws.u[i] = dotv(&p12[i * d1..(i + 1) * d1], wt);
     }
-    // a = Xᵀ u, z = X a / n
-    ws.a.iter_mut().for_each(|x| *x = 0.0);
+    // a = Xᵀ u, z = X a / n   (Σ̂ u without forming Σ̂)
+    ws.a[..n].iter_mut().for_each(|v| *v = 0.0);
     for k in 0..t {
         let uk = ws.u[k];
-        for (ai, xi) in ws.a.iter_mut().zip(&ws.x[k * n..(k + 1) * n]) {
+        for (ai, xi) in ws.a[..n].iter_mut().zip(&x[k * n..(k + 1) * n]) {
             *ai += xi * uk;
         }
     }
     for k in 0..t {
-        ws.z[k] = ws.x[k * n..(k + 1) * n].iter().zip(&ws.a).map(|(x, a)| x * a).sum::<f64>() * inv_n;
+        ws.z[k] = dotv(&x[k * n..(k + 1) * n], &ws.a[..n]) * inv_n;
     }
     // s = w̃ᵀ P22 w̃, q = V̄22 w̃
     let mut s = 0.0;
-    for i in 0..=d {
-        let mut r = 0.0;
-        for j in 0..=d {
-            r += p22[i * (d + 1) + j] * wt(j);
-        }
-        s += wt(i) * r;
+    for i in 0..d1 {
+        s += wt[i] * dotv(&p22[i * d1..(i + 1) * d1], wt);
     }
     for i in 0..d {
-        ws.q[i] = (0..=d).map(|j| v22[i * (d + 1) + j] * wt(j)).sum();
+        ws.q[i] = dotv(&v22[i * d1..(i + 1) * d1], wt);
     }
     // e = V̄21 z + (s/n) q - (target - w)
     let mut loss = 0.0;
     for i in 0..d {
-        let r = &v21[i * t..(i + 1) * t];
-        let out = r.iter().zip(&ws.z).map(|(a, c)| a * c).sum::<f64>() + s * inv_n * ws.q[i];
-        ws.e[i] = out - (f.target[i] - f.w[i]);
+        let out = dotv(&v21[i * t..(i + 1) * t], &ws.z) + s * inv_n * ws.q[i];
+        ws.e[i] = out - (target[i] - w[i]);
         loss += ws.e[i] * ws.e[i];
     }
     // gradients
     let (g_p12, rest) = grad.split_at_mut(o1);
     let (g_p22, rest) = rest.split_at_mut(o2 - o1);
     let (g_v21, g_v22) = rest.split_at_mut(o3 - o2);
-    ws.g.iter_mut().for_each(|x| *x = 0.0);
+    ws.g.iter_mut().for_each(|v| *v = 0.0);
     for i in 0..d {
         let ei = ws.e[i];
-        for j in 0..t {
-            g_v21[i * t + j] += ei * ws.z[j];
-            ws.g[j] += v21[i * t + j] * ei;
+        for (gv, zj) in g_v21[i * t..(i + 1) * t].iter_mut().zip(&ws.z) {
+            *gv += ei * zj;
+        }
+        for (gj, vj) in ws.g.iter_mut().zip(&v21[i * t..(i + 1) * t]) {
+            *gj += vj * ei;
         }
         let c = s * inv_n * ei;
-        for j in 0..=d {
-            g_v22[i * (d + 1) + j] += c * wt(j);
+        for (gv, wj) in g_v22[i * d1..(i + 1) * d1].iter_mut().zip(wt.iter()) {
+            *gv += c * wj;
         }
     }
-    ws.a.iter_mut().for_each(|x| *x = 0.0);
+    ws.a[..n].iter_mut().for_each(|v| *v = 0.0);
     for k in 0..t {
         let gk = ws.g[k];
-        for (ai, xi) in ws.a.iter_mut().zip(&ws.x[k * n..(k + 1) * n]) {
+        for (ai, xi) in ws.a[..n].iter_mut().zip(&x[k * n..(k + 1) * n]) {
             *ai += xi * gk;
         }
     }
     for k in 0..t {
-        ws.sg[k] = ws.x[k * n..(k + 1) * n].iter().zip(&ws.a).map(|(x, a)| x * a).sum::<f64>() * inv_n;
-    }
-    for i in 0..t {
-        for j in 0..=d {
-            g_p12[i * (d + 1) + j] += ws.sg[i] * wt(j);
+        let sgk = dotv(&x[k * n..(k + 1) * n], &ws.a[..n]) * inv_n;
+        for (gp, wj) in g_p12[k * d1..(k + 1) * d1].iter_mut().zip(wt.iter()) {
+            *gp += sgk * wj;
         }
     }
-    let eq = ws.e.iter().zip(&ws.q).map(|(a, c)| a * c).sum::<f64>() * inv_n;
-    for i in 0..=d {
-        for j in 0..=d {
-            g_p22[i * (d + 1) + j] += eq * wt(i) * wt(j);
+    let eq = dotv(&ws.e, &ws.q) * inv_n;
+    for i in 0..d1 {
+        let c = eq * wt[i];
+        for (gp, wj) in g_p22[i * d1..(i + 1) * d1].iter_mut().zip(wt.iter()) {
+            *gp += c * wj;
         }
     }
     0.5 * loss
@@ -472,6 +489,9 @@ fn progress_bar(show: bool, len: u64, msg: &'static str) -> indicatif::ProgressB
     }
 }
 
+/// Parameters per parallel chunk of the gradient reduction.
+const SUM_CHUNK: usize = 2048;
+
 /// Train and evaluate.
 pub fn train(cfg: &TrainConfig, preset_name: &str) -> Result<TrainReport, InputError> {
     cfg.validate()?;
@@ -496,27 +516,33 @@ pub fn train(cfg: &TrainConfig, preset_name: &str) -> Result<TrainReport, InputE
     for gi in 0..groups {
         let lo = gi * m;
         let hi = (lo + m).min(cfg.preset.mdps);
-        let mut slots: Vec<(Teacher, Vec<f64>, Work, f64)> = (lo..hi)
+        let mut slots: Vec<(Teacher, Vec<f64>, Work, f64, TokenFrame)> = (lo..hi)
             .into_par_iter()
-            .map(|k| (Teacher::new(cfg.seed, k as u64, &cfg.preset), vec![0.0; np], Work::new(d, tab.n), 0.0))
+            .map(|k| (Teacher::new(cfg.seed, k as u64, &cfg.preset), vec![0.0; np], Work::new(d, tab.n), 0.0, TokenFrame::default()))
             .collect();
         for _ in 0..cfg.preset.frames {
             let bref = &blocks;
-            slots.par_iter_mut().for_each(|(teacher, g, ws, l)| {
-                let f = teacher.next_frame();
+            slots.par_iter_mut().for_each(|(teacher, g, ws, l, tf)| {
+                teacher.next_tokens(tf);
                 g.iter_mut().for_each(|x| *x = 0.0);
-                *l = frame_loss_grad_ws(bref, &f, g, ws);
+                *l = tokens_loss_grad(bref, &tf.x, tf.n, &tf.w, &tf.target, g, ws);
             });
-            gsum.iter_mut().for_each(|x| *x = 0.0);
-            let mut l = 0.0;
-            for (_, g, _, li) in &slots {
-                for (a, b) in gsum.iter_mut().zip(g) {
-                    *a += b;
-                }
-                l += li;
-            }
+            // Sum the MDPs' gradients in MDP order, in parallel over parameter chunks (each
+            // entry is summed in the same order whatever the thread count).
             let inv = 1.0 / slots.len() as f64;
-            gsum.iter_mut().for_each(|x| *x *= inv);
+            let sref = &slots;
+            gsum.par_chunks_mut(SUM_CHUNK).enumerate().for_each(|(ci, chunk)| {
+                let off = ci * SUM_CHUNK;
+                let len = chunk.len();
+                chunk.iter_mut().for_each(|x| *x = 0.0);
+                for (_, g, _, _, _) in sref {
+                    for (a, b) in chunk.iter_mut().zip(&g[off..off + len]) {
+                        *a += b;
+                    }
+                }
+                chunk.iter_mut().for_each(|x| *x *= inv);
+            });
+            let l: f64 = slots.iter().map(|x| x.3).sum();
             losses.push(l * inv);
             let lr = cfg.lr * (1.0 - 0.9 * step as f64 / total_steps as f64);
             adam.step(&mut blocks.x, &gsum, lr);
