@@ -217,6 +217,10 @@ fn td_backprop_matches_finite_differences() {
     g.set_flat(&vec![0.0; model.flat().len()]);
     let _ = train_td::prompt_loss_grad(&model, pr, &mut g);
     let vn = train_td::next_value(&model, pr); // detached target
+    // the query-only propagation equals a full forward pass with the next state as query
+    let mut pr2 = pr.clone();
+    pr2.phi_q = pr.phi_next.clone();
+    assert!((vn - train_td::predict(&model, &pr2)).abs() <= 1e-12 * vn.abs().max(1.0));
     let x0 = model.flat();
     let f = |x: &[f64]| {
         let mut m = model.clone();

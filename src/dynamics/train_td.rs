@@ -187,30 +187,42 @@ pub fn predict(model: &TdModel, p: &TdPrompt) -> f64 {
 
 /// Semi-gradient loss `½ δ²` of one prompt and its gradient (added into `grad`).
 pub fn prompt_loss_grad(model: &TdModel, pr: &TdPrompt, grad: &mut TdModel) -> f64 {
-    let zs = forward(model, z0(pr));
-    let m = zs[0].nrows();
-    let n = zs[0].ncols() - 1;
+    // Forward, caching per layer `Q Z`, `G = Zᵀ Q Z` and `A = P Z M` for the backward pass.
+    let mut z = z0(pr);
+    let m = z.nrows();
+    let n = z.ncols() - 1;
     let inv_n = 1.0 / n as f64;
-    let v = -zs.last().expect("nonempty")[(m - 1, n)];
+    let layers = model.p.len();
+    let mut zs = Vec::with_capacity(layers + 1);
+    let mut cache = Vec::with_capacity(layers);
+    for (p, q) in model.p.iter().zip(&model.q) {
+        let qz = q * &z;
+        let g = z.tr_mul(&qz);
+        let mut a = p * &z;
+        a.column_mut(n).fill(0.0); // mask: the query is never a source
+        let znew = &z + (&a * &g) * inv_n;
+        zs.push(std::mem::replace(&mut z, znew));
+        cache.push((qz, g, a));
+    }
+    let v = -z[(m - 1, n)];
+    zs.push(z);
     let v_next = query_value(model, &zs, &pr.phi_next); // detached
     let delta = pr.reward + pr.gamma * v_next - v;
     // dL/dv̂ = -δ, v̂ = -Z_L[2d, n]  ⇒  dL/dZ_L[2d, n] = δ
     let mut dz = DMatrix::zeros(m, n + 1);
     dz[(m - 1, n)] = delta;
-    for l in (0..model.p.len()).rev() {
+    for l in (0..layers).rev() {
         let (p, q, z) = (&model.p[l], &model.q[l], &zs[l]);
-        let qz = q * z;
-        let g = z.transpose() * &qz;
-        let mut zm = z.clone();
-        zm.column_mut(n).fill(0.0);
-        let a = p * &zm;
+        let (qz, g, a) = &cache[l];
+        // Z' = Z + (1/n) A G with A = P Z M, G = Zᵀ Q Z
         let da = (&dz * g.transpose()) * inv_n;
-        let dg = (a.transpose() * &dz) * inv_n;
-        grad.p[l] += &da * zm.transpose();
-        let mut pda = p.transpose() * &da;
+        let dg = a.tr_mul(&dz) * inv_n;
+        grad.p[l] += da.columns(0, n) * z.columns(0, n).transpose();
+        let mut pda = p.tr_mul(&da);
         pda.column_mut(n).fill(0.0);
-        grad.q[l] += z * (&dg * z.transpose());
-        let dz_prev = &dz + pda + &qz * dg.transpose() + (q.transpose() * z) * &dg;
+        let zdg = z * &dg;
+        grad.q[l] += &zdg * z.transpose();
+        let dz_prev = &dz + pda + qz * dg.transpose() + q.tr_mul(&zdg);
         dz = dz_prev;
     }
     0.5 * delta * delta
