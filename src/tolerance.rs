@@ -59,6 +59,11 @@ pub const FD_STEP: f64 = 1e-5;
 /// within the step budget; the loss target of the integrator is exactly this ratio (or the
 /// rounding floor `1e-30`, reached only from tiny `L(0)`), so a sub-exponential decay fails.
 pub const FLOW_LOSS_RATIO: f64 = 1e-20;
+/// The check compares `L(T)/L(0)` with `FLOW_LOSS_RATIO · (1 + 1e-6)`: the integrator stops at
+/// the first step with `L ≤ FLOW_LOSS_RATIO · L(0)`, and recomputing the ratio `L(T)/L(0)` may
+/// round one ulp above it; the slack is far below any real shortfall (a flow that runs out of
+/// steps misses by decades).
+pub const FLOW_LOSS_RATIO_CHECK: f64 = FLOW_LOSS_RATIO * (1.0 + 1e-6);
 /// Gradient flow never increases `L`; the integrator's local error (rtol `1e-11`) may add a
 /// relative wobble of ~1e-11 to `L` near convergence, where `L` itself is a sum of rounded
 /// squares (relative rounding ~1e-14 × condition): allow `ln L` to rise by 1e-6 per step.

@@ -313,7 +313,7 @@ pub fn convergence_measurements(r: &experiment::FlowReport) -> CaseResult {
     };
     let c_err = ((r.c_inf - r.c_pred) / r.c_pred).abs();
     let ms = vec![
-        Measurement::equality(f, "L(T)/L(0) (exponential decay reached)", ratio, tolerance::FLOW_LOSS_RATIO),
+        Measurement::equality(f, "L(T)/L(0) (exponential decay reached)", ratio, tolerance::FLOW_LOSS_RATIO_CHECK),
         Measurement::equality(f, "max increase of ln L between steps", r.max_log_increase.max(0.0), tolerance::FLOW_MONOTONE_TOL),
         Measurement::equality(f, "dist(limit, manifold)/‖limit‖", r.manifold_rel, tolerance::MANIFOLD_REL_TOL),
         Measurement::equality(f, "drift of ‖B‖² - ‖A‖² (relative)", r.conservation_drift, tolerance::CONSERVATION_REL_TOL),
