@@ -149,7 +149,7 @@ fn integrator_is_step_independent() {
     let mut rng = case_rng(4, "test/steps", 0);
     let th0 = experiment::perturbed_start(&mut rng, &ts, 0.1);
     let t_end = 50.0;
-    let stop = FlowStop { t_max: t_end, loss_ratio: 0.0, loss_floor: 0.0, max_steps: 1_000_000 };
+    let stop = FlowStop { t_max: t_end, loss_ratio: 0.0, loss_floor: 0.0, max_steps: 1_000_000, record_below: 0.0 };
     let a = flow::gradient_flow(&pop, &th0, OdeTol { rtol: 1e-11, atol: 1e-13 }, stop);
     let b = flow::gradient_flow(&pop, &th0, OdeTol { rtol: 1e-9, atol: 1e-11 }, stop);
     assert!((a.t - t_end).abs() < 1e-9 && (b.t - t_end).abs() < 1e-9);

@@ -17,7 +17,10 @@ pub struct FlowReport {
     pub loss0: f64,
     /// `L(θ(T))`.
     pub loss_end: f64,
-    /// Largest increase of `ln L` between accepted steps (gradient flow never increases `L`).
+    /// The loss target of the run, `max(loss_ratio · L(0), loss_floor)`.
+    pub loss_target: f64,
+    /// Largest increase of `ln L` between accepted steps while `L ≥ FLOW_MONOTONE_FROM · L(0)`
+    /// (gradient flow never increases `L`).
     pub max_log_increase: f64,
     /// Closest `c` on the manifold.
     pub c_inf: f64,
@@ -31,7 +34,11 @@ pub struct FlowReport {
     pub spectrum_star: Spectrum,
     /// Spectrum of `G` at the limit point.
     pub spectrum_limit: Spectrum,
-    /// Fitted slope of `ln L` over the last [`SLOPE_WINDOW_DECADES`] decades.
+    /// Fitted slope of `ln L` over the last [`SLOPE_WINDOW_DECADES`] decades (reported; it
+    /// converges slowly when the two smallest positive eigenvalues are close).
+    pub slope_raw: Option<f64>,
+    /// Asymptotic slope of `ln L`, measured on the slowest normal mode:
+    /// `2 × slope of ln |⟨θ(t) - θ(T), v_min⟩|` (see [`flow::mode_slope`]).
     pub slope: Option<f64>,
     /// `-2 λ⁺_min(G at the limit)`.
     pub slope_pred: f64,
@@ -52,7 +59,13 @@ pub fn run(pop: &Population, theta0: &[f64], alpha: f64, theta_ref: &[f64], stop
     let r = flow::gradient_flow(pop, theta0, OdeTol::default(), stop);
     let loss0 = r.trace[0].1;
     let loss_end = r.trace.last().map_or(loss0, |x| x.1);
-    let max_log_increase = r.trace.windows(2).map(|w| w[1].1.ln() - w[0].1.ln()).fold(f64::NEG_INFINITY, f64::max);
+    let mono_from = loss0 * crate::tolerance::FLOW_MONOTONE_FROM;
+    let max_log_increase = r
+        .trace
+        .windows(2)
+        .filter(|w| w[1].1 >= mono_from)
+        .map(|w| w[1].1.ln() - w[0].1.ln())
+        .fold(f64::NEG_INFINITY, f64::max);
     let (c_inf, dist) = flow::manifold_distance(d, &r.theta, theta_ref);
     let norm = r.theta.iter().map(|x| x * x).sum::<f64>().sqrt();
     let k0 = r.conserved[0];
@@ -67,9 +80,13 @@ pub fn run(pop: &Population, theta0: &[f64], alpha: f64, theta_ref: &[f64], stop
     let c_pred = flow::predicted_c_inf(k0, asq, bsq, sign0);
     let spectrum_star = spectrum::analyse(&pop.gauss_newton(theta_ref), &spectrum::tangent(d, theta_ref, 1.0));
     let spectrum_limit = spectrum::analyse(&pop.gauss_newton(&r.theta), &spectrum::tangent(d, theta_ref, c_inf));
-    let slope = flow::log_slope(&r.trace, loss_end, loss_end * 10f64.powf(SLOPE_WINDOW_DECADES));
+    let slope_raw = flow::log_slope(&r.trace, loss_end, loss_end * 10f64.powf(SLOPE_WINDOW_DECADES));
+    // Mode window: deep enough to be linear (L ≤ 1e-8 L(0)), far enough above the end that
+    // θ(t) - θ(T) is not dominated by θ(T)'s own residual (L ≥ 1e6 L(T), i.e. δθ ≥ 1e3 × residual).
+    let slope = flow::mode_slope(&r.snapshots, &r.theta, &spectrum_limit.v_min_pos, loss_end * 1e6, loss0 * 1e-8).map(|s| 2.0 * s);
     let slope_pred = -2.0 * spectrum_limit.lambda_min_pos;
     FlowReport {
+        loss_target: (loss0 * stop.loss_ratio).max(stop.loss_floor),
         loss0,
         loss_end,
         max_log_increase,
@@ -79,6 +96,7 @@ pub fn run(pop: &Population, theta0: &[f64], alpha: f64, theta_ref: &[f64], stop
         c_pred,
         spectrum_star,
         spectrum_limit,
+        slope_raw,
         slope,
         slope_pred,
         run: r,

@@ -36,11 +36,19 @@ pub struct FlowStop {
     pub t_max: f64,
     /// Maximal accepted + rejected steps.
     pub max_steps: usize,
+    /// Store `θ(t)` at accepted steps once `L ≤ record_below · L(0)` (for the slowest-mode rate).
+    pub record_below: f64,
 }
 
 impl Default for FlowStop {
     fn default() -> Self {
-        FlowStop { loss_ratio: 1e-20, loss_floor: 1e-30, t_max: 1e9, max_steps: 100_000 }
+        FlowStop {
+            loss_ratio: crate::tolerance::FLOW_LOSS_RATIO,
+            loss_floor: crate::tolerance::FLOW_LOSS_FLOOR,
+            t_max: 1e9,
+            max_steps: 100_000,
+            record_below: 1e-6,
+        }
     }
 }
 
@@ -63,6 +71,8 @@ pub struct FlowRun {
     pub evals: usize,
     /// Why it stopped.
     pub stopped: &'static str,
+    /// `(t, L, θ(t))` at accepted steps with `L ≤ record_below · L(0)`.
+    pub snapshots: Vec<(f64, f64, Vec<f64>)>,
 }
 
 /// `‖B‖_F² - ‖A‖_F²`.
@@ -159,6 +169,8 @@ pub fn gradient_flow(pop: &Population, theta0: &[f64], tol: OdeTol, stop: FlowSt
     let mut trace = vec![(0.0, l0)];
     let mut cons = vec![conserved(d, theta0)];
     let mut stopped = "t_max or max_steps";
+    let mut snapshots = Vec::new();
+    let record = l0 * stop.record_below;
     let target = (l0 * stop.loss_ratio).max(stop.loss_floor);
     let (t, y, acc, rej, evals) = dopri5(
         |y, dy| {
@@ -173,6 +185,9 @@ pub fn gradient_flow(pop: &Population, theta0: &[f64], tol: OdeTol, stop: FlowSt
         |t, y| {
             let l = pop.loss(y);
             trace.push((t, l));
+            if l <= record {
+                snapshots.push((t, l, y.to_vec()));
+            }
             cons.push(conserved(d, y));
             if l <= target {
                 stopped = "loss target";
@@ -182,7 +197,7 @@ pub fn gradient_flow(pop: &Population, theta0: &[f64], tol: OdeTol, stop: FlowSt
             }
         },
     );
-    FlowRun { theta: y, t, trace, conserved: cons, accepted: acc, rejected: rej, evals, stopped }
+    FlowRun { theta: y, t, trace, conserved: cons, accepted: acc, rejected: rej, evals, stopped, snapshots }
 }
 
 /// Gradient descent with a fixed step `eta` for `steps` steps (the step-independence
@@ -286,4 +301,24 @@ pub fn log_slope(trace: &[(f64, f64)], lo: f64, hi: f64) -> Option<f64> {
     } else {
         None
     }
+}
+
+/// Rate of the slowest normal mode: least-squares slope of `ln |⟨θ(t) - θ(T), v⟩|` over the
+/// snapshots with `L ≤ hi` and `L ≥ lo` (`v` the unit eigenvector of `λ⁺_min`). In the linear
+/// regime this is exactly `-λ⁺_min`, and `2×` it is the asymptotic slope of `ln L` (the slowest
+/// mode dominates `L` as `t → ∞`). `None` with fewer than 3 points.
+pub fn mode_slope(snapshots: &[(f64, f64, Vec<f64>)], theta_end: &[f64], v: &[f64], lo: f64, hi: f64) -> Option<f64> {
+    let pts: Vec<(f64, f64)> = snapshots
+        .iter()
+        .filter(|(_, l, _)| *l >= lo && *l <= hi)
+        .filter_map(|(t, _, th)| {
+            let p: f64 = th.iter().zip(theta_end).zip(v).map(|((a, b), c)| (a - b) * c).sum();
+            if p != 0.0 {
+                Some((*t, p.abs()))
+            } else {
+                None
+            }
+        })
+        .collect();
+    log_slope(&pts, 0.0, f64::INFINITY)
 }

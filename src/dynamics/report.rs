@@ -149,11 +149,12 @@ pub fn flow(out: &Path, seed: u64) -> Result<String, InputError> {
     s.push_str(&format!("conservation drift of |B|^2 - |A|^2 (relative): {}\n", r3(r.conservation_drift)));
     s.push_str(&format!("c_inf = {:.6}, predicted {:.6}\n", r.c_inf, r.c_pred));
     s.push_str(&format!(
-        "lambda+_min(G at the limit) = {}; slope of ln L: measured {}, predicted {} (relative error {})\n",
+        "lambda+_min(G at the limit) = {}; asymptotic slope of ln L (slowest mode): measured {}, predicted {} (relative error {}); raw slope of ln L over the last 4 decades {}\n",
         r3(r.spectrum_limit.lambda_min_pos),
         r.slope.map_or("n/a".into(), r3),
         r3(r.slope_pred),
-        r.slope.map_or("n/a".into(), |x| r3(((x - r.slope_pred) / r.slope_pred).abs()))
+        r.slope.map_or("n/a".into(), |x| r3(((x - r.slope_pred) / r.slope_pred).abs())),
+        r.slope_raw.map_or("n/a".into(), r3)
     ));
     s.push_str("\n## Without richness (one-hot features)\n");
     s.push_str(&format!(

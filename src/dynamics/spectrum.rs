@@ -22,6 +22,8 @@ pub struct Spectrum {
     pub kernel_cosine: f64,
     /// Number of eigenvalues at or below the threshold.
     pub zero_eigenvalues: usize,
+    /// Unit eigenvector of `λ⁺_min` (the slowest normal mode of the linearized flow).
+    pub v_min_pos: Vec<f64>,
 }
 
 /// Eigen-analysis of `g` against the manifold tangent `tangent`.
@@ -39,7 +41,11 @@ pub fn analyse(g: &DMatrix<f64>, tangent: &[f64]) -> Spectrum {
     let tn = tangent.iter().map(|x| x * x).sum::<f64>().sqrt();
     let dotp: f64 = v0.iter().zip(tangent).map(|(a, b)| a * b).sum();
     let kernel_cosine = if tn > 0.0 { (dotp / (tn * v0.norm())).abs() } else { 0.0 };
-    Spectrum { eigenvalues: ev, rank, n_params: n, lambda_min_pos: lmin_pos, lambda_max: lmax, kernel_cosine, zero_eigenvalues: n - rank }
+    let v_min_pos = match idx.iter().find(|&&i| eig.eigenvalues[i] > thr) {
+        Some(&i) => eig.eigenvectors.column(i).iter().copied().collect(),
+        None => vec![0.0; n],
+    };
+    Spectrum { eigenvalues: ev, rank, n_params: n, lambda_min_pos: lmin_pos, lambda_max: lmax, kernel_cosine, zero_eigenvalues: n - rank, v_min_pos }
 }
 
 /// The tangent of the manifold at `(A⋆/c, c B⋆)`: `d/dc (A⋆/c, cB⋆) = (-A⋆/c², B⋆)`.
