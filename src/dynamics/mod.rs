@@ -29,6 +29,9 @@ pub fn cli_train(which: &str, preset: &str, seed: u64, json: bool, progress: boo
             Ok(if json { serde_json::to_string(&r).expect("serializable") } else { render_sarsa(&r) })
         }
         "td" => {
+            if preset != "small" {
+                return Err(crate::error::InputError::new("--preset", "train td has one setting ([WB]'s full setting); --preset applies to sarsa"));
+            }
             let mut cfg = train_td::TdConfig::wb(seed);
             cfg.progress = progress;
             let r = train_td::train(&cfg)?;
