@@ -45,6 +45,8 @@ enum Cmd {
     Search(SearchCmd),
     /// Throughput benchmarks (instances per second, end to end).
     Bench(BenchArgs),
+    /// Emergence: train a linear-attention model on an RL teacher and report what it learned.
+    Train(TrainCmd),
     /// Reports: tables and SVG plots (`report decay`).
     #[command(subcommand)]
     Report(ReportCmd),
@@ -62,6 +64,24 @@ enum ReportCmd {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// [LL] Thm 3.2: gradient flow of the teacher-mimicking loss, its spectrum and rate (SVG plots).
+    Flow {
+        /// Output directory for the SVG plots.
+        #[arg(long, default_value = "report-out")]
+        out: PathBuf,
+        /// Seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// [LL]/[WB] emergence: training from a small init, learned vs constructed blocks, control curves.
+    Emergence {
+        /// Output directory for the SVG plots.
+        #[arg(long, default_value = "report-out")]
+        out: PathBuf,
+        /// Seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// [XZ] Thm 2: error against depth for several n, and the floor against n with its slope.
     Decay {
         /// Output directory (writes decay.md and decay.svg).
@@ -72,6 +92,33 @@ enum ReportCmd {
         seed: u64,
     },
 }
+
+// ---- `icrl train` (issue 4, training dynamics): one self-contained block ----
+
+#[derive(Args, Debug)]
+struct TrainCmd {
+    /// `sarsa` ([LL] teacher-mimicking stream) or `td` ([WB] L = 3 transformer on Boyan chains).
+    which: String,
+    /// `small` or `paper` (sarsa only).
+    #[arg(long, default_value = "small")]
+    preset: String,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+fn train(a: TrainCmd) -> Result<i32, InputError> {
+    let progress = std::io::stderr().is_terminal();
+    let text = crate::dynamics::cli_train(&a.which, &a.preset, a.seed, a.json, progress)?;
+    let _ = writeln!(out(), "{text}");
+    Ok(EXIT_OK)
+}
+
+
+// ---- end of `icrl train` / `icrl report` ----
 
 #[derive(Args, Debug)]
 struct VerifyArgs {
@@ -152,6 +199,7 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Cmd::Check { file, json } => check(&file, json),
         Cmd::Search(a) => search(a),
         Cmd::Bench(a) => bench(a),
+        Cmd::Train(a) => train(a),
         Cmd::Report(r) => report(r),
     };
     match result {
@@ -363,6 +411,16 @@ fn bench(a: BenchArgs) -> Result<i32, InputError> {
 
 fn report(r: ReportCmd) -> Result<i32, InputError> {
     match r {
+        ReportCmd::Flow { out: dir, seed } => {
+            let t = crate::dynamics::report::flow(&dir, seed)?;
+            let _ = write!(out(), "{t}");
+            Ok(EXIT_OK)
+        }
+        ReportCmd::Emergence { out: dir, seed } => {
+            let t = crate::dynamics::report::emergence(&dir, seed)?;
+            let _ = write!(out(), "{t}");
+            Ok(EXIT_OK)
+        }
         ReportCmd::ActorCritic { out: dir, seed } => {
             let t = crate::report::actor_critic(dir.as_deref(), seed)?;
             let _ = write!(out(), "{t}");

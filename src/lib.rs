@@ -19,6 +19,7 @@
 pub mod attention;
 pub mod cli;
 pub mod construction;
+pub mod dynamics;
 pub mod error;
 pub mod instance;
 pub mod linalg;

@@ -55,7 +55,7 @@ fn list_prints_the_catalogue() {
 
 #[test]
 fn verify_table_is_deterministic_across_thread_counts() {
-    let args = ["verify", "--cases", "40", "--seed", "42"];
+    let args = ["verify", "--cases", "12", "--seed", "42"];
     let a = icrl_env(&args, "1");
     let b = icrl_env(&args, "2");
     assert_eq!(a.status.code(), Some(0), "{}", stdout(&a));
@@ -63,10 +63,10 @@ fn verify_table_is_deterministic_across_thread_counts() {
     assert_eq!(table(&a), table(&b));
     // The snapshot holds the canonical content of the table: f64 errors and tolerances rounded
     // up to their power of ten (rounding-level noise from a reordered sum is not a theory change).
-    let j = icrl_env(&["verify", "--cases", "40", "--seed", "42", "--json"], "2");
+    let j = icrl_env(&["verify", "--cases", "12", "--seed", "42", "--json"], "2");
     insta::assert_snapshot!("verify_table_seed_42", canonical_table(&stdout(&j)));
-    let ja = icrl_env(&["verify", "--cases", "40", "--seed", "42", "--json"], "1");
-    let jb = icrl_env(&["verify", "--cases", "40", "--seed", "42", "--json"], "3");
+    let ja = icrl_env(&["verify", "--cases", "12", "--seed", "42", "--json"], "1");
+    let jb = icrl_env(&["verify", "--cases", "12", "--seed", "42", "--json"], "3");
     let strip = |o: &Output| stdout(o).lines().filter(|l| !l.contains("wall_seconds")).collect::<Vec<_>>().join("\n");
     assert_eq!(strip(&ja), strip(&jb));
 }

@@ -190,6 +190,7 @@ pub fn registry() -> Vec<TheoremSpec> {
     v.extend(crate::theorem::actor_critic::specs());
     v.extend(crate::theorem::softmax_td::specs());
     v.extend(crate::theorem::contraction::specs());
+    v.extend(crate::theorem::dynamics::specs());
     v
 }
 
@@ -202,6 +203,7 @@ pub mod actor_critic;
 pub mod bench;
 pub mod common;
 pub mod contraction;
+pub mod dynamics;
 pub mod linear_td;
 pub mod sarsa;
 pub mod softmax_td;

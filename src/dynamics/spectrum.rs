@@ -1,0 +1,55 @@
+//! The spectrum of the Gauss–Newton matrix `G = E[JᵀJ]` (spec `gradient-flow.md`, Assumption 1
+//! in our [R] form): rank, kernel direction against the manifold tangent `(-A⋆, B⋆)` (at a
+//! point `(A⋆/c, cB⋆)` the tangent is `(-A⋆/c², B⋆)`), and the smallest positive eigenvalue
+//! `λ⁺_min`. Symmetric eigendecomposition by `nalgebra::SymmetricEigen`.
+
+use nalgebra::{DMatrix, SymmetricEigen};
+
+/// What the spectrum says.
+#[derive(Clone, Debug)]
+pub struct Spectrum {
+    /// Eigenvalues, ascending.
+    pub eigenvalues: Vec<f64>,
+    /// Number of eigenvalues above `RANK_REL_TOL · λ_max`.
+    pub rank: usize,
+    /// Number of parameters.
+    pub n_params: usize,
+    /// Smallest eigenvalue above the rank threshold.
+    pub lambda_min_pos: f64,
+    /// Largest eigenvalue.
+    pub lambda_max: f64,
+    /// `|cos|` between the eigenvector of the smallest eigenvalue and `tangent`.
+    pub kernel_cosine: f64,
+    /// Number of eigenvalues at or below the threshold.
+    pub zero_eigenvalues: usize,
+    /// Unit eigenvector of `λ⁺_min` (the slowest normal mode of the linearized flow).
+    pub v_min_pos: Vec<f64>,
+}
+
+/// Eigen-analysis of `g` against the manifold tangent `tangent`.
+pub fn analyse(g: &DMatrix<f64>, tangent: &[f64]) -> Spectrum {
+    let n = g.nrows();
+    let eig = SymmetricEigen::new(g.clone());
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.sort_by(|&i, &j| eig.eigenvalues[i].partial_cmp(&eig.eigenvalues[j]).unwrap_or(std::cmp::Ordering::Equal));
+    let ev: Vec<f64> = idx.iter().map(|&i| eig.eigenvalues[i]).collect();
+    let lmax = ev.last().copied().unwrap_or(0.0);
+    let thr = crate::tolerance::RANK_REL_TOL * lmax;
+    let rank = ev.iter().filter(|&&x| x > thr).count();
+    let lmin_pos = ev.iter().copied().find(|&x| x > thr).unwrap_or(0.0);
+    let v0 = eig.eigenvectors.column(idx[0]);
+    let tn = tangent.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let dotp: f64 = v0.iter().zip(tangent).map(|(a, b)| a * b).sum();
+    let kernel_cosine = if tn > 0.0 { (dotp / (tn * v0.norm())).abs() } else { 0.0 };
+    let v_min_pos = match idx.iter().find(|&&i| eig.eigenvalues[i] > thr) {
+        Some(&i) => eig.eigenvectors.column(i).iter().copied().collect(),
+        None => vec![0.0; n],
+    };
+    Spectrum { eigenvalues: ev, rank, n_params: n, lambda_min_pos: lmin_pos, lambda_max: lmax, kernel_cosine, zero_eigenvalues: n - rank, v_min_pos }
+}
+
+/// The tangent of the manifold at `(A⋆/c, c B⋆)`: `d/dc (A⋆/c, cB⋆) = (-A⋆/c², B⋆)`.
+pub fn tangent(d: usize, th_star_c1: &[f64], c: f64) -> Vec<f64> {
+    let na = d * (2 * d + 1);
+    th_star_c1.iter().enumerate().map(|(i, x)| if i < na { -x / (c * c) } else { *x }).collect()
+}

@@ -1,0 +1,662 @@
+//! Emergence of the SARSA construction ([LL] experiments; spec `gradient-flow.md`,
+//! "Emergence"): train the readout-relevant blocks `(P12, P22, V̄21, V̄22)` of a full `D×D`
+//! linear-attention block with Adam from a small random init (Xavier-normal, gain 0.1, on the
+//! full `P`, `V`) on the teacher-mimicking stream, then report structure recovery and
+//! closed-loop in-context control on held-out MDPs.
+//!
+//! **Fast path.** By Lemma C.1 the readout of an arbitrary `(P, V)` is
+//! `w + V̄21 Σ̂ P12 w̃ + (1/n) V̄22 w̃ (w̃ᵀ P22 w̃)` and every other block has identically zero
+//! gradient (Prop. 3.1), so training those four blocks *is* training the full `D×D` parameters
+//! (the other blocks stay at their init, exactly as they would under the full gradient). We
+//! never form `Σ̂`: `Σ̂ u = (1/n) X (Xᵀ u)` with `X` the `t × n` token matrix, so one frame
+//! costs `O(t (n + d))` (≈ 2·10⁴ multiply-adds at paper scale). The held-out evaluation uses
+//! the generic forward pass [`crate::attention::linear::lsa_block_last_column`] on the full
+//! trained `(P, V)`.
+//!
+//! **Minibatches.** `M` MDPs run their teachers in lock-step; one Adam step uses the mean
+//! gradient of their `M` current frames. Each MDP's frame and gradient are computed in parallel
+//! (rayon) into its own buffer and summed in MDP order, so the result does not depend on the
+//! thread count.
+
+use super::stream::{Frame, StreamPreset, Teacher, TokenFrame};
+use crate::attention::linear::lsa_block_last_column;
+use crate::attention::prompt::{parameter_readout, sarsa_prompt};
+use crate::construction::sarsa::{p_star, v_star, Shape};
+use crate::error::InputError;
+use crate::linalg::Mat;
+use crate::mdp::policy::{greedy_action, TabularPolicy};
+use crate::mdp::values::{expected_return, optimal_return};
+use crate::rng::case_rng;
+use rand_distr::{Distribution, Normal};
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// Training configuration.
+#[derive(Clone, Debug)]
+pub struct TrainConfig {
+    /// Stream (sizes, `K`, `T`).
+    pub preset: StreamPreset,
+    /// Seed.
+    pub seed: u64,
+    /// MDPs per minibatch (lock-step).
+    pub minibatch: usize,
+    /// Adam learning rate (decayed linearly to 10 % over the run).
+    pub lr: f64,
+    /// Xavier-normal gain of the init.
+    pub init_gain: f64,
+    /// Held-out MDPs.
+    pub heldout_mdps: usize,
+    /// In-context steps on each held-out MDP.
+    pub heldout_steps: usize,
+    /// Evaluate the greedy return every this many in-context steps.
+    pub eval_every: usize,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+impl TrainConfig {
+    /// `small` or `paper`.
+    pub fn preset(name: &str, seed: u64) -> Result<Self, InputError> {
+        let (preset, minibatch, lr) = match name {
+            "small" => (StreamPreset::small(), 16, 3e-3),
+            "paper" => (StreamPreset::paper(), 32, 1e-3),
+            other => return Err(InputError::new("--preset", format!("unknown preset {other:?}: use small or paper"))),
+        };
+        Ok(TrainConfig {
+            preset,
+            seed,
+            minibatch,
+            lr,
+            init_gain: 0.1,
+            heldout_mdps: 100,
+            heldout_steps: 50,
+            eval_every: 5,
+            progress: false,
+        })
+    }
+    fn validate(&self) -> Result<(), InputError> {
+        self.preset.validate()?;
+        if self.minibatch == 0 {
+            return Err(InputError::new("minibatch", "must be at least 1"));
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return Err(InputError::new("lr", "must be a positive finite number"));
+        }
+        if self.heldout_mdps == 0 || self.heldout_steps == 0 || self.eval_every == 0 {
+            return Err(InputError::new("heldout", "held-out MDPs, steps and eval interval must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// The trainable blocks, flattened: `[P12 (t×(d+1)); P22 ((d+1)×(d+1)); V̄21 (d×t); V̄22 (d×(d+1))]`.
+#[derive(Clone, Debug)]
+pub struct Blocks {
+    /// `d`.
+    pub d: usize,
+    /// Parameters.
+    pub x: Vec<f64>,
+}
+
+impl Blocks {
+    fn t(&self) -> usize {
+        2 * self.d + 1
+    }
+    fn offsets(&self) -> [usize; 4] {
+        let (d, t) = (self.d, self.t());
+        let o1 = t * (d + 1);
+        let o2 = o1 + (d + 1) * (d + 1);
+        let o3 = o2 + d * t;
+        [0, o1, o2, o3]
+    }
+    /// Total length.
+    pub fn len(d: usize) -> usize {
+        let t = 2 * d + 1;
+        t * (d + 1) + (d + 1) * (d + 1) + d * t + d * (d + 1)
+    }
+    /// Read from full `(P, V)`.
+    pub fn from_full(d: usize, p: &Mat<f64>, v: &Mat<f64>) -> Self {
+        let t = 2 * d + 1;
+        let mut x = Vec::with_capacity(Self::len(d));
+        for i in 0..t {
+            for j in 0..=d {
+                x.push(p[(i, t + j)]);
+            }
+        }
+        for i in 0..=d {
+            for j in 0..=d {
+                x.push(p[(t + i, t + j)]);
+            }
+        }
+        for i in 0..d {
+            for j in 0..t {
+                x.push(v[(t + 1 + i, j)]);
+            }
+        }
+        for i in 0..d {
+            for j in 0..=d {
+                x.push(v[(t + 1 + i, t + j)]);
+            }
+        }
+        Blocks { d, x }
+    }
+    /// Write into full `(P, V)` (other blocks untouched).
+    pub fn write_full(&self, p: &mut Mat<f64>, v: &mut Mat<f64>) {
+        let (d, t) = (self.d, self.t());
+        let mut k = 0;
+        for i in 0..t {
+            for j in 0..=d {
+                p[(i, t + j)] = self.x[k];
+                k += 1;
+            }
+        }
+        for i in 0..=d {
+            for j in 0..=d {
+                p[(t + i, t + j)] = self.x[k];
+                k += 1;
+            }
+        }
+        for i in 0..d {
+            for j in 0..t {
+                v[(t + 1 + i, j)] = self.x[k];
+                k += 1;
+            }
+        }
+        for i in 0..d {
+            for j in 0..=d {
+                v[(t + 1 + i, t + j)] = self.x[k];
+                k += 1;
+            }
+        }
+    }
+    /// `P12` row-major.
+    pub fn p12(&self) -> &[f64] {
+        let o = self.offsets();
+        &self.x[o[0]..o[1]]
+    }
+    /// `P22` row-major.
+    pub fn p22(&self) -> &[f64] {
+        let o = self.offsets();
+        &self.x[o[1]..o[2]]
+    }
+    /// `V̄21` row-major.
+    pub fn v21_bar(&self) -> &[f64] {
+        let o = self.offsets();
+        &self.x[o[2]..o[3]]
+    }
+    /// `V̄22` row-major.
+    pub fn v22_bar(&self) -> &[f64] {
+        let o = self.offsets();
+        &self.x[o[3]..]
+    }
+}
+
+/// Per-frame workspace of the fast path.
+struct Work {
+    wt: Vec<f64>,
+    u: Vec<f64>,
+    a: Vec<f64>,
+    z: Vec<f64>,
+    g: Vec<f64>,
+    q: Vec<f64>,
+    e: Vec<f64>,
+}
+
+impl Work {
+    fn new(d: usize, n: usize) -> Self {
+        let t = 2 * d + 1;
+        Work { wt: Vec::with_capacity(d + 1), u: vec![0.0; t], a: vec![0.0; n], z: vec![0.0; t], g: vec![0.0; t], q: vec![0.0; d], e: vec![0.0; d] }
+    }
+}
+
+/// Fast-path loss `½‖TF - w_tgt‖²` of one frame, adding its gradient into `grad` (Lemma C.1).
+pub fn frame_loss_grad(b: &Blocks, f: &Frame, grad: &mut [f64]) -> f64 {
+    let (d, n) = (b.d, f.batch.len());
+    let mut w = Work::new(d, n);
+    frame_loss_grad_ws(b, f, grad, &mut w)
+}
+
+fn frame_loss_grad_ws(b: &Blocks, f: &Frame, grad: &mut [f64], ws: &mut Work) -> f64 {
+    let x = f.tokens();
+    tokens_loss_grad(b, &x, f.batch.len(), &f.w, &f.target, grad, ws)
+}
+
+/// `aᵀc` with four independent accumulators (a sequential `sum()` is latency-bound: the
+/// compiler may not reassociate floating-point additions).
+#[inline]
+fn dotv(a: &[f64], c: &[f64]) -> f64 {
+    let n = a.len().min(c.len());
+    let (a, c) = (&a[..n], &c[..n]);
+    let mut acc = [0.0f64; 4];
+    let (ca, cc) = (a.chunks_exact(4), c.chunks_exact(4));
+    let (ra, rc) = (ca.remainder(), cc.remainder());
+    for (x, y) in ca.zip(cc) {
+        for l in 0..4 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (x, y) in ra.iter().zip(rc) {
+        s += x * y;
+    }
+    s
+}
+
+/// Fast-path loss and gradient of one frame given as tokens (`x` row-major `(2d+1) × n`).
+fn tokens_loss_grad(b: &Blocks, x: &[f64], n: usize, w: &[f64], target: &[f64], grad: &mut [f64], ws: &mut Work) -> f64 {
+    let (d, t) = (b.d, b.t());
+    let d1 = d + 1;
+    let inv_n = 1.0 / n as f64;
+    let wt = &mut ws.wt;
+    wt.clear();
+    wt.push(1.0);
+    wt.extend_from_slice(w);
+    let [o0, o1, o2, o3] = b.offsets();
+    let (p12, p22, v21, v22) = (&b.x[o0..o1], &b.x[o1..o2], &b.x[o2..o3], &b.x[o3..]);
+    // u = P12 w̃
+    for i in 0..t {
+        ws.u[i] = dotv(&p12[i * d1..(i + 1) * d1], wt);
+    }
+    // a = Xᵀ u, z = X a / n   (Σ̂ u without forming Σ̂)
+    ws.a[..n].iter_mut().for_each(|v| *v = 0.0);
+    for k in 0..t {
+        let uk = ws.u[k];
+        for (ai, xi) in ws.a[..n].iter_mut().zip(&x[k * n..(k + 1) * n]) {
+            *ai += xi * uk;
+        }
+    }
+    for k in 0..t {
+        ws.z[k] = dotv(&x[k * n..(k + 1) * n], &ws.a[..n]) * inv_n;
+    }
+    // s = w̃ᵀ P22 w̃, q = V̄22 w̃
+    let mut s = 0.0;
+    for i in 0..d1 {
+        s += wt[i] * dotv(&p22[i * d1..(i + 1) * d1], wt);
+    }
+    for i in 0..d {
+        ws.q[i] = dotv(&v22[i * d1..(i + 1) * d1], wt);
+    }
+    // e = V̄21 z + (s/n) q - (target - w)
+    let mut loss = 0.0;
+    for i in 0..d {
+        let out = dotv(&v21[i * t..(i + 1) * t], &ws.z) + s * inv_n * ws.q[i];
+        ws.e[i] = out - (target[i] - w[i]);
+        loss += ws.e[i] * ws.e[i];
+    }
+    // gradients
+    let (g_p12, rest) = grad.split_at_mut(o1);
+    let (g_p22, rest) = rest.split_at_mut(o2 - o1);
+    let (g_v21, g_v22) = rest.split_at_mut(o3 - o2);
+    ws.g.iter_mut().for_each(|v| *v = 0.0);
+    for i in 0..d {
+        let ei = ws.e[i];
+        for (gv, zj) in g_v21[i * t..(i + 1) * t].iter_mut().zip(&ws.z) {
+            *gv += ei * zj;
+        }
+        for (gj, vj) in ws.g.iter_mut().zip(&v21[i * t..(i + 1) * t]) {
+            *gj += vj * ei;
+        }
+        let c = s * inv_n * ei;
+        for (gv, wj) in g_v22[i * d1..(i + 1) * d1].iter_mut().zip(wt.iter()) {
+            *gv += c * wj;
+        }
+    }
+    ws.a[..n].iter_mut().for_each(|v| *v = 0.0);
+    for k in 0..t {
+        let gk = ws.g[k];
+        for (ai, xi) in ws.a[..n].iter_mut().zip(&x[k * n..(k + 1) * n]) {
+            *ai += xi * gk;
+        }
+    }
+    for k in 0..t {
+        let sgk = dotv(&x[k * n..(k + 1) * n], &ws.a[..n]) * inv_n;
+        for (gp, wj) in g_p12[k * d1..(k + 1) * d1].iter_mut().zip(wt.iter()) {
+            *gp += sgk * wj;
+        }
+    }
+    let eq = dotv(&ws.e, &ws.q) * inv_n;
+    for i in 0..d1 {
+        let c = eq * wt[i];
+        for (gp, wj) in g_p22[i * d1..(i + 1) * d1].iter_mut().zip(wt.iter()) {
+            *gp += c * wj;
+        }
+    }
+    0.5 * loss
+}
+
+/// Adam (Kingma & Ba) with the usual `β = (0.9, 0.999)`, `ε = 1e-8`.
+#[derive(Clone, Debug)]
+pub struct Adam {
+    m: Vec<f64>,
+    v: Vec<f64>,
+    t: u64,
+}
+
+impl Adam {
+    /// For `n` parameters.
+    pub fn new(n: usize) -> Self {
+        Adam { m: vec![0.0; n], v: vec![0.0; n], t: 0 }
+    }
+    /// One step `x ← x - lr · m̂ / (√v̂ + ε)`.
+    pub fn step(&mut self, x: &mut [f64], g: &[f64], lr: f64) {
+        let (b1, b2, eps): (f64, f64, f64) = (0.9, 0.999, 1e-8);
+        self.t += 1;
+        let c1 = 1.0 - b1.powi(self.t.min(i32::MAX as u64) as i32);
+        let c2 = 1.0 - b2.powi(self.t.min(i32::MAX as u64) as i32);
+        for i in 0..x.len() {
+            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g[i];
+            self.v[i] = b2 * self.v[i] + (1.0 - b2) * g[i] * g[i];
+            x[i] -= lr * (self.m[i] / c1) / ((self.v[i] / c2).sqrt() + eps);
+        }
+    }
+}
+
+/// Xavier-normal `D×D` with gain `g`: `N(0, g² · 2/(D + D))`.
+pub fn xavier(rng: &mut crate::rng::Rng, dim: usize, gain: f64) -> Mat<f64> {
+    let std = gain * (2.0 / (2 * dim) as f64).sqrt();
+    let nd = Normal::new(0.0, std).expect("finite std");
+    Mat::from_fn(dim, dim, |_, _| nd.sample(rng))
+}
+
+/// Structure recovery of trained blocks against the construction (see
+/// `proofs/sarsa-emergence.md`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Structure {
+    /// `min(s·cos(V̄21, A⋆), s·cos(P12, B⋆))`, `s = sign⟨P12, B⋆⟩` (sign-aligned).
+    pub structure_cosine: f64,
+    /// `s·cos(V̄21, A⋆)`.
+    pub cos_v21: f64,
+    /// `s·cos(P12, B⋆)`.
+    pub cos_p12: f64,
+    /// `s·cos(V̄21[:, :d], I_d)`.
+    pub identity_cosine: f64,
+    /// mean `|diag|` / mean `|off-diag|` of `V̄21[:, :d]`.
+    pub diag_offdiag_ratio: f64,
+    /// Least-squares `c` with `P12 ≈ c P12⋆`.
+    pub c_hat: f64,
+    /// `c_hat · mean diag V̄21[:, :d]` (the construction has `α`).
+    pub alpha_hat: f64,
+    /// `‖P22‖_F`, `‖V̄22‖_F` (the construction has 0).
+    pub p22_norm: f64,
+    /// `‖V̄22‖_F`.
+    pub v22_norm: f64,
+}
+
+/// Measure [`Structure`].
+pub fn structure(b: &Blocks, alpha: f64) -> Structure {
+    let d = b.d;
+    let t = 2 * d + 1;
+    let s = Shape::sarsa(d);
+    let star = Blocks::from_full(d, &p_star(s, &1.0), &v_star(s, &alpha, &0.0, &1.0));
+    let dot = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(a, c)| a * c).sum::<f64>();
+    let cos = |x: &[f64], y: &[f64]| dot(x, y) / (dot(x, x).sqrt() * dot(y, y).sqrt()).max(f64::MIN_POSITIVE);
+    let sign = if dot(b.p12(), star.p12()) >= 0.0 { 1.0 } else { -1.0 };
+    let cos_v21 = sign * cos(b.v21_bar(), star.v21_bar());
+    let cos_p12 = sign * cos(b.p12(), star.p12());
+    let v = b.v21_bar();
+    let (mut tr, mut fro, mut dg, mut od) = (0.0, 0.0, 0.0, 0.0);
+    for i in 0..d {
+        for j in 0..d {
+            let x = v[i * t + j];
+            fro += x * x;
+            if i == j {
+                tr += x;
+                dg += x.abs();
+            } else {
+                od += x.abs();
+            }
+        }
+    }
+    let identity_cosine = sign * tr / (fro.sqrt() * (d as f64).sqrt()).max(f64::MIN_POSITIVE);
+    let diag_offdiag_ratio = if d > 1 { (dg / d as f64) / (od / (d * d - d) as f64).max(f64::MIN_POSITIVE) } else { f64::INFINITY };
+    let c_hat = dot(b.p12(), star.p12()) / dot(star.p12(), star.p12());
+    let alpha_hat = c_hat * tr / d as f64;
+    Structure {
+        structure_cosine: cos_v21.min(cos_p12),
+        cos_v21,
+        cos_p12,
+        identity_cosine,
+        diag_offdiag_ratio,
+        c_hat,
+        alpha_hat,
+        p22_norm: dot(b.p22(), b.p22()).sqrt(),
+        v22_norm: dot(b.v22_bar(), b.v22_bar()).sqrt(),
+    }
+}
+
+/// The result of `icrl train sarsa`.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainReport {
+    /// Preset name.
+    pub preset: String,
+    /// Seed.
+    pub seed: u64,
+    /// `|S|, |A|, γ, d, n, α, ε`.
+    pub sizes: serde_json::Value,
+    /// Training MDPs × frames.
+    pub mdps: usize,
+    /// Frames per MDP.
+    pub frames: usize,
+    /// MDPs per Adam step.
+    pub minibatch: usize,
+    /// Adam steps.
+    pub adam_steps: usize,
+    /// Wall-clock seconds of the whole command (training + held-out).
+    pub wall_seconds: f64,
+    /// Seconds of training only.
+    pub train_seconds: f64,
+    /// Microseconds per training frame (wall, all threads).
+    pub us_per_frame: f64,
+    /// Mean training loss over the first and the last 1 % of steps.
+    pub loss_first: f64,
+    /// Mean training loss over the last 1 % of steps.
+    pub loss_last: f64,
+    /// Structure recovery.
+    #[serde(flatten)]
+    pub structure: Structure,
+    /// Mean discounted return of the greedy policy after the last in-context step: model.
+    pub heldout_return_model: f64,
+    /// Same, teacher (batch SARSA in closed loop).
+    pub heldout_return_teacher: f64,
+    /// Optimal (value iteration).
+    pub heldout_return_optimal: f64,
+    /// Uniform-random policy.
+    pub heldout_return_uniform: f64,
+    /// In-context steps at which the curves are evaluated.
+    pub curve_steps: Vec<usize>,
+    /// Model return per evaluated step (mean over held-out MDPs).
+    pub curve_model: Vec<f64>,
+    /// Teacher return per evaluated step.
+    pub curve_teacher: Vec<f64>,
+    /// Trained `V̄21` (rows), for heat maps.
+    pub v21_bar: Vec<Vec<f64>>,
+    /// Trained `P12` (rows).
+    pub p12: Vec<Vec<f64>>,
+}
+
+fn progress_bar(show: bool, len: u64, msg: &'static str) -> indicatif::ProgressBar {
+    if show {
+        let b = indicatif::ProgressBar::new(len);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{msg:12} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        b.set_message(msg);
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    }
+}
+
+/// Parameters per parallel chunk of the gradient reduction.
+const SUM_CHUNK: usize = 2048;
+
+/// Train and evaluate.
+pub fn train(cfg: &TrainConfig, preset_name: &str) -> Result<TrainReport, InputError> {
+    cfg.validate()?;
+    let t_start = std::time::Instant::now();
+    let tab = cfg.preset.tab;
+    let d = tab.d;
+    let s = Shape::sarsa(d);
+    let dim = s.dim();
+    let mut init_rng = case_rng(cfg.seed, "dynamics/train-init", 0);
+    let mut p_full = xavier(&mut init_rng, dim, cfg.init_gain);
+    let mut v_full = xavier(&mut init_rng, dim, cfg.init_gain);
+    let mut blocks = Blocks::from_full(d, &p_full, &v_full);
+    let np = blocks.x.len();
+    let mut adam = Adam::new(np);
+    let m = cfg.minibatch.min(cfg.preset.mdps);
+    let groups = cfg.preset.mdps.div_ceil(m);
+    let total_steps = groups * cfg.preset.frames;
+    let bar = progress_bar(cfg.progress, total_steps as u64, "train sarsa");
+    let mut losses = Vec::with_capacity(total_steps);
+    let mut gsum = vec![0.0; np];
+    let mut step = 0usize;
+    for gi in 0..groups {
+        let lo = gi * m;
+        let hi = (lo + m).min(cfg.preset.mdps);
+        let mut slots: Vec<(Teacher, Vec<f64>, Work, f64, TokenFrame)> = (lo..hi)
+            .into_par_iter()
+            .map(|k| (Teacher::new(cfg.seed, k as u64, &cfg.preset), vec![0.0; np], Work::new(d, tab.n), 0.0, TokenFrame::default()))
+            .collect();
+        for _ in 0..cfg.preset.frames {
+            let bref = &blocks;
+            slots.par_iter_mut().for_each(|(teacher, g, ws, l, tf)| {
+                teacher.next_tokens(tf);
+                g.iter_mut().for_each(|x| *x = 0.0);
+                *l = tokens_loss_grad(bref, &tf.x, tf.n, &tf.w, &tf.target, g, ws);
+            });
+            // Sum the MDPs' gradients in MDP order, in parallel over parameter chunks (each
+            // entry is summed in the same order whatever the thread count).
+            let inv = 1.0 / slots.len() as f64;
+            let sref = &slots;
+            gsum.par_chunks_mut(SUM_CHUNK).enumerate().for_each(|(ci, chunk)| {
+                let off = ci * SUM_CHUNK;
+                let len = chunk.len();
+                chunk.iter_mut().for_each(|x| *x = 0.0);
+                for (_, g, _, _, _) in sref {
+                    for (a, b) in chunk.iter_mut().zip(&g[off..off + len]) {
+                        *a += b;
+                    }
+                }
+                chunk.iter_mut().for_each(|x| *x *= inv);
+            });
+            let l: f64 = slots.iter().map(|x| x.3).sum();
+            losses.push(l * inv);
+            let lr = cfg.lr * (1.0 - 0.9 * step as f64 / total_steps as f64);
+            adam.step(&mut blocks.x, &gsum, lr);
+            step += 1;
+            if step % 256 == 0 {
+                bar.set_position(step as u64);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    let train_seconds = t_start.elapsed().as_secs_f64();
+    blocks.write_full(&mut p_full, &mut v_full);
+    let st = structure(&blocks, tab.alpha);
+    let k = (losses.len() / 100).max(1);
+    let loss_first = losses[..k].iter().sum::<f64>() / k as f64;
+    let loss_last = losses[losses.len() - k..].iter().sum::<f64>() / k as f64;
+    let ev = heldout(cfg, &p_full, &v_full);
+    let t = 2 * d + 1;
+    let v21 = blocks.v21_bar();
+    let p12 = blocks.p12();
+    Ok(TrainReport {
+        preset: preset_name.to_string(),
+        seed: cfg.seed,
+        sizes: serde_json::json!({"n_states": tab.n_states, "n_actions": tab.n_actions, "gamma": tab.gamma, "d": d, "n": tab.n, "alpha": tab.alpha, "epsilon": tab.epsilon}),
+        mdps: cfg.preset.mdps,
+        frames: cfg.preset.frames,
+        minibatch: m,
+        adam_steps: total_steps,
+        wall_seconds: t_start.elapsed().as_secs_f64(),
+        train_seconds,
+        us_per_frame: train_seconds * 1e6 / (cfg.preset.mdps * cfg.preset.frames) as f64,
+        loss_first,
+        loss_last,
+        structure: st,
+        heldout_return_model: *ev.model.last().unwrap_or(&f64::NAN),
+        heldout_return_teacher: *ev.teacher.last().unwrap_or(&f64::NAN),
+        heldout_return_optimal: ev.optimal,
+        heldout_return_uniform: ev.uniform,
+        curve_steps: ev.steps,
+        curve_model: ev.model,
+        curve_teacher: ev.teacher,
+        v21_bar: (0..d).map(|i| v21[i * t..(i + 1) * t].to_vec()).collect(),
+        p12: (0..t).map(|i| p12[i * (d + 1)..(i + 1) * (d + 1)].to_vec()).collect(),
+    })
+}
+
+/// Held-out closed-loop control curves.
+#[derive(Clone, Debug)]
+pub struct Heldout {
+    /// Evaluated in-context steps.
+    pub steps: Vec<usize>,
+    /// Mean greedy return of the model's `w` at those steps.
+    pub model: Vec<f64>,
+    /// Same for the teacher.
+    pub teacher: Vec<f64>,
+    /// Mean optimal return.
+    pub optimal: f64,
+    /// Mean uniform-policy return.
+    pub uniform: f64,
+}
+
+fn greedy_return(t: &Teacher, w: &[f64]) -> f64 {
+    let acts: Vec<usize> = (0..t.mdp.n_states()).map(|s| greedy_action(&t.phi, w, s)).collect();
+    expected_return(&t.mdp, &TabularPolicy::deterministic(t.mdp.n_actions(), &acts))
+}
+
+/// Closed-loop in-context control on held-out MDPs (tag `dynamics/heldout`): at each step the
+/// current `w` drives an ε-greedy rollout of `n` transitions, the prompt is built and the
+/// model's (generic forward pass) or the teacher's output becomes the next `w`. Model and
+/// teacher start from the same MDP, features, `w_0` and RNG state (common random numbers).
+pub fn heldout(cfg: &TrainConfig, p: &Mat<f64>, v: &Mat<f64>) -> Heldout {
+    let tab = cfg.preset.tab;
+    let tok = 2 * tab.d + 1;
+    let steps: Vec<usize> = (0..=cfg.heldout_steps).filter(|k| k % cfg.eval_every == 0 || *k == cfg.heldout_steps).collect();
+    let per: Vec<(Vec<f64>, Vec<f64>, f64, f64)> = (0..cfg.heldout_mdps as u64)
+        .into_par_iter()
+        .map(|k| {
+            let base = Teacher::with_tag(cfg.seed, "dynamics/heldout", k, &tab, cfg.preset.features);
+            let mut tm = base.clone();
+            let mut tt = base.clone();
+            let mut wm = base.w.clone();
+            let mut wt = base.w.clone();
+            let (mut cm, mut ct) = (Vec::new(), Vec::new());
+            for step in 0..=cfg.heldout_steps {
+                if steps.contains(&step) {
+                    cm.push(greedy_return(&base, &wm));
+                    ct.push(greedy_return(&base, &wt));
+                }
+                if step == cfg.heldout_steps {
+                    break;
+                }
+                let fm = tm.frame_at(&wm);
+                let h = sarsa_prompt(&fm.batch, &wm);
+                wm = parameter_readout(&lsa_block_last_column(&h, p, v), tok);
+                if wm.iter().any(|x| !x.is_finite()) {
+                    wm = vec![0.0; tab.d];
+                }
+                let ft = tt.frame_at(&wt);
+                wt = ft.target;
+            }
+            let opt = optimal_return(&base.mdp);
+            let uni = expected_return(&base.mdp, &TabularPolicy::uniform(base.mdp.n_states(), base.mdp.n_actions()));
+            (cm, ct, opt, uni)
+        })
+        .collect();
+    let h = per.len() as f64;
+    let mean_curve = |sel: fn(&(Vec<f64>, Vec<f64>, f64, f64)) -> &Vec<f64>| -> Vec<f64> {
+        (0..steps.len()).map(|i| per.iter().map(|x| sel(x)[i]).sum::<f64>() / h).collect()
+    };
+    Heldout {
+        model: mean_curve(|x| &x.0),
+        teacher: mean_curve(|x| &x.1),
+        optimal: per.iter().map(|x| x.2).sum::<f64>() / h,
+        uniform: per.iter().map(|x| x.3).sum::<f64>() / h,
+        steps,
+    }
+}

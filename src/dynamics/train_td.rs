@@ -1,0 +1,498 @@
+//! Emergence of the [WB] TD(0) construction (arXiv:2405.13861; spec `linear-td.md`,
+//! `gradient-flow.md` "Emergence"): train the `L = 3` masked linear transformer
+//! `Z_{l+1} = Z_l + (1/n) P_l Z_l M (Z_lᵀ Q_l Z_l)` (readout `v̂ = -Z_L[2d, n]`) with Adam on
+//! the semi-gradient mean squared TD error over Boyan-style chains, at [WB]'s setting:
+//! 5 000 MRPs × 5 minibatches × 64 sliding prompts, `d = 4, |S| = 10, n = 30, γ = 0.9`,
+//! Adam `1e-3`, and report the recovered structure (`P[2d,2d]` dominant; `Q` top-left blocks
+//! `≈ [-Cᵀ, Cᵀ]`).
+//!
+//! **Prompts.** For each MRP one trajectory of `n + 5·64 + 1` transitions; prompt `j` of
+//! minibatch `b` has context transitions `k..k+n` (`k = 64b + j`), query `S_{k+n}`, and the
+//! TD target `R_{k+n+1} + γ v̂(S_{k+n+1})` with `v̂(S_{k+n+1})` computed on the same context and
+//! **detached** (semi-gradient). Loss `½ δ²` averaged over the minibatch.
+//!
+//! **Speed.** Because of the mask, context columns never read the query column, so the
+//! context part of every layer is shared between the two queries; the target's query column is
+//! propagated alone (`z_q ← z_q + (1/n) P C (Cᵀ Q z_q)`). The gradient is hand-written
+//! backpropagation through the three layers (checked against finite differences in the tests).
+//! Prompts of a minibatch are processed in fixed chunks in parallel and summed in chunk order.
+
+use crate::error::InputError;
+use crate::mdp::features::Features;
+use crate::mdp::generators::{boyan_chain, BOYAN};
+use crate::mdp::policy::sample_categorical;
+use crate::rng::case_rng;
+use nalgebra::DMatrix;
+use rand_distr::{Distribution, Normal};
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// Configuration of `icrl train td`.
+#[derive(Clone, Debug)]
+pub struct TdConfig {
+    /// Training MRPs.
+    pub mrps: usize,
+    /// Minibatches (Adam steps) per MRP.
+    pub minibatches: usize,
+    /// Prompts per minibatch.
+    pub prompts: usize,
+    /// `|S|`.
+    pub n_states: usize,
+    /// `d`.
+    pub d: usize,
+    /// Context length `n`.
+    pub n: usize,
+    /// `γ`.
+    pub gamma: f64,
+    /// Layers `L`.
+    pub layers: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Xavier-normal gain of the init.
+    pub init_gain: f64,
+    /// Seed.
+    pub seed: u64,
+    /// Progress bar.
+    pub progress: bool,
+}
+
+impl TdConfig {
+    /// [WB]'s full setting.
+    pub fn wb(seed: u64) -> Self {
+        let (ns, d, n, gamma) = BOYAN;
+        TdConfig { mrps: 5000, minibatches: 5, prompts: 64, n_states: ns, d, n, gamma, layers: 3, lr: 1e-3, init_gain: 0.1, seed, progress: false }
+    }
+    fn validate(&self) -> Result<(), InputError> {
+        if self.n_states < 2 {
+            return Err(InputError::new("n_states", "Boyan chains need at least 2 states"));
+        }
+        for (name, v) in [("mrps", self.mrps), ("minibatches", self.minibatches), ("prompts", self.prompts), ("d", self.d), ("n", self.n), ("layers", self.layers)] {
+            if v == 0 {
+                return Err(InputError::new(name, "must be at least 1"));
+            }
+        }
+        crate::mdp::validate_gamma("gamma", self.gamma)?;
+        Ok(())
+    }
+}
+
+/// Parameters `(P_l, Q_l)`, `l < L`, each `(2d+1)×(2d+1)`.
+#[derive(Clone, Debug)]
+pub struct TdModel {
+    /// `P_l`.
+    pub p: Vec<DMatrix<f64>>,
+    /// `Q_l`.
+    pub q: Vec<DMatrix<f64>>,
+}
+
+impl TdModel {
+    fn zeros_like(&self) -> Self {
+        TdModel { p: self.p.iter().map(|m| m * 0.0).collect(), q: self.q.iter().map(|m| m * 0.0).collect() }
+    }
+    fn add_assign(&mut self, o: &TdModel) {
+        for (a, b) in self.p.iter_mut().zip(&o.p) {
+            *a += b;
+        }
+        for (a, b) in self.q.iter_mut().zip(&o.q) {
+            *a += b;
+        }
+    }
+    /// Flatten (P_0, Q_0, P_1, …), column-major entries.
+    pub fn flat(&self) -> Vec<f64> {
+        let mut v = Vec::new();
+        for (p, q) in self.p.iter().zip(&self.q) {
+            v.extend_from_slice(p.as_slice());
+            v.extend_from_slice(q.as_slice());
+        }
+        v
+    }
+    /// Inverse of [`TdModel::flat`].
+    pub fn set_flat(&mut self, x: &[f64]) {
+        let mut k = 0;
+        for (p, q) in self.p.iter_mut().zip(self.q.iter_mut()) {
+            let m = p.len();
+            p.as_mut_slice().copy_from_slice(&x[k..k + m]);
+            k += m;
+            q.as_mut_slice().copy_from_slice(&x[k..k + m]);
+            k += m;
+        }
+    }
+}
+
+/// One prompt: context `C` (`(2d+1) × n`), query features, next-query features, reward.
+#[derive(Clone, Debug)]
+pub struct TdPrompt {
+    /// Context columns `[φ_i; γφ'_i; r_i]`.
+    pub ctx: DMatrix<f64>,
+    /// `φ(S_q)`.
+    pub phi_q: Vec<f64>,
+    /// `φ(S_{q+1})`.
+    pub phi_next: Vec<f64>,
+    /// `R_{q+1} = r(S_q)`.
+    pub reward: f64,
+    /// `γ`.
+    pub gamma: f64,
+}
+
+fn z0(p: &TdPrompt) -> DMatrix<f64> {
+    let (m, n) = (p.ctx.nrows(), p.ctx.ncols());
+    let mut z = DMatrix::zeros(m, n + 1);
+    z.columns_mut(0, n).copy_from(&p.ctx);
+    for (k, x) in p.phi_q.iter().enumerate() {
+        z[(k, n)] = *x;
+    }
+    z
+}
+
+/// Forward pass; returns every `Z_l` (`l = 0..=L`).
+pub fn forward(model: &TdModel, z_in: DMatrix<f64>) -> Vec<DMatrix<f64>> {
+    let n = z_in.ncols() - 1;
+    let inv_n = 1.0 / n as f64;
+    let mut zs = vec![z_in];
+    for (p, q) in model.p.iter().zip(&model.q) {
+        let z = zs.last().expect("nonempty");
+        let g = z.transpose() * (q * z);
+        let mut a = p * z;
+        a.column_mut(n).fill(0.0); // mask: the query is never a source
+        let znew = z + (a * g) * inv_n;
+        zs.push(znew);
+    }
+    zs
+}
+
+/// `v̂ = -Z_L[2d, n]` of a query given the context of every layer (`zs` of another query on the
+/// same context): only the query column is propagated.
+fn query_value(model: &TdModel, zs: &[DMatrix<f64>], phi: &[f64]) -> f64 {
+    let m = zs[0].nrows();
+    let n = zs[0].ncols() - 1;
+    let inv_n = 1.0 / n as f64;
+    let mut zq = nalgebra::DVector::zeros(m);
+    for (k, x) in phi.iter().enumerate() {
+        zq[k] = *x;
+    }
+    for (l, (p, q)) in model.p.iter().zip(&model.q).enumerate() {
+        let c = zs[l].columns(0, n);
+        let s = c.transpose() * (q * &zq);
+        zq += p * (c * s) * inv_n;
+    }
+    -zq[m - 1]
+}
+
+/// `v̂` of a prompt's query (full forward pass).
+pub fn predict(model: &TdModel, p: &TdPrompt) -> f64 {
+    let zs = forward(model, z0(p));
+    let z = zs.last().expect("nonempty");
+    -z[(z.nrows() - 1, z.ncols() - 1)]
+}
+
+/// Semi-gradient loss `½ δ²` of one prompt and its gradient (added into `grad`).
+pub fn prompt_loss_grad(model: &TdModel, pr: &TdPrompt, grad: &mut TdModel) -> f64 {
+    // Forward, caching per layer `Q Z`, `G = Zᵀ Q Z` and `A = P Z M` for the backward pass.
+    let mut z = z0(pr);
+    let m = z.nrows();
+    let n = z.ncols() - 1;
+    let inv_n = 1.0 / n as f64;
+    let layers = model.p.len();
+    let mut zs = Vec::with_capacity(layers + 1);
+    let mut cache = Vec::with_capacity(layers);
+    for (p, q) in model.p.iter().zip(&model.q) {
+        let qz = q * &z;
+        let g = z.tr_mul(&qz);
+        let mut a = p * &z;
+        a.column_mut(n).fill(0.0); // mask: the query is never a source
+        let znew = &z + (&a * &g) * inv_n;
+        zs.push(std::mem::replace(&mut z, znew));
+        cache.push((qz, g, a));
+    }
+    let v = -z[(m - 1, n)];
+    zs.push(z);
+    let v_next = query_value(model, &zs, &pr.phi_next); // detached
+    let delta = pr.reward + pr.gamma * v_next - v;
+    // dL/dv̂ = -δ, v̂ = -Z_L[2d, n]  ⇒  dL/dZ_L[2d, n] = δ
+    let mut dz = DMatrix::zeros(m, n + 1);
+    dz[(m - 1, n)] = delta;
+    for l in (0..layers).rev() {
+        let (p, q, z) = (&model.p[l], &model.q[l], &zs[l]);
+        let (qz, g, a) = &cache[l];
+        // Z' = Z + (1/n) A G with A = P Z M, G = Zᵀ Q Z
+        let da = (&dz * g.transpose()) * inv_n;
+        let dg = a.tr_mul(&dz) * inv_n;
+        grad.p[l] += da.columns(0, n) * z.columns(0, n).transpose();
+        let mut pda = p.tr_mul(&da);
+        pda.column_mut(n).fill(0.0);
+        let zdg = z * &dg;
+        grad.q[l] += &zdg * z.transpose();
+        let dz_prev = &dz + pda + qz * dg.transpose() + q.tr_mul(&zdg);
+        dz = dz_prev;
+    }
+    0.5 * delta * delta
+}
+
+/// Loss of one prompt (for finite differences).
+pub fn prompt_loss(model: &TdModel, pr: &TdPrompt, v_next_detached: f64) -> f64 {
+    let d = pr.reward + pr.gamma * v_next_detached - predict(model, pr);
+    0.5 * d * d
+}
+
+/// The `v̂(S_{q+1})` of a prompt under `model` (the detached target's value).
+pub fn next_value(model: &TdModel, pr: &TdPrompt) -> f64 {
+    let zs = forward(model, z0(pr));
+    query_value(model, &zs, &pr.phi_next)
+}
+
+/// Draw one MRP's prompts: `minibatches × prompts` sliding windows of one trajectory.
+pub fn mrp_prompts(cfg: &TdConfig, k: u64) -> Vec<TdPrompt> {
+    let mut rng = case_rng(cfg.seed, "dynamics/train-td", k);
+    let mrp = boyan_chain(&mut rng, cfg.n_states, cfg.gamma);
+    let x = Features::random(&mut rng, cfg.n_states, 1, cfg.d);
+    let len = cfg.n + cfg.minibatches * cfg.prompts + 1;
+    let mut s = sample_categorical(&mut rng, mrp.initial());
+    let mut states = vec![s];
+    for _ in 0..len {
+        s = sample_categorical(&mut rng, mrp.p_row(s));
+        states.push(s);
+    }
+    let (d, n) = (cfg.d, cfg.n);
+    (0..cfg.minibatches * cfg.prompts)
+        .map(|k0| {
+            let mut ctx = DMatrix::zeros(2 * d + 1, n);
+            for i in 0..n {
+                let (si, sj) = (states[k0 + i], states[k0 + i + 1]);
+                for c in 0..d {
+                    ctx[(c, i)] = x.x(si)[c];
+                    ctx[(d + c, i)] = cfg.gamma * x.x(sj)[c];
+                }
+                ctx[(2 * d, i)] = mrp.r(si);
+            }
+            let sq = states[k0 + n];
+            TdPrompt { ctx, phi_q: x.x(sq).to_vec(), phi_next: x.x(states[k0 + n + 1]).to_vec(), reward: mrp.r(sq), gamma: cfg.gamma }
+        })
+        .collect()
+}
+
+/// Structure of one trained layer against the [WB] construction (definitions in
+/// `proofs/sarsa-emergence.md`).
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerStructure {
+    /// `|P[2d,2d]| / ‖P[2d,:]‖` (the readout row of `P` against `±e_{2d}ᵀ`).
+    pub p_row_dominance: f64,
+    /// Effective preconditioner `C = -P[2d,2d] · Q[:d,:d]ᵀ` (rows): the matrix the query update
+    /// applies, `Z[2d,n] += (1/n) Σ_i δ_i · (-φ_iᵀ Cᵀ φ_q)` in the construction.
+    pub c_eff: Vec<Vec<f64>>,
+    /// `tr C / (√d ‖C‖_F)`: cosine of `C_eff` with `I_d` (1 = plain TD direction).
+    pub c_identity_cosine: f64,
+    /// `|P[2d,2d]| / ‖P‖_F` (whole matrix; rows other than `2d` get little gradient in the last layer).
+    pub p_dominance: f64,
+    /// `‖proj Q‖_F / ‖Q‖_F` onto the construction's form `[[-X, X, 0], 0, 0]` (whole matrix).
+    pub q_cosine: f64,
+}
+
+/// Structure of a trained model.
+pub fn td_structure(model: &TdModel, d: usize) -> Vec<LayerStructure> {
+    model
+        .p
+        .iter()
+        .zip(&model.q)
+        .map(|(p, q)| {
+            let m = 2 * d;
+            let p_dominance = p[(m, m)].abs() / p.norm().max(f64::MIN_POSITIVE);
+            let p_row_dominance = p[(m, m)].abs() / p.row(m).norm().max(f64::MIN_POSITIVE);
+            let x = DMatrix::from_fn(d, d, |i, j| 0.5 * (q[(i, d + j)] - q[(i, j)]));
+            let q_cosine = (2.0f64).sqrt() * x.norm() / q.norm().max(f64::MIN_POSITIVE);
+            let c = DMatrix::from_fn(d, d, |i, j| -p[(m, m)] * q[(j, i)]);
+            let tr: f64 = (0..d).map(|i| c[(i, i)]).sum();
+            let c_identity_cosine = tr / (c.norm() * (d as f64).sqrt()).max(f64::MIN_POSITIVE);
+            LayerStructure {
+                p_row_dominance,
+                c_eff: (0..d).map(|i| (0..d).map(|j| c[(i, j)]).collect()).collect(),
+                c_identity_cosine,
+                p_dominance,
+                q_cosine,
+            }
+        })
+        .collect()
+}
+
+/// The result of `icrl train td`.
+#[derive(Clone, Debug, Serialize)]
+pub struct TdReport {
+    /// Seed.
+    pub seed: u64,
+    /// MRPs × minibatches × prompts.
+    pub mrps: usize,
+    /// Minibatches per MRP.
+    pub minibatches: usize,
+    /// Prompts per minibatch.
+    pub prompts: usize,
+    /// `d, n, L, |S|, γ`.
+    pub sizes: serde_json::Value,
+    /// Wall seconds.
+    pub wall_seconds: f64,
+    /// `min_l min(p_row_dominance_l, c_identity_cosine_l)` (see `proofs/sarsa-emergence.md`).
+    pub structure_cosine: f64,
+    /// Per layer.
+    pub layers: Vec<LayerStructure>,
+    /// Mean loss of the first / last 1 % of Adam steps.
+    pub loss_first: f64,
+    /// Mean loss of the last 1 %.
+    pub loss_last: f64,
+    /// Held-out: mean squared error of `v̂(S_q)` against the true `v(S_q)` (trained model).
+    pub heldout_msve_model: f64,
+    /// Held-out: same for the [WB] construction with `C = I` (3 TD steps, step 1).
+    pub heldout_msve_construction: f64,
+    /// Held-out: same for `v̂ = 0`.
+    pub heldout_msve_zero: f64,
+    /// Trained `P_l`, `Q_l` (rows), for heat maps.
+    pub p: Vec<Vec<Vec<f64>>>,
+    /// Trained `Q_l`.
+    pub q: Vec<Vec<Vec<f64>>>,
+}
+
+fn rows(m: &DMatrix<f64>) -> Vec<Vec<f64>> {
+    (0..m.nrows()).map(|i| (0..m.ncols()).map(|j| m[(i, j)]).collect()).collect()
+}
+
+/// Xavier-normal init of every `P_l`, `Q_l` (gain `g`).
+pub fn init_model(cfg: &TdConfig) -> TdModel {
+    let mut rng = case_rng(cfg.seed, "dynamics/train-td-init", 0);
+    let m = 2 * cfg.d + 1;
+    let nd = Normal::new(0.0, cfg.init_gain * (2.0 / (2 * m) as f64).sqrt()).expect("finite std");
+    let mut mk = || DMatrix::from_fn(m, m, |_, _| nd.sample(&mut rng));
+    let mut p = Vec::new();
+    let mut q = Vec::new();
+    for _ in 0..cfg.layers {
+        p.push(mk());
+        q.push(mk());
+    }
+    TdModel { p, q }
+}
+
+/// Prompts per parallel chunk (fixed, so the reduction order does not depend on threads).
+const CHUNK: usize = 8;
+
+/// Train and report.
+pub fn train(cfg: &TdConfig) -> Result<TdReport, InputError> {
+    cfg.validate()?;
+    let t0 = std::time::Instant::now();
+    let mut model = init_model(cfg);
+    let mut x = model.flat();
+    let mut adam = super::train_sarsa::Adam::new(x.len());
+    let total = cfg.mrps * cfg.minibatches;
+    let bar = if cfg.progress {
+        let b = indicatif::ProgressBar::new(cfg.mrps as u64);
+        b.set_style(indicatif::ProgressStyle::with_template("{msg:12} [{bar:40}] {pos}/{len} MRPs ({per_sec}, eta {eta})").expect("valid").progress_chars("=> "));
+        b.set_message("train td");
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut losses = Vec::with_capacity(total);
+    // Draw the next MRP's prompts while training on the current one.
+    let mut next = mrp_prompts(cfg, 0);
+    for k in 0..cfg.mrps {
+        let cur = std::mem::take(&mut next);
+        let (_, ()) = rayon::join(
+            || {
+                for mb in cur.chunks(cfg.prompts) {
+                    let parts: Vec<(TdModel, f64)> = mb
+                        .par_chunks(CHUNK)
+                        .map(|ch| {
+                            let mut g = model.zeros_like();
+                            let l: f64 = ch.iter().map(|pr| prompt_loss_grad(&model, pr, &mut g)).sum();
+                            (g, l)
+                        })
+                        .collect();
+                    let mut g = model.zeros_like();
+                    let mut l = 0.0;
+                    for (gi, li) in &parts {
+                        g.add_assign(gi);
+                        l += li;
+                    }
+                    let inv = 1.0 / mb.len() as f64;
+                    let gf: Vec<f64> = g.flat().iter().map(|v| v * inv).collect();
+                    adam.step(&mut x, &gf, cfg.lr);
+                    model.set_flat(&x);
+                    losses.push(l * inv);
+                }
+            },
+            || {
+                if k + 1 < cfg.mrps {
+                    next = mrp_prompts(cfg, k as u64 + 1);
+                }
+            },
+        );
+        if k % 64 == 0 {
+            bar.set_position(k as u64);
+        }
+    }
+    bar.finish_and_clear();
+    let layers = td_structure(&model, cfg.d);
+    let structure_cosine = layers.iter().map(|l| l.p_row_dominance.min(l.c_identity_cosine)).fold(f64::INFINITY, f64::min);
+    let kk = (losses.len() / 100).max(1);
+    let (msve_model, msve_con, msve_zero) = heldout(cfg, &model);
+    Ok(TdReport {
+        seed: cfg.seed,
+        mrps: cfg.mrps,
+        minibatches: cfg.minibatches,
+        prompts: cfg.prompts,
+        sizes: serde_json::json!({"d": cfg.d, "n": cfg.n, "layers": cfg.layers, "n_states": cfg.n_states, "gamma": cfg.gamma, "lr": cfg.lr}),
+        wall_seconds: t0.elapsed().as_secs_f64(),
+        structure_cosine,
+        layers,
+        loss_first: losses[..kk].iter().sum::<f64>() / kk as f64,
+        loss_last: losses[losses.len() - kk..].iter().sum::<f64>() / kk as f64,
+        heldout_msve_model: msve_model,
+        heldout_msve_construction: msve_con,
+        heldout_msve_zero: msve_zero,
+        p: model.p.iter().map(rows).collect(),
+        q: model.q.iter().map(rows).collect(),
+    })
+}
+
+/// Held-out MSVE on 200 fresh MRPs (tag `dynamics/train-td-heldout`): `v̂(S_q)` vs `v(S_q)`.
+fn heldout(cfg: &TdConfig, model: &TdModel) -> (f64, f64, f64) {
+    let m = 2 * cfg.d + 1;
+    let mut con = TdModel { p: vec![], q: vec![] };
+    for _ in 0..cfg.layers {
+        con.p.push(DMatrix::from_fn(m, m, |i, j| if i == m - 1 && j == m - 1 { 1.0 } else { 0.0 }));
+        let c = DMatrix::<f64>::identity(cfg.d, cfg.d);
+        con.q.push(DMatrix::from_fn(m, m, |i, j| {
+            if i < cfg.d && j < cfg.d {
+                -c[(j, i)]
+            } else if i < cfg.d && j < 2 * cfg.d {
+                c[(j - cfg.d, i)]
+            } else {
+                0.0
+            }
+        }));
+    }
+    let per: Vec<(f64, f64, f64)> = (0..200u64)
+        .into_par_iter()
+        .map(|k| {
+            let mut rng = case_rng(cfg.seed, "dynamics/train-td-heldout", k);
+            let mrp = boyan_chain(&mut rng, cfg.n_states, cfg.gamma);
+            let x = Features::random(&mut rng, cfg.n_states, 1, cfg.d);
+            let v = crate::mdp::values::mrp_value(&mrp);
+            let mut s = sample_categorical(&mut rng, mrp.initial());
+            let mut states = vec![s];
+            for _ in 0..cfg.n + 1 {
+                s = sample_categorical(&mut rng, mrp.p_row(s));
+                states.push(s);
+            }
+            let mut ctx = DMatrix::zeros(m, cfg.n);
+            for i in 0..cfg.n {
+                for c in 0..cfg.d {
+                    ctx[(c, i)] = x.x(states[i])[c];
+                    ctx[(cfg.d + c, i)] = cfg.gamma * x.x(states[i + 1])[c];
+                }
+                ctx[(2 * cfg.d, i)] = mrp.r(states[i]);
+            }
+            let sq = states[cfg.n];
+            let pr = TdPrompt { ctx, phi_q: x.x(sq).to_vec(), phi_next: vec![0.0; cfg.d], reward: 0.0, gamma: cfg.gamma };
+            let (a, b) = (predict(model, &pr), predict(&con, &pr));
+            ((a - v[sq]).powi(2), (b - v[sq]).powi(2), v[sq].powi(2))
+        })
+        .collect();
+    let h = per.len() as f64;
+    (per.iter().map(|x| x.0).sum::<f64>() / h, per.iter().map(|x| x.1).sum::<f64>() / h, per.iter().map(|x| x.2).sum::<f64>() / h)
+}

@@ -1,0 +1,523 @@
+//! Training dynamics of the [LL] SARSA block (arXiv:2605.05755; spec `gradient-flow.md`).
+//!
+//! - `sarsa-gradient-invariants` [Q] (Prop. 3.1): on the full `D×D` parametrization the
+//!   teacher-mimicking gradient is zero on `P11, P21, V11, V12` and the first rows of `V21`,
+//!   `V22`, and `P22 = V̄22 = 0` is invariant (zero gradient there). Checked exactly (rationals)
+//!   and in `f64`, together with full = reduced (Lemma C.1) and finite differences.
+//! - `sarsa-richness` [R] (Assumption 1 in our form): the Gauss–Newton matrix at the
+//!   construction has kernel exactly the manifold tangent. Negative control: one-hot features.
+//! - `sarsa-local-convergence` [Q] with our rate [D] (Thm 3.2): gradient flow from near the
+//!   manifold converges exponentially to a point on it, conserving `‖B‖² - ‖A‖²`, at `c∞`
+//!   predicted by the conservation law, with asymptotic `log L` slope `-2λ⁺_min(G_{c∞})`.
+//!
+//! # Assumptions
+//! - `richness` (searchable): the Gauss–Newton kernel at the construction is one-dimensional.
+//!   `icrl search --theorem sarsa-local-convergence --relax richness` drops it.
+//! - `near-manifold`: the start point is a perturbation of relative size ≤ 0.1 of the manifold.
+//! - `p22-v22-zero`: the flow runs on the invariant set `P22 = V̄22 = 0` (Prop. 3.1).
+//!
+//! # References
+//! [LL] H. Liang, L. Lai, arXiv:2605.05755 (2026), Prop. 3.1, Assumption 1, Thm 3.2, Lemma C.1.
+
+use crate::attention::prompt::sarsa_prompt;
+use crate::construction::sarsa::{invariant_entries, Shape};
+use crate::dynamics::experiment::{self, FlowData};
+use crate::dynamics::flow::FlowStop;
+use crate::dynamics::loss::{self, Population};
+use crate::dynamics::stream::{self, FeatureKind, StreamPreset};
+use crate::error::InputError;
+use crate::linalg::Mat;
+use crate::rng::Rng;
+use crate::scalar::Scalar;
+use crate::search::{Counterexample, SearchArgs, SearchOutcome};
+use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, Measurement, Provenance, TheoremSpec};
+use crate::tolerance;
+use num_rational::BigRational;
+use rand::Rng as _;
+
+const SOURCE: &str = "[LL] Thm 3.2, arXiv:2605.05755";
+
+/// Registry entries of this family.
+pub fn specs() -> Vec<TheoremSpec> {
+    vec![
+        TheoremSpec {
+            id: "sarsa-gradient-invariants",
+            statement: "Prop. 3.1: the teacher-mimicking gradient on the full D×D (P, V) is zero on P11, P21, V11, V12 and the first rows of V21, V22; at P22 = V̄22 = 0 the gradient in P22, V̄22 is zero (the set is invariant); the full gradient equals the reduced (V̄21, P12) gradient of Lemma C.1 and finite differences",
+            provenance: Provenance::Quoted,
+            source: "[LL] Prop. 3.1, Lemma C.1, arXiv:2605.05755",
+            assumptions: &INVARIANT_ASSUMPTIONS,
+            sz_degree: None,
+            default_cases: 24,
+            proof_page: "proofs/sarsa-gradient-invariants.md",
+            check: check_invariants,
+        },
+        TheoremSpec {
+            id: "sarsa-richness",
+            statement: "Assumption 1 ([R] form): with random features the Gauss–Newton matrix G⋆ = E[JᵀJ] at (A⋆, B⋆) has rank #params - 1, its kernel is the manifold tangent (-A⋆, B⋆) (|cos| ≥ 0.999) and λ⁺_min > 0; with one-hot features the rank drops further (negative control)",
+            provenance: Provenance::Reconstructed,
+            source: "[LL] Assumption 1, arXiv:2605.05755",
+            assumptions: &RICHNESS_ASSUMPTIONS,
+            sz_degree: None,
+            default_cases: 16,
+            proof_page: "proofs/sarsa-richness.md",
+            check: check_richness,
+        },
+        TheoremSpec {
+            id: "sarsa-local-convergence",
+            statement: "Thm 3.2 [Q] with our rate [D]: gradient flow of the teacher-mimicking loss from near the scaling manifold {(A⋆/c, cB⋆)} decays log L at least linearly to a point on the manifold (≤ 1e-6 relative), conserves ‖B‖² - ‖A‖² (≤ 1e-8 relative), lands at the c∞ the conservation law predicts, with asymptotic slope of log L within 10 % of -2λ⁺_min(G at the limit)",
+            provenance: Provenance::Quoted,
+            source: SOURCE,
+            assumptions: &CONVERGENCE_ASSUMPTIONS,
+            sz_degree: None,
+            default_cases: 6,
+            proof_page: "proofs/sarsa-local-convergence.md",
+            check: check_convergence,
+        },
+    ]
+}
+
+static INVARIANT_ASSUMPTIONS: [Assumption; 1] = [Assumption {
+    name: "p22-v22-zero",
+    statement: "the invariance claim is at P22 = 0 and V̄22 = 0 (the other zero-gradient claims hold for every P, V)",
+    search: None,
+    replay: None,
+}];
+
+static RICHNESS_ASSUMPTIONS: [Assumption; 1] = [Assumption {
+    name: "random-features",
+    statement: "features are i.i.d. Unif(-1,1), drawn afresh for each of the 64 training MDPs (one-hot features violate richness)",
+    search: None,
+    replay: None,
+}];
+
+static CONVERGENCE_ASSUMPTIONS: [Assumption; 3] = [
+    Assumption {
+        name: "richness",
+        statement: "Assumption 1: the Gauss–Newton kernel at the construction is exactly the manifold tangent (random features, many MDPs)",
+        search: Some(search_richness),
+        replay: Some(replay_richness),
+    },
+    Assumption {
+        name: "near-manifold",
+        statement: "the flow starts at (A⋆/c0, c0 B⋆) + a perturbation of entries ≤ 0.1, c0 ∈ ±[0.8, 1.25]",
+        search: None,
+        replay: None,
+    },
+    Assumption {
+        name: "p22-v22-zero",
+        statement: "the flow runs on the invariant set P22 = V̄22 = 0 of Prop. 3.1 (reduced (A, B) form)",
+        search: None,
+        replay: None,
+    },
+];
+
+/// Preset of the invariant checks: `|S| = |A| = 2, d = 2, n = 4` (exact arithmetic on `D = 8`).
+fn invariants_preset() -> StreamPreset {
+    let mut p = StreamPreset::tiny();
+    p.tab.d = 2;
+    p.tab.n = 4;
+    p.mdps = 1;
+    p
+}
+
+fn dense_params(rng: &mut Rng, s: Shape, zero_22: bool) -> (Mat<f64>, Mat<f64>) {
+    let dd = s.dim();
+    let t = s.token();
+    let mut p = Mat::from_fn(dd, dd, |_, _| rng.random_range(-1.0..1.0));
+    let mut v = Mat::from_fn(dd, dd, |_, _| rng.random_range(-1.0..1.0));
+    if zero_22 {
+        for i in t..dd {
+            for j in t..dd {
+                p[(i, j)] = 0.0;
+                if i > t {
+                    v[(i, j)] = 0.0;
+                }
+            }
+        }
+    }
+    (p, v)
+}
+
+/// A negative control: `holds` iff the perturbed construction was rejected. Its error is 0
+/// when it holds and 1 when it does not (so `verify`'s max-error column stays about the claims).
+fn negative_control(quantity: String, rejected: bool) -> Measurement {
+    Measurement { arithmetic: Arithmetic::F64, quantity, error: if rejected { 0.0 } else { 1.0 }, tolerance: 0.0, holds: rejected }
+}
+
+/// Largest |gradient entry| on the Prop. 3.1 blocks, and on `P22`/`V̄22`.
+fn invariant_maxima<T: Scalar>(s: Shape, g: &loss::FullGrad<T>) -> (f64, f64) {
+    let mut m1: f64 = 0.0;
+    for (which, i, j) in invariant_entries(s) {
+        let x = if which == 'P' { g.grad_p[(i, j)].to_f64() } else { g.grad_v[(i, j)].to_f64() };
+        m1 = m1.max(x.abs());
+    }
+    let (t, dd) = (s.token(), s.dim());
+    let mut m2: f64 = 0.0;
+    for i in t..dd {
+        for j in t..dd {
+            m2 = m2.max(g.grad_p[(i, j)].to_f64().abs());
+            if i > t {
+                m2 = m2.max(g.grad_v[(i, j)].to_f64().abs());
+            }
+        }
+    }
+    (m1, m2)
+}
+
+fn check_invariants(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    let preset = invariants_preset();
+    let d = preset.tab.d;
+    let s = Shape::sarsa(d);
+    let seed: u64 = rng.random();
+    let frame = stream::Teacher::new(seed, 0, &preset).next_frame();
+    let h = sarsa_prompt(&frame.batch, &frame.w);
+    let (p, mut v) = dense_params(rng, s, true);
+    if ctx.sabotage {
+        // One nonzero entry of V̄22 leaves the invariant set: ∇P22 becomes nonzero.
+        v[(s.token() + 1, s.token() + 1)] = 0.5;
+    }
+    let mut ms = Vec::new();
+    if ctx.arith.wants(Arithmetic::Exact) {
+        let he = h.to_exact();
+        let tgt: Vec<BigRational> = frame.target.iter().map(|x| BigRational::from_f64(*x)).collect();
+        let g = loss::full_loss_grad(&he, &p.to_exact(), &v.to_exact(), &tgt);
+        let (m1, m2) = invariant_maxima(s, &g);
+        ms.push(Measurement::exact("∇ on P11, P21, V11, V12, first rows of V21/V22", m1 == 0.0, m1));
+        ms.push(Measurement::exact("∇ on P22, V̄22 at P22 = V̄22 = 0", m2 == 0.0, m2));
+        // loss through the generic forward pass = the analytic loss, exactly
+        let l = loss::full_loss(&he, &p.to_exact(), &v.to_exact(), &tgt);
+        ms.push(Measurement::exact("loss: generic forward pass = analytic form", l == g.loss, (l - g.loss.clone()).to_f64().abs()));
+    }
+    if ctx.arith.wants(Arithmetic::F64) {
+        let g = loss::full_loss_grad(&h, &p, &v, &frame.target);
+        let (m1, m2) = invariant_maxima(s, &g);
+        // Structural zeros: products with exact zeros are exact in f64 too.
+        ms.push(Measurement::equality(Arithmetic::F64, "∇ on P11, P21, V11, V12, first rows of V21/V22", m1, 0.0));
+        ms.push(Measurement::equality(Arithmetic::F64, "∇ on P22, V̄22 at P22 = V̄22 = 0", m2, 0.0));
+        // Negative control: off the invariant set the P22 gradient is nonzero (the check can fail).
+        let mut v2 = v.clone();
+        v2[(s.token() + 1, s.token() + 1)] += 0.5;
+        let (_, m2off) = invariant_maxima(s, &loss::full_loss_grad(&h, &p, &v2, &frame.target));
+        ms.push(negative_control(format!("negative control: V̄22 ≠ 0 makes ∇P22 nonzero (max |∇| = {m2off:.2e})"), m2off > 0.0));
+        // Full (dense P, V with P22 = V̄22 = 0) = reduced (Lemma C.1) on (A, B) = (V̄21, P12).
+        let th = loss::reduce(d, &p, &v);
+        let gf = g;
+        let pop = Population::from_frames(d, std::slice::from_ref(&frame));
+        let mut gr = vec![0.0; th.len()];
+        let lr = pop.loss_grad(&th, &mut gr);
+        let gfr = loss::reduce_grad(d, &gf);
+        let scale = gr.iter().chain(&gfr).fold(1.0f64, |m, x| m.max(x.abs()));
+        let err = gr.iter().zip(&gfr).map(|(a, b)| (a - b).abs()).fold((lr - gf.loss).abs(), f64::max) / scale;
+        let ops = 4 * s.dim() * s.dim() * (preset.tab.n + 1);
+        ms.push(Measurement::equality(Arithmetic::F64, "full (generic forward) = reduced (Lemma C.1) loss and gradient", err, tolerance::poly_rel_tol(ops)));
+        // Reduced gradient against central differences.
+        let fd = loss::finite_difference(|x| pop.loss(x), &th, tolerance::FD_STEP);
+        let fscale = fd.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+        let err = gr.iter().zip(&fd).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / fscale;
+        ms.push(Measurement::equality(Arithmetic::F64, "reduced gradient vs finite differences", err, tolerance::FD_REL_TOL));
+    }
+    CaseResult { measurements: ms, instance: None, sz_shape: None }
+}
+
+/// The richness check's training data: the tiny preset with a case seed.
+fn richness_data(seed: u64, kind: FeatureKind) -> FlowData {
+    let mut preset = StreamPreset::tiny();
+    preset.features = kind;
+    if kind == FeatureKind::OneHot {
+        preset.tab.d = preset.tab.n_states * preset.tab.n_actions;
+    }
+    FlowData { preset, seed }
+}
+
+fn richness_measurements(label: &str, sp: &crate::dynamics::spectrum::Spectrum) -> Vec<Measurement> {
+    let deficit = (sp.n_params - 1) as f64 - sp.rank as f64;
+    vec![
+        Measurement::equality(Arithmetic::F64, format!("{label}: #params - 1 - rank G⋆"), deficit.abs(), 0.0),
+        Measurement::equality(
+            Arithmetic::F64,
+            format!("{label}: 1 - |cos(kernel, (-A⋆, B⋆))|"),
+            1.0 - sp.kernel_cosine,
+            1.0 - tolerance::KERNEL_COSINE_MIN,
+        ),
+        // A lower bound `λ⁺_min/λ_max > RANK_REL_TOL`, written as `threshold / value ≤ 1`.
+        Measurement::equality(
+            Arithmetic::F64,
+            format!("{label}: rank threshold / (λ⁺_min(G⋆)/λ_max) (λ⁺_min = {:.3e})", sp.lambda_min_pos),
+            tolerance::RANK_REL_TOL * sp.lambda_max / sp.lambda_min_pos,
+            1.0,
+        ),
+    ]
+}
+
+fn check_richness(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    let seed: u64 = rng.random();
+    let mut ms = Vec::new();
+    if !ctx.arith.wants(Arithmetic::F64) {
+        return CaseResult::default();
+    }
+    let kind = if ctx.sabotage { FeatureKind::OneHot } else { FeatureKind::Random };
+    let data = richness_data(seed, kind);
+    let d = data.preset.tab.d;
+    let pop = data.population();
+    let ts = loss::theta_star(d, data.preset.tab.alpha, 1.0);
+    let sp = crate::dynamics::spectrum::analyse(&pop.gauss_newton(&ts), &crate::dynamics::spectrum::tangent(d, &ts, 1.0));
+    ms.extend(richness_measurements("random features", &sp));
+    // Negative control: one-hot features must fail richness (rank deficit > 0).
+    let oh = richness_data(seed, FeatureKind::OneHot);
+    let dh = oh.preset.tab.d;
+    let tsh = loss::theta_star(dh, oh.preset.tab.alpha, 1.0);
+    let sph = crate::dynamics::spectrum::analyse(&oh.population().gauss_newton(&tsh), &crate::dynamics::spectrum::tangent(dh, &tsh, 1.0));
+    let extra = sph.zero_eigenvalues as f64 - 1.0;
+    ms.push(negative_control(format!("negative control: one-hot features have extra zero eigenvalues ({extra})"), extra > 0.0));
+    CaseResult { measurements: ms, instance: None, sz_shape: None }
+}
+
+/// The convergence check's data and start: tiny preset, `c0 ∈ ±[0.8, 1.25]`, entries perturbed
+/// by `≤ 0.1`.
+fn convergence_setup(rng: &mut Rng) -> (FlowData, Vec<f64>) {
+    let seed: u64 = rng.random();
+    let data = FlowData { preset: StreamPreset::tiny(), seed };
+    let d = data.preset.tab.d;
+    let c0 = rng.random_range(0.8f64..1.25) * if rng.random::<bool>() { 1.0 } else { -1.0 };
+    let ts = loss::theta_star(d, data.preset.tab.alpha, c0);
+    let th0 = experiment::perturbed_start(rng, &ts, START_PERTURBATION);
+    (data, th0)
+}
+
+/// Entry size of the start perturbation (assumption `near-manifold`).
+pub const START_PERTURBATION: f64 = 0.1;
+
+fn check_convergence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    if !ctx.arith.wants(Arithmetic::F64) {
+        return CaseResult::default();
+    }
+    let (data, th0) = convergence_setup(rng);
+    let d = data.preset.tab.d;
+    let alpha = data.preset.tab.alpha;
+    let mut theta_ref = loss::theta_star(d, alpha, 1.0);
+    if ctx.sabotage {
+        theta_ref[0] += 0.05; // compare with a perturbed construction: the limit is off its manifold
+    }
+    let pop = data.population();
+    let r = experiment::run(&pop, &th0, alpha, &theta_ref, FlowStop::default());
+    convergence_measurements(&r)
+}
+
+/// The Thm 3.2 measurements of one flow report.
+pub fn convergence_measurements(r: &experiment::FlowReport) -> CaseResult {
+    let f = Arithmetic::F64;
+    let ratio = r.loss_end / r.loss_target;
+    let slope_err = match r.slope {
+        Some(s) => ((s - r.slope_pred) / r.slope_pred).abs(),
+        None => f64::INFINITY,
+    };
+    let c_err = ((r.c_inf - r.c_pred) / r.c_pred).abs();
+    let ms = vec![
+        Measurement::equality(f, "excess of L(T) over max(1e-26 L(0), 1e-31) (exponential decay reached)", (ratio - 1.0).max(0.0), tolerance::FLOW_TARGET_SLACK - 1.0),
+        Measurement::equality(f, "max increase of ln L between steps (while L ≥ 1e-12 L(0))", r.max_log_increase.max(0.0), tolerance::FLOW_MONOTONE_TOL),
+        Measurement::equality(f, "dist(limit, manifold)/‖limit‖", r.manifold_rel, tolerance::MANIFOLD_REL_TOL),
+        Measurement::equality(f, "drift of ‖B‖² - ‖A‖² (relative)", r.conservation_drift, tolerance::CONSERVATION_REL_TOL),
+        Measurement::equality(f, "|c∞ - c_pred|/|c_pred|", c_err, tolerance::C_INF_REL_TOL),
+        Measurement::equality(f, "|asymptotic slope(log L) + 2λ⁺_min| / 2λ⁺_min (slowest normal mode)", slope_err, tolerance::SLOPE_REL_TOL),
+    ];
+    CaseResult { measurements: ms, instance: None, sz_shape: None }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search: drop richness.
+
+/// Relative distance to the manifold above which a zero-loss limit counts as "off" it.
+pub const OFF_MANIFOLD_MIN: f64 = 1e-3;
+/// Prompts of the rich distribution on which an off-manifold limit is evaluated.
+pub const RICH_PROMPTS: usize = 64;
+/// Seed offset of the rich evaluation distribution (independent of the training seed).
+const RICH_SEED_TAG: u64 = 0x5eed_0f_41c4;
+
+/// A candidate of the relaxed search: training distribution and start.
+#[derive(Clone, Debug)]
+struct Candidate {
+    data: FlowData,
+    start_seed: u64,
+}
+
+/// The outcome of one relaxed run.
+#[derive(Clone, Debug)]
+pub struct RelaxedRun {
+    /// Start point.
+    pub theta0: Vec<f64>,
+    /// Reached point.
+    pub theta: Vec<f64>,
+    /// `L(θ(0))` and `L(θ(T))`.
+    pub loss0: f64,
+    /// Final training loss.
+    pub loss_end: f64,
+    /// Relative distance of the limit to the manifold.
+    pub manifold_rel: f64,
+    /// Closest `c`.
+    pub c: f64,
+    /// Rank deficit of `G⋆` beyond the tangent (extra zero eigenvalues).
+    pub extra_kernel: usize,
+    /// Relative SARSA error of the limit on rich prompts.
+    pub rich_error: f64,
+}
+
+/// Run the flow on `data` from the perturbed construction drawn from `start_seed`.
+pub fn relaxed_run(data: &FlowData, start_seed: u64) -> RelaxedRun {
+    let d = data.preset.tab.d;
+    let alpha = data.preset.tab.alpha;
+    let ts = loss::theta_star(d, alpha, 1.0);
+    let mut rng = crate::rng::case_rng(start_seed, "dynamics/richness-start", 0);
+    let th0 = experiment::perturbed_start(&mut rng, &ts, START_PERTURBATION);
+    relaxed_run_from(data, th0)
+}
+
+fn relaxed_run_from(data: &FlowData, th0: Vec<f64>) -> RelaxedRun {
+    let d = data.preset.tab.d;
+    let alpha = data.preset.tab.alpha;
+    let ts = loss::theta_star(d, alpha, 1.0);
+    let pop = data.population();
+    let stop = FlowStop { max_steps: 20_000, ..FlowStop::default() };
+    let r = crate::dynamics::flow::gradient_flow(&pop, &th0, Default::default(), stop);
+    let (c, dist) = crate::dynamics::flow::manifold_distance(d, &r.theta, &ts);
+    let norm = r.theta.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let sp = crate::dynamics::spectrum::analyse(&pop.gauss_newton(&ts), &crate::dynamics::spectrum::tangent(d, &ts, 1.0));
+    let rich_error = experiment::rich_error(&r.theta, d, &data.preset.tab, data.seed ^ RICH_SEED_TAG, RICH_PROMPTS);
+    RelaxedRun {
+        loss0: r.trace[0].1,
+        loss_end: r.trace.last().map_or(f64::NAN, |x| x.1),
+        manifold_rel: dist / norm,
+        c,
+        extra_kernel: sp.zero_eigenvalues.saturating_sub(1),
+        rich_error,
+        theta0: th0,
+        theta: r.theta,
+    }
+}
+
+/// Training loss counted as zero: `L(T) ≤ ZERO_LOSS_RATIO · L(0)`.
+pub const ZERO_LOSS_RATIO: f64 = 1e-16;
+
+/// The violation of one relaxed run: the rich-prompt SARSA error when the flow reached zero
+/// training loss off the manifold, else `None`.
+pub fn relaxed_violation(r: &RelaxedRun) -> Option<f64> {
+    let zero = r.loss_end <= ZERO_LOSS_RATIO * r.loss0 || r.loss_end <= 1e-28;
+    if zero && r.manifold_rel > OFF_MANIFOLD_MIN && r.rich_error > OFF_MANIFOLD_MIN {
+        Some(r.rich_error)
+    } else {
+        None
+    }
+}
+
+fn search_richness(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
+    use proptest::prelude::*;
+    let strategy = (1usize..=3, 1usize..=2, 1usize..=3, 1usize..=8, 1usize..=4, 1usize..=3, any::<bool>(), 0u64..1000, 0u64..1000);
+    let make = |v: &(usize, usize, usize, usize, usize, usize, bool, u64, u64)| -> Candidate {
+        let &(ns, na, d, n, mdps, frames, onehot, seed, start_seed) = v;
+        let mut preset = StreamPreset::tiny();
+        preset.tab.n_states = ns;
+        preset.tab.n_actions = na;
+        preset.tab.n = n;
+        preset.mdps = mdps;
+        preset.frames = frames;
+        // `false` (the shrink target) is one-hot: the cheaper, non-rich features.
+        preset.features = if onehot { FeatureKind::Random } else { FeatureKind::OneHot };
+        preset.tab.d = if onehot { d } else { ns * na };
+        Candidate { data: FlowData { preset, seed }, start_seed }
+    };
+    let (found, tried) = crate::search::find_and_shrink(strategy, args.budget, args.seed, |v| {
+        let c = make(v);
+        relaxed_violation(&relaxed_run(&c.data, c.start_seed))
+    });
+    let Some((v, _)) = found else {
+        return Ok(SearchOutcome { found: None, tried, report: vec![] });
+    };
+    let cand = make(&v);
+    let r = relaxed_run(&cand.data, cand.start_seed);
+    let violation = relaxed_violation(&r).unwrap_or(0.0);
+    let instance = counterexample_json(args, &cand, &r, violation);
+    let t = &cand.data.preset;
+    let summary = format!(
+        "{} features, |S| = {}, |A| = {}, d = {}, n = {}, {} MDP(s) × {} frame(s): training loss {:.1e} → {:.1e}, limit off the manifold by {:.3} (relative), {} extra kernel direction(s), SARSA error on rich prompts {:.3} (relative)",
+        if t.features == FeatureKind::OneHot { "one-hot" } else { "random" },
+        t.tab.n_states, t.tab.n_actions, t.tab.d, t.tab.n, t.mdps, t.frames, r.loss0, r.loss_end, r.manifold_rel, r.extra_kernel, r.rich_error
+    );
+    Ok(SearchOutcome {
+        found: Some(Counterexample { instance, violation, summary }),
+        tried,
+        report: vec![format!("tried {tried} training distributions; shrunk to the one below")],
+    })
+}
+
+fn mat_rows(v: &[f64], rows: usize, cols: usize) -> Vec<Vec<f64>> {
+    (0..rows).map(|i| v[i * cols..(i + 1) * cols].to_vec()).collect()
+}
+
+fn counterexample_json(args: &SearchArgs, cand: &Candidate, r: &RelaxedRun, violation: f64) -> serde_json::Value {
+    let t = &cand.data.preset;
+    let d = t.tab.d;
+    let tk = 2 * d + 1;
+    // The instance part: the first training MDP and its first frame (a valid `sarsa` instance).
+    let mut teacher = stream::Teacher::new(cand.data.seed, 0, t);
+    let frame = teacher.next_frame();
+    let params = serde_json::json!({ "alpha": t.tab.alpha, "w": frame.w });
+    let mut v = crate::instance::to_json("sarsa", &teacher.mdp, &teacher.phi, &frame.traj, params);
+    let (a0, b0) = loss::split(d, &r.theta0);
+    let (a, b) = loss::split(d, &r.theta);
+    v["training"] = cand.data.to_json();
+    v["start"] = serde_json::json!({ "seed": cand.start_seed, "perturbation": START_PERTURBATION, "A": mat_rows(a0, d, tk), "B": mat_rows(b0, tk, d + 1) });
+    v["reached"] = serde_json::json!({
+        "A": mat_rows(a, d, tk), "B": mat_rows(b, tk, d + 1),
+        "training_loss_start": r.loss0, "training_loss": r.loss_end,
+        "manifold_distance_rel": r.manifold_rel, "closest_c": r.c, "extra_kernel_directions": r.extra_kernel,
+    });
+    v["rich"] = serde_json::json!({
+        "distribution": "random tabular MDPs |S| = |A| = 2, random Unif(-1,1) features, same d, n, γ, α, ε",
+        "prompts": RICH_PROMPTS, "seed": cand.data.seed ^ RICH_SEED_TAG, "sarsa_relative_error": r.rich_error,
+    });
+    let note = "gradient flow on a non-rich training distribution reached zero training loss off the scaling manifold; the reached (A, B) does not implement SARSA on rich prompts (violation = relative error there)";
+    v["counterexample"] = crate::search::provenance_block(args, violation, note);
+    v
+}
+
+fn read_mat(v: &serde_json::Value, path: &str, rows: usize, cols: usize) -> Result<Vec<f64>, InputError> {
+    let m = crate::instance::vec2(v, path)?;
+    if m.len() != rows {
+        return Err(InputError::new(path, format!("has {} rows, expected {rows}", m.len())));
+    }
+    let mut out = Vec::with_capacity(rows * cols);
+    for (i, r) in m.iter().enumerate() {
+        if r.len() != cols {
+            return Err(InputError::new(format!("{path}[{i}]"), format!("has {} entries, expected {cols}", r.len())));
+        }
+        out.extend_from_slice(r);
+    }
+    Ok(out)
+}
+
+/// Replay a saved richness counterexample: rebuild the training distribution, re-run the flow
+/// from the stored start, check it reaches zero training loss off the manifold at the stored
+/// point, and return the SARSA error of that point on rich prompts (0 if the recorded
+/// behaviour is not reproduced).
+fn replay_richness(v: &serde_json::Value) -> Result<f64, InputError> {
+    let tr = v.get("training").ok_or_else(|| InputError::new("training", "missing"))?;
+    let data = FlowData::from_json(tr, "training")?;
+    let d = data.preset.tab.d;
+    let tk = 2 * d + 1;
+    let start = v.get("start").ok_or_else(|| InputError::new("start", "missing"))?;
+    let mut th0 = read_mat(start.get("A").unwrap_or(&serde_json::Value::Null), "start.A", d, tk)?;
+    th0.extend(read_mat(start.get("B").unwrap_or(&serde_json::Value::Null), "start.B", tk, d + 1)?);
+    let reached = v.get("reached").ok_or_else(|| InputError::new("reached", "missing"))?;
+    let mut th = read_mat(reached.get("A").unwrap_or(&serde_json::Value::Null), "reached.A", d, tk)?;
+    th.extend(read_mat(reached.get("B").unwrap_or(&serde_json::Value::Null), "reached.B", tk, d + 1)?);
+    let r = relaxed_run_from(&data, th0);
+    let moved = r.theta.iter().zip(&th).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    if !(moved <= tolerance::REPLAY_POINT_TOL) {
+        return Ok(0.0);
+    }
+    Ok(relaxed_violation(&r).unwrap_or(0.0))
+}
+
+/// The richness-relaxed flow on a given description (for tests and reports).
+pub fn relaxed_run_on(data: &FlowData, start_seed: u64) -> RelaxedRun {
+    relaxed_run(data, start_seed)
+}
