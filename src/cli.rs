@@ -156,9 +156,9 @@ struct SearchCmd {
     /// Assumption to drop (see `icrl list`); repeat to drop several at once.
     #[arg(long, required = true)]
     relax: Vec<String>,
-    /// Random instances to try.
-    #[arg(long, default_value_t = 2000)]
-    budget: u64,
+    /// Random instances to try (default: the relaxation's own, see `search::default_budget`).
+    #[arg(long)]
+    budget: Option<u64>,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -369,10 +369,11 @@ fn search(a: SearchCmd) -> Result<i32, InputError> {
     }
     let f = f.ok_or_else(|| InputError::new("--relax", "name at least one assumption"))?;
     let relax = a.relax.join("+");
-    if a.budget == 0 {
+    let budget = a.budget.unwrap_or_else(|| crate::search::default_budget(&a.theorem, &relax));
+    if budget == 0 {
         return Err(InputError::new("--budget", "must be at least 1"));
     }
-    let args = crate::search::SearchArgs { theorem: a.theorem.clone(), relax: relax.clone(), budget: a.budget, seed: a.seed };
+    let args = crate::search::SearchArgs { theorem: a.theorem.clone(), relax: relax.clone(), budget, seed: a.seed };
     let outcome = f(&args)?;
     let mut o = out();
     for line in &outcome.report {

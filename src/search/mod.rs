@@ -120,6 +120,19 @@ pub fn provenance_block(args: &SearchArgs, violation: f64, note: &str) -> Value 
     })
 }
 
+/// The budget a search uses when `--budget` is not given: enough for the committed
+/// counterexample to be found from seed 0 (the divergence search needs many draws: diverging
+/// instances are rare among small MRPs).
+pub fn default_budget(theorem: &str, relax: &str) -> u64 {
+    match (theorem, relax) {
+        ("contraction-decay", "contraction") => 30_000,
+        ("contraction-decay", "coverage") => 5_000,
+        ("softmax-td-equivalence", _) => 500,
+        ("sarsa-equivalence", "recorded-next-action") => 400,
+        _ => 2_000,
+    }
+}
+
 /// Default fixture path for a `(theorem, relax)` pair.
 pub fn default_out(theorem: &str, relax: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(format!("fixtures/counterexamples/{theorem}--{relax}.json"))
