@@ -285,18 +285,7 @@ pub fn to_json(family: &str, mdp: &Mdp, features: &Features, traj: &Trajectory, 
 mod tests {
     use super::*;
 
-    pub const EXAMPLE: &str = r#"{
-      "family": "sarsa",
-      "mdp": {
-        "gamma": 0.5,
-        "transitions": [[[0.2, 0.8], [0.4, 0.6]], [[0.5, 0.5], [0.3, 0.7]]],
-        "rewards":     [[[0.1, -0.4], [0.0, 0.3]], [[1.0, 0.0], [-0.2, 0.7]]],
-        "initial": [0.5, 0.5]
-      },
-      "features": [[[1.0, 0.0, 0.2], [0.0, 1.0, -0.1]], [[0.3, 0.3, 1.0], [-0.5, 0.0, 0.4]]],
-      "trajectory": { "states": [0, 1, 1, 0], "actions": [1, 0, 1, 0], "rewards": [0.3, 0.0, -0.2] },
-      "params": { "alpha": 0.2, "w": [0.1, -0.2, 0.3] }
-    }"#;
+    pub const EXAMPLE: &str = include_str!("../fixtures/instances/sarsa-example.json");
 
     #[test]
     fn parses_the_spec_example() {

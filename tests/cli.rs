@@ -28,18 +28,7 @@ fn tmpdir(name: &str) -> PathBuf {
     d
 }
 
-const EXAMPLE: &str = r#"{
-  "family": "sarsa",
-  "mdp": {
-    "gamma": 0.5,
-    "transitions": [[[0.2, 0.8], [0.4, 0.6]], [[0.5, 0.5], [0.3, 0.7]]],
-    "rewards":     [[[0.1, -0.4], [0.0, 0.3]], [[1.0, 0.0], [-0.2, 0.7]]],
-    "initial": [0.5, 0.5]
-  },
-  "features": [[[1.0, 0.0, 0.2], [0.0, 1.0, -0.1]], [[0.3, 0.3, 1.0], [-0.5, 0.0, 0.4]]],
-  "trajectory": { "states": [0, 1, 1, 0], "actions": [1, 0, 1, 0], "rewards": [0.3, 0.0, -0.2] },
-  "params": { "alpha": 0.2, "w": [0.1, -0.2, 0.3] }
-}"#;
+const EXAMPLE: &str = include_str!("../fixtures/instances/sarsa-example.json");
 
 #[test]
 fn list_prints_the_catalogue() {

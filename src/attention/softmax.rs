@@ -342,13 +342,18 @@ pub fn forward_multi_head(z0: &Mat<f64>, layers: &[MultiHeadLayer]) -> Vec<Mat<f
 /// [`forward_multi_head`] with the attention-weight cache on or off (tests pin that both
 /// give bit-identical iterates).
 pub fn forward_multi_head_with(z0: &Mat<f64>, layers: &[MultiHeadLayer], use_cache: bool) -> Vec<Mat<f64>> {
+    forward_stack(z0, layers, use_cache, apply_multi_head)
+}
+
+/// Run `apply` layer by layer from `z0`, keeping every iterate.
+fn forward_stack<L>(z0: &Mat<f64>, layers: &[L], use_cache: bool, apply: fn(&mut Mat<f64>, &L, &mut Workspace)) -> Vec<Mat<f64>> {
     let mut ws = Workspace::new(z0.rows(), z0.cols());
     ws.use_cache = use_cache;
     let mut z = z0.clone();
     let mut out = Vec::with_capacity(layers.len() + 1);
     out.push(z.clone());
     for l in layers {
-        apply_multi_head(&mut z, l, &mut ws);
+        apply(&mut z, l, &mut ws);
         out.push(z.clone());
     }
     out
@@ -361,16 +366,7 @@ pub fn forward_shift(z0: &Mat<f64>, layers: &[ShiftLayer]) -> Vec<Mat<f64>> {
 
 /// [`forward_shift`] with the attention-weight cache on or off.
 pub fn forward_shift_with(z0: &Mat<f64>, layers: &[ShiftLayer], use_cache: bool) -> Vec<Mat<f64>> {
-    let mut ws = Workspace::new(z0.rows(), z0.cols());
-    ws.use_cache = use_cache;
-    let mut z = z0.clone();
-    let mut out = Vec::with_capacity(layers.len() + 1);
-    out.push(z.clone());
-    for l in layers {
-        apply_shift_layer(&mut z, l, &mut ws);
-        out.push(z.clone());
-    }
-    out
+    forward_stack(z0, layers, use_cache, apply_shift_layer)
 }
 
 /// The readout `Z_l[d+2, n]` after each layer `l = 1..L` (the query value), without storing

@@ -53,15 +53,6 @@ pub struct DecayReport {
     pub factors: Vec<(usize, f64, f64, f64, f64, f64, usize)>,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let k = v.len();
-    if k % 2 == 1 {
-        v[k / 2]
-    } else {
-        0.5 * (v[k / 2 - 1] + v[k / 2])
-    }
-}
 
 /// Compute the report for `seed`.
 pub fn compute(seed: u64) -> DecayReport {
@@ -71,9 +62,9 @@ pub fn compute(seed: u64) -> DecayReport {
     let mut curve_floors = Vec::new();
     for &n in &CURVE_NS {
         let runs: Vec<(Vec<f64>, f64)> = (0..REPS).map(|_| curve_on(&inst, &stationary_rollout(&mut rng, &inst, n), DEPTH, 1.0)).collect();
-        let curve = (0..=DEPTH).map(|l| median(runs.iter().map(|r| r.0[l]).collect())).collect();
+        let curve = (0..=DEPTH).map(|l| crate::theorem::contraction::median_of(runs.iter().map(|r| r.0[l]).collect())).collect();
         curves.push(curve);
-        curve_floors.push(median(runs.iter().map(|r| r.1).collect()));
+        curve_floors.push(crate::theorem::contraction::median_of(runs.iter().map(|r| r.1).collect()));
     }
     let fit = floor_fit(&mut rng, &inst, FLOOR_REPS);
     let (floors, slope, kernel_errors, kernel_slope) = (fit.floors, fit.slope, fit.kernel_errors, fit.kernel_slope);

@@ -293,7 +293,8 @@ pub fn kernel_error(inst: &DecayInstance, traj: &crate::mdp::rollout::Trajectory
     sup_dist(&ss.m_hat, &inst.pop.m_pi)
 }
 
-fn median_of(mut v: Vec<f64>) -> f64 {
+/// Median (mean of the two middle values for an even count); NaN-free input.
+pub fn median_of(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     let k = v.len();
     if k % 2 == 1 {
