@@ -108,11 +108,18 @@ struct TrainCmd {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    /// `train td` only: one (P, Q) shared by all layers ([WB]'s code default `mode='auto'`)
+    /// instead of independent layers (`mode='sequential'`).
+    #[arg(long)]
+    shared: bool,
 }
 
 fn train(a: TrainCmd) -> Result<i32, InputError> {
     let progress = std::io::stderr().is_terminal();
-    let text = crate::dynamics::cli_train(&a.which, &a.preset, a.seed, a.json, progress)?;
+    if a.shared && a.which != "td" {
+        return Err(InputError::new("--shared", "applies to `train td` only"));
+    }
+    let text = crate::dynamics::cli_train(&a.which, &a.preset, a.seed, a.json, progress, a.shared)?;
     let _ = writeln!(out(), "{text}");
     Ok(EXIT_OK)
 }

@@ -20,7 +20,7 @@ pub mod train_sarsa;
 pub mod train_td;
 
 /// `icrl train WHICH [--preset P] [--seed S] [--json]`: run and render (text or one JSON line).
-pub fn cli_train(which: &str, preset: &str, seed: u64, json: bool, progress: bool) -> Result<String, crate::error::InputError> {
+pub fn cli_train(which: &str, preset: &str, seed: u64, json: bool, progress: bool, shared: bool) -> Result<String, crate::error::InputError> {
     match which {
         "sarsa" => {
             let mut cfg = train_sarsa::TrainConfig::preset(preset, seed)?;
@@ -34,6 +34,7 @@ pub fn cli_train(which: &str, preset: &str, seed: u64, json: bool, progress: boo
             }
             let mut cfg = train_td::TdConfig::wb(seed);
             cfg.progress = progress;
+            cfg.shared = shared;
             let r = train_td::train(&cfg)?;
             Ok(if json { serde_json::to_string(&r).expect("serializable") } else { render_td(&r) })
         }
