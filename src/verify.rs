@@ -192,9 +192,7 @@ fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)])
             }
             let mut case_failed = false;
             for m in ms {
-                if !(m.error <= row.max_error) {
-                    row.max_error = if m.error.is_nan() { f64::NAN } else { m.error.max(row.max_error) };
-                }
+                row.max_error = crate::tolerance::worst(row.max_error, m.error);
                 let ratio = if m.tolerance > 0.0 { m.error / m.tolerance } else if m.holds { 0.0 } else { f64::INFINITY };
                 if ratio > worst_ratio || (ratio.is_nan() && !worst_ratio.is_nan()) {
                     worst_ratio = ratio;
