@@ -3,7 +3,6 @@
 mod common;
 use common::*;
 use icrl_proofs::theorem::actor_critic::{policy_improvement_table, reference, transformer};
-use icrl_proofs::theorem::{self, CheckCtx};
 use num_rational::BigRational;
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -55,17 +54,7 @@ proptest! {
 
 #[test]
 fn registered_checks_hold_and_sabotage_fails() {
-    for id in ["actor-critic-equivalence", "actor-critic-score"] {
-        let t = theorem::find(id).unwrap();
-        for k in 0..20 {
-            let mut rng = icrl_proofs::rng::case_rng(3, id, k);
-            let r = (t.check)(&mut rng, &CheckCtx::default());
-            assert!(r.measurements.iter().all(|m| m.holds), "{id} case {k}: {:?}", r.measurements);
-            let mut rng = icrl_proofs::rng::case_rng(3, id, k);
-            let r = (t.check)(&mut rng, &CheckCtx { sabotage: true, ..CheckCtx::default() });
-            assert!(r.measurements.iter().any(|m| !m.holds), "{id} case {k}: sabotage not detected");
-        }
-    }
+    assert_checks_hold_and_sabotage_fails(&["actor-critic-equivalence", "actor-critic-score"], 3, 20);
 }
 
 /// The in-context policy-improvement figure (fixed seed, rounded): snapshotted, and the policy

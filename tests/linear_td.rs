@@ -9,7 +9,6 @@ use icrl_proofs::construction::linear_td::{p_td, q_residual, q_td};
 use icrl_proofs::linalg::Mat;
 use icrl_proofs::scalar::Scalar;
 use icrl_proofs::theorem::linear_td::{reference, transformer, Variant};
-use icrl_proofs::theorem::{self, CheckCtx};
 use num_rational::BigRational;
 use proptest::prelude::*;
 
@@ -108,17 +107,7 @@ fn every_single_entry_perturbation_of_p_and_q_is_detected() {
 
 #[test]
 fn registered_checks_hold_and_sabotage_fails() {
-    for id in ["linear-td", "linear-td-lambda", "linear-td-residual"] {
-        let t = theorem::find(id).unwrap();
-        for k in 0..15 {
-            let mut rng = icrl_proofs::rng::case_rng(5, id, k);
-            let r = (t.check)(&mut rng, &CheckCtx::default());
-            assert!(r.measurements.iter().all(|m| m.holds), "{id} case {k}");
-            let mut rng = icrl_proofs::rng::case_rng(5, id, k);
-            let r = (t.check)(&mut rng, &CheckCtx { sabotage: true, ..CheckCtx::default() });
-            assert!(r.measurements.iter().any(|m| !m.holds), "{id} case {k}: sabotage not detected");
-        }
-    }
+    assert_checks_hold_and_sabotage_fails(&["linear-td", "linear-td-lambda", "linear-td-residual"], 5, 15);
 }
 
 #[test]

@@ -10,7 +10,6 @@ use icrl_proofs::linalg::Mat;
 use icrl_proofs::rl::sarsa::{batch_sarsa, batch_sarsa_steps};
 use icrl_proofs::scalar::Scalar;
 use icrl_proofs::theorem::sarsa::{construction, readout_formula, sarsa_tol, transformer, transformer_readout};
-use icrl_proofs::theorem::{self, CheckCtx};
 use num_rational::BigRational;
 use proptest::prelude::*;
 
@@ -140,17 +139,7 @@ fn every_single_entry_perturbation_is_detected() {
 /// The registered checks hold on a few cases and fail under sabotage (harness negative control).
 #[test]
 fn registered_checks_hold_and_sabotage_fails() {
-    for id in ["sarsa-equivalence", "sarsa-readout-identity", "sarsa-output-independence", "sarsa-stacking"] {
-        let t = theorem::find(id).unwrap();
-        for k in 0..20 {
-            let mut rng = icrl_proofs::rng::case_rng(11, id, k);
-            let r = (t.check)(&mut rng, &CheckCtx::default());
-            assert!(r.measurements.iter().all(|m| m.holds), "{id} case {k}: {:?}", r.measurements);
-            let mut rng = icrl_proofs::rng::case_rng(11, id, k);
-            let r = (t.check)(&mut rng, &CheckCtx { sabotage: true, ..CheckCtx::default() });
-            assert!(r.measurements.iter().any(|m| !m.holds), "{id} case {k}: sabotage not detected");
-        }
-    }
+    assert_checks_hold_and_sabotage_fails(&["sarsa-equivalence", "sarsa-readout-identity", "sarsa-output-independence", "sarsa-stacking"], 11, 20);
 }
 
 #[test]

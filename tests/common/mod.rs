@@ -48,3 +48,20 @@ pub fn generic_batch(d: usize, n: usize) -> TransitionBatch<BigRational> {
         gamma: BigRational::from_ratio(3, 5),
     }
 }
+
+/// Each registered check holds on `cases` cases drawn from `seed`, and fails on every one of
+/// them when its construction is sabotaged (the harness negative control).
+pub fn assert_checks_hold_and_sabotage_fails(ids: &[&str], seed: u64, cases: u64) {
+    use icrl_proofs::theorem::{self, CheckCtx};
+    for &id in ids {
+        let t = theorem::find(id).unwrap_or_else(|| panic!("{id} is not registered"));
+        for k in 0..cases {
+            let mut rng = icrl_proofs::rng::case_rng(seed, id, k);
+            let r = (t.check)(&mut rng, &CheckCtx::default());
+            assert!(r.measurements.iter().all(|m| m.holds), "{id} case {k}: {:?}", r.measurements);
+            let mut rng = icrl_proofs::rng::case_rng(seed, id, k);
+            let r = (t.check)(&mut rng, &CheckCtx { sabotage: true, ..CheckCtx::default() });
+            assert!(r.measurements.iter().any(|m| !m.holds), "{id} case {k}: sabotage not detected");
+        }
+    }
+}
