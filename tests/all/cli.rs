@@ -28,7 +28,7 @@ fn tmpdir(name: &str) -> PathBuf {
     d
 }
 
-const EXAMPLE: &str = include_str!("../fixtures/instances/sarsa-example.json");
+const EXAMPLE: &str = include_str!("../../fixtures/instances/sarsa-example.json");
 
 #[test]
 fn list_prints_the_catalogue() {

@@ -1,7 +1,7 @@
 //! [XZ] Thm 1, Lemma 1, eq. 20 and the two limits (arXiv:2605.07333; spec `softmax-td.md`).
 //! Each positive check sits beside a negative control that must fail.
 
-mod common;
+use crate::common;
 
 use icrl_proofs::attention::softmax::{masked_softmax_cols, scores_dense, scores_into};
 use icrl_proofs::construction::softmax::Parts;

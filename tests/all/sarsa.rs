@@ -1,8 +1,7 @@
 //! [LL] Thm 3.1, Lemma C.1, Prop. 3.1 (readout), stacking: properties, negative controls,
 //! snapshots of the constructed matrices.
 
-mod common;
-use common::*;
+use crate::common::*;
 use icrl_proofs::attention::linear::{lsa_block, lsa_block_last_column};
 use icrl_proofs::attention::prompt::sarsa_prompt;
 use icrl_proofs::construction::sarsa::{perturbable_entries, Shape};

@@ -1,7 +1,7 @@
 //! [XZ] Assumption 5.1 and Thm 2 (arXiv:2605.07333; spec `contraction.md`), and the
 //! `icrl report decay` table. Each positive check sits beside a negative control.
 
-mod common;
+use crate::common;
 
 use icrl_proofs::instance::{parse_json, Instance};
 use icrl_proofs::mdp::values::mrp_value;

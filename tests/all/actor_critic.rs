@@ -1,7 +1,6 @@
 //! [LL] Thm 3.3 in our [R] reconstruction, and the [D] score identities.
 
-mod common;
-use common::*;
+use crate::common::*;
 use icrl_proofs::scalar::Scalar;
 use icrl_proofs::theorem::actor_critic::{policy_improvement_table, reference, transformer};
 use num_rational::BigRational;

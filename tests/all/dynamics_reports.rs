@@ -2,7 +2,7 @@
 //! (rounded numbers; values at rounding level are masked as `<1e-8`, since their digits depend
 //! on the platform's floating-point contraction, not on the claims).
 
-mod common;
+use crate::common;
 
 fn mask(text: &str) -> String {
     common::map_numbers(text, &[',', ';', ')'], |_, x| (x != 0.0 && x.abs() < 1e-8).then(|| "<1e-8".to_string()))

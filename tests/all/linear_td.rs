@@ -1,8 +1,7 @@
 //! [WB] linear attention = batch TD(0), TD(λ), residual gradient: properties, negative
 //! controls, snapshots.
 
-mod common;
-use common::*;
+use crate::common::*;
 use icrl_proofs::attention::linear::{masked_layer, query_mask};
 use icrl_proofs::attention::prompt::td_prompt;
 use icrl_proofs::construction::linear_td::{p_td, q_residual, q_td};

@@ -2,7 +2,7 @@
 //! gradient against central differences at two steps (with a negative control), the task
 //! windows, thread-count determinism, and the rounded report table (snapshot).
 
-mod common;
+use crate::common;
 
 use icrl_proofs::attention::softmax::query_readouts;
 use icrl_proofs::report::neu::{

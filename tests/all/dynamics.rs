@@ -1,6 +1,6 @@
 //! Training dynamics (spec `gradient-flow.md`): gradients, invariants, richness, convergence,
 //! the richness counterexample. Expensive checks are `#[ignore]`d with the command that runs
-//! them; `cargo test --release --test dynamics` exercises every theorem quickly.
+//! them; `cargo test --release --test all -- dynamics::` exercises every theorem quickly.
 
 use icrl_proofs::dynamics::experiment::{self, FlowData};
 use icrl_proofs::dynamics::flow::{self, FlowStop, OdeTol};
@@ -315,7 +315,7 @@ fn train_td_structure_emerges_at_a_tenth_of_the_budget_and_not_from_gain_0_1() {
     assert!(bad.structure_cosine < 0.5, "{:?}", bad.layers);
 }
 
-/// `cargo test --release --test dynamics -- --ignored train_td_full_setting` (≈ 1.5 min per model
+/// `cargo test --release --test all -- --ignored dynamics::train_td_full_setting` (≈ 1.5 min per model
 /// on 2 cores): [WB]'s full setting recovers the TD structure in every layer, with independent
 /// layers and with one looped `(P, Q)`, at seed 0 (other seeds: `proofs/sarsa-emergence.md`).
 #[test]
