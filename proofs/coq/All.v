@@ -2,7 +2,7 @@
    "Closed under the global context" (no Axiom, no Admitted, no open section variable).
    proofs/coq/check.sh compares the list below with its own list of main theorems and counts
    the lines. *)
-From ICRL Require Import Prelude LinearTD LSA Sarsa.
+From ICRL Require Import Prelude LinearTD LSA Sarsa ActorCritic.
 
 (* [WB] linear TD: linear-td, linear-td-lambda, linear-td-residual *)
 Print Assumptions linear_td.
@@ -14,3 +14,5 @@ Print Assumptions sarsa_readout_identity.
 Print Assumptions sarsa_output_independence.
 Print Assumptions sarsa_equivalence.
 Print Assumptions sarsa_stacking.
+(* [LL] actor-critic, our reconstruction [R]: actor-critic-equivalence *)
+Print Assumptions actor_critic_equivalence.

@@ -58,6 +58,15 @@ Proof. by rewrite scalemxAr. Qed.
 
 End Prelude.
 
+(* sum_i (a/n delta_i) x_i = (1/n) (a X) delta^T: the code's batch sum as a matrix product. *)
+Lemma sum_scaled_cols (R : fieldType) (k n : nat) (a : R) (X : 'M[R]_(k, n))
+    (delta : 'rV[R]_n) :
+  \sum_(i < n) (a / n%:R * delta 0 i) *: col i X = n%:R^-1 *: (a *: X *m delta^T).
+Proof.
+rewrite scalemxAlR mulmx_sum_col !scaler_sumr; apply: eq_bigr => i _.
+by rewrite !scalerA mxE mulrA [n%:R^-1 * a]mulrC.
+Qed.
+
 (* Move every scalar out of matrix products and reassociate to the left. *)
 Ltac scal_out := rewrite ?(scalemxArR, scalemxAlR) ?mulmxA.
 

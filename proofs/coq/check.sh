@@ -15,6 +15,7 @@ MAIN_THEOREMS=(
   sarsa_output_independence
   sarsa_equivalence
   sarsa_stacking
+  actor_critic_equivalence
 )
 
 # No escape hatches in the sources.
