@@ -2,7 +2,7 @@
    "Closed under the global context" (no Axiom, no Admitted, no open section variable).
    proofs/coq/check.sh compares the list below with its own list of main theorems and counts
    the lines. *)
-From ICRL Require Import Prelude LinearTD LSA Sarsa ActorCritic.
+From ICRL Require Import Prelude LinearTD LSA Sarsa ActorCritic SoftmaxTD.
 
 (* [WB] linear TD: linear-td, linear-td-lambda, linear-td-residual *)
 Print Assumptions linear_td.
@@ -16,3 +16,6 @@ Print Assumptions sarsa_equivalence.
 Print Assumptions sarsa_stacking.
 (* [LL] actor-critic, our reconstruction [R]: actor-critic-equivalence *)
 Print Assumptions actor_critic_equivalence.
+(* [XZ] softmax TD: softmax-td-equivalence, softmax-td-single-head *)
+Print Assumptions softmax_td_equivalence.
+Print Assumptions softmax_td_single_head.

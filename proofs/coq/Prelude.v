@@ -44,6 +44,9 @@ Proof. by rewrite !mxE; apply: eq_bigr => k _; rewrite !mxE. Qed.
 Lemma trmxZ (m n : nat) (a : R) (A : 'M[R]_(m, n)) : (a *: A)^T = a *: A^T.
 Proof. by apply/matrixP=> i j; rewrite !mxE. Qed.
 
+Lemma trmxN (m n : nat) (A : 'M[R]_(m, n)) : (- A)^T = - A^T.
+Proof. by apply/matrixP=> i j; rewrite !mxE. Qed.
+
 Lemma trmxD (m n : nat) (A B : 'M[R]_(m, n)) : (A + B)^T = A^T + B^T.
 Proof. by apply/matrixP=> i j; rewrite !mxE. Qed.
 
@@ -57,6 +60,10 @@ Lemma scalemxArR (m n p : nat) (a : R) (A : 'M[R]_(m, n)) (B : 'M[R]_(n, p)) :
 Proof. by rewrite scalemxAr. Qed.
 
 End Prelude.
+
+(* An abelian reordering used by the Lemma-1 proof. *)
+Lemma zmod_swap4 (V : zmodType) (a b c e : V) : a - b + (c + e) = a + e + (c - b).
+Proof. by rewrite -!addrA; congr (_ + _); rewrite [LHS]addrC [c + e]addrC -addrA. Qed.
 
 (* sum_i (a/n delta_i) x_i = (1/n) (a X) delta^T: the code's batch sum as a matrix product. *)
 Lemma sum_scaled_cols (R : fieldType) (k n : nat) (a : R) (X : 'M[R]_(k, n))

@@ -16,6 +16,8 @@ MAIN_THEOREMS=(
   sarsa_equivalence
   sarsa_stacking
   actor_critic_equivalence
+  softmax_td_equivalence
+  softmax_td_single_head
 )
 
 # No escape hatches in the sources.
