@@ -2,7 +2,7 @@
    "Closed under the global context" (no Axiom, no Admitted, no open section variable).
    proofs/coq/check.sh compares the list below with its own list of main theorems and counts
    the lines. *)
-From ICRL Require Import Prelude LinearTD LSA Sarsa ActorCritic SoftmaxTD.
+From ICRL Require Import Prelude LinearTD LSA Sarsa ActorCritic SoftmaxTD Contraction.
 
 (* [WB] linear TD: linear-td, linear-td-lambda, linear-td-residual *)
 Print Assumptions linear_td.
@@ -19,3 +19,9 @@ Print Assumptions actor_critic_equivalence.
 (* [XZ] softmax TD: softmax-td-equivalence, softmax-td-single-head *)
 Print Assumptions softmax_td_equivalence.
 Print Assumptions softmax_td_single_head.
+(* [XZ] Thm 2, deterministic core: contraction-pathwise *)
+Print Assumptions pathwise_error.
+Print Assumptions pathwise_step.
+Print Assumptions pathwise_unrolled.
+Print Assumptions pathwise_unrolled_closed.
+Print Assumptions rho_hat_row_bound.

@@ -18,6 +18,11 @@ MAIN_THEOREMS=(
   actor_critic_equivalence
   softmax_td_equivalence
   softmax_td_single_head
+  pathwise_error
+  pathwise_step
+  pathwise_unrolled
+  pathwise_unrolled_closed
+  rho_hat_row_bound
 )
 
 # No escape hatches in the sources.
