@@ -2,5 +2,6 @@
 //! updates of `crate::rl`; the theorems compare the two.
 
 pub mod linear;
+pub mod multi_head;
 pub mod prompt;
 pub mod softmax;

@@ -4,6 +4,7 @@
 //! `cargo test --release --test all -- sarsa::`.
 
 mod actor_critic;
+mod average_reward;
 mod cli;
 mod common;
 mod contraction;
