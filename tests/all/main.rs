@@ -11,6 +11,7 @@ mod contraction;
 mod dynamics;
 mod dynamics_reports;
 mod fixtures;
+mod fuzz;
 mod linear_td;
 mod mdp;
 mod neu;
