@@ -643,7 +643,7 @@ fn check_decay(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
 
 /// The row of `|I - αM̂ + αγP̂|` with the largest sum (where [`StateSpace::rho_hat`] is attained)
 /// and the signs of its entries (`+1` at zero).
-fn worst_row_signs(ss: &StateSpace, alpha: f64) -> Vec<f64> {
+pub fn worst_row_signs(ss: &StateSpace, alpha: f64) -> Vec<f64> {
     let ns = ss.ns;
     let entry = |s: usize, t: usize| {
         let id = if s == t { 1.0 } else { 0.0 };
@@ -806,5 +806,74 @@ pub fn specs() -> Vec<TheoremSpec> {
             proof_page: "proofs/contraction.md",
             check: check_decay_rate,
         },
+        TheoremSpec {
+            id: "contraction-unvisited",
+            statement: "[D] without coverage and with one-hot features, a state u no source visits has a uniform kernel row, so v_{l+1}(u) = v_l(u) + (alpha/n) sum_k delta_k: it follows the window's mean TD error and nothing ties it to v_pi(u) (Thm 2 needs coverage).",
+            provenance: Provenance::Derived,
+            source: "[XZ] Thm 2's coverage hypothesis (this consequence derived here), arXiv:2605.07333",
+            assumptions: &[A_ERGODIC],
+            sz_degree: None,
+            default_cases: 200,
+            proof_page: "proofs/contraction.md",
+            check: check_unvisited,
+        },
     ]
+}
+
+/// `contraction-unvisited` [D]: without coverage, with one-hot features, a state `u` that no
+/// source `S_0 … S_{n-1}` visits has all its scores `β⟨e_u, e_{S_k}⟩ = 0`, so its kernel row is
+/// uniform and `v_{l+1}(u) = v_l(u) + (α/n) Σ_k δ_k`: it moves by the window's mean TD error,
+/// which never involves a transition out of `u` — nothing ties `v(u)` to `v_π(u)` (spec
+/// `contraction.md`, "drop coverage"; the search `--relax coverage` shows the error growing).
+/// Negative control beside it: a visited state does not follow the uniform formula.
+fn check_unvisited(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    // |S| ≥ 3: one state unvisited and two distinct visited ones.
+    let inst = loop {
+        let i = draw_decay_instance(rng, 5);
+        if i.mrp.n_states() >= 3 {
+            break i;
+        }
+    };
+    let ns = inst.mrp.n_states();
+    // A short window drawn until some state is missing among its sources and at least two
+    // distinct states are (else the visited state's row is uniform too: no negative control).
+    let (traj, u) = loop {
+        let n = rng.random_range(2..=8);
+        let traj = stationary_rollout(rng, &inst, n);
+        let distinct = traj.states[..n].iter().any(|&s| s != traj.states[0]);
+        if let Some(u) = (0..ns).find(|s| !traj.states[..n].contains(s)) {
+            if distinct {
+                break (traj, u);
+            }
+        }
+    };
+    let n = traj.rewards.len();
+    let layers = 20;
+    let w = WeightedSoftmaxTd::new(&inst.features, inst.beta, &traj.states, &traj.rewards, inst.mrp.gamma());
+    let mut alpha = THM2_ALPHA;
+    if ctx.sabotage {
+        alpha *= 1.01; // the formula below is stated for α = 1: a 1 % step error must show
+    }
+    let vs = w.iterates(&vec![alpha; layers]);
+    let scale = value_scale(&vs).max(1.0);
+    let mean_step = |l: usize| THM2_ALPHA * w.td_errors(&vs[l]).iter().sum::<f64>() / n as f64;
+    let err = |s: usize| (0..layers).map(|l| (vs[l + 1][s] - vs[l][s] - mean_step(l)).abs()).fold(0.0, worst) / scale;
+    // Each side sums n terms of the value scale (the kernel weights 1/n are exact here: all
+    // scores are 0); factor 64 as in pathwise_slack.
+    let tol = pathwise_slack(2 * n + 2);
+    let visited = traj.states[0];
+    let f = Arithmetic::F64;
+    let ms = vec![
+        Measurement::equality(
+            f,
+            "unvisited state: v_{l+1}(u) - v_l(u) = (alpha/n) sum_k delta_k (relative)",
+            err(u),
+            tol,
+        ),
+        negative_control_c(
+            format!("negative control: a visited state does not move by the mean TD error ({:.2e})", err(visited)),
+            err(visited) > tol,
+        ),
+    ];
+    CaseResult { measurements: ms, instance: None, sz_shape: None }
 }

@@ -95,6 +95,17 @@ pub fn specs() -> Vec<TheoremSpec> {
             proof_page: "proofs/sarsa-local-convergence.md",
             check: check_rate,
         },
+        TheoremSpec {
+            id: "sarsa-teacher-step",
+            statement: "Algorithm 1's teacher ([R] form) over 4 MDPs × 6 frames: each frame's prompt parameter is the previous frame's target (w ← w_tgt, exactly), the target is batch SARSA of the frame's own trajectory, and each window starts where the last ended (s ← s_n)",
+            provenance: Provenance::Reconstructed,
+            source: "[LL] Algorithm 1, arXiv:2605.05755",
+            assumptions: &[],
+            sz_degree: None,
+            default_cases: 16,
+            proof_page: "proofs/sarsa-local-convergence.md",
+            check: check_teacher_step,
+        },
     ]
 }
 
@@ -802,4 +813,81 @@ fn replay_gap(v: &serde_json::Value) -> Result<f64, InputError> {
         .and_then(|s| s.as_u64())
         .ok_or_else(|| InputError::new("start.seed", "missing or not a nonnegative integer"))?;
     Ok(gap_violation(data.seed, start).map_or(0.0, |x| x.0))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The teacher step of Algorithm 1 over several frames.
+
+/// MDPs × frames of the teacher-step check (the tiny preset of the flow checks has one frame
+/// per MDP, so its teacher never steps).
+pub const TEACHER_MDPS: usize = 4;
+/// Frames per MDP of the teacher-step check.
+pub const TEACHER_FRAMES: usize = 6;
+
+/// Batch SARSA written from a frame's raw trajectory and the MDP's features, never through
+/// `TransitionBatch`: `w + (α/n) Σ_i (r_{i+1} + γ φ(s_{i+1},a_{i+1})ᵀw - φ(s_i,a_i)ᵀw) φ(s_i,a_i)`.
+fn sarsa_from_trajectory(t: &stream::Teacher, tr: &crate::mdp::rollout::Trajectory, w: &[f64], alpha: f64) -> Vec<f64> {
+    let (n, gamma) = (tr.rewards.len(), t.mdp.gamma());
+    let dot = |s: usize, a: usize| t.phi.phi(s, a).iter().zip(w).map(|(x, y)| x * y).sum::<f64>();
+    let mut out = w.to_vec();
+    for i in 0..n {
+        let (s, a, s2, a2) = (tr.states[i], tr.actions[i], tr.states[i + 1], tr.actions[i + 1]);
+        let delta = tr.rewards[i] + gamma * dot(s2, a2) - dot(s, a);
+        for (o, x) in out.iter_mut().zip(t.phi.phi(s, a)) {
+            *o += alpha / n as f64 * delta * x;
+        }
+    }
+    out
+}
+
+/// `sarsa-teacher-step` [R]: over several frames, each frame's prompt parameter is the previous
+/// frame's target (`w ← w_tgt`), the target is batch SARSA of the frame's own trajectory, and the
+/// window continues where the last one ended (`s ← s_n`). Negative control beside it: frames
+/// drawn without the teacher step (`Teacher::frame_at` with a fixed `w`) fail the first equality.
+fn check_teacher_step(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    let preset = StreamPreset { mdps: TEACHER_MDPS, frames: TEACHER_FRAMES, ..StreamPreset::tiny() };
+    let (d, n, alpha) = (preset.tab.d, preset.tab.n, preset.tab.alpha);
+    let seed: u64 = rng.random();
+    let f = Arithmetic::F64;
+    let (mut step_err, mut sarsa_err, mut breaks, mut ctrl_err) = (0.0f64, 0.0f64, 0usize, 0.0f64);
+    for k in 0..TEACHER_MDPS as u64 {
+        let mut t = stream::Teacher::new(seed, k, &preset);
+        let mut prev: Option<stream::Frame> = None;
+        for j in 0..TEACHER_FRAMES {
+            // Sabotage: frame 2 is drawn without the teacher step.
+            let fr = if ctx.sabotage && j == 2 { t.frame_at(&t.w.clone()) } else { t.next_frame() };
+            let mine = sarsa_from_trajectory(&t, &fr.traj, &fr.w, alpha);
+            let scale = mine.iter().chain(&fr.w).fold(1.0f64, |m, x| m.max(x.abs()));
+            let e = mine.iter().zip(&fr.target).map(|(a, b)| (a - b).abs()).fold(0.0, tolerance::worst) / scale;
+            sarsa_err = tolerance::worst(sarsa_err, e);
+            if let Some(p) = &prev {
+                let e = p.target.iter().zip(&fr.w).map(|(a, b)| (a - b).abs()).fold(0.0, tolerance::worst);
+                step_err = tolerance::worst(step_err, e);
+                breaks += usize::from(p.traj.states.last() != fr.traj.states.first());
+            }
+            prev = Some(fr);
+        }
+        // Negative control: without the teacher step the parameter never moves to the target.
+        let mut u = stream::Teacher::new(seed, k, &preset);
+        let w0 = u.w.clone();
+        let a = u.frame_at(&w0);
+        let b = u.frame_at(&w0);
+        ctrl_err = ctrl_err.max(a.target.iter().zip(&b.w).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max));
+    }
+    let ms = vec![
+        // The stream copies the target into the next prompt: bit-identical.
+        Measurement::equality(f, "w of frame t+1 = target of frame t (w ← w_tgt), max |difference|", step_err, 0.0),
+        negative_control(
+            format!("negative control: frames without the teacher step differ ({ctrl_err:.2e})"),
+            ctrl_err > 0.0,
+        ),
+        Measurement::equality(
+            f,
+            "target = batch SARSA of the frame's own trajectory (written from the raw transitions)",
+            sarsa_err,
+            tolerance::poly_rel_tol(4 * d * n),
+        ),
+        Measurement::equality(f, "windows that do not start where the last ended (s ← s_n)", breaks as f64, 0.0),
+    ];
+    CaseResult { measurements: ms, instance: None, sz_shape: None }
 }

@@ -13,5 +13,7 @@ mod fixtures;
 mod linear_td;
 mod mdp;
 mod neu;
+mod rates;
 mod sarsa;
 mod softmax_td;
+mod writes;
