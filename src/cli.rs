@@ -195,6 +195,9 @@ struct SearchCmd {
     /// Output file (default `fixtures/counterexamples/THEOREM--RELAX.json`).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Replace an existing output file (it is never replaced otherwise).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -429,6 +432,9 @@ fn search(a: SearchCmd) -> Result<i32, InputError> {
         return Err(InputError::new("--budget", "must be at least 1"));
     }
     let args = crate::search::SearchArgs { theorem: a.theorem.clone(), relax: relax.clone(), budget, seed: a.seed };
+    // The output path is tried before the search runs (a search can take minutes).
+    let path = a.out.clone().unwrap_or_else(|| crate::search::default_out(&a.theorem, &relax));
+    crate::fsutil::check_out_file(&path, a.force)?;
     let outcome = f(&args)?;
     let mut o = out();
     for line in &outcome.report {
@@ -444,16 +450,8 @@ fn search(a: SearchCmd) -> Result<i32, InputError> {
             Ok(EXIT_FAIL)
         }
         Some(cx) => {
-            let path = a.out.clone().unwrap_or_else(|| crate::search::default_out(&a.theorem, &relax));
             let text = crate::instance::to_pretty(&cx.instance);
-            if let Some(dir) = path.parent() {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| InputError::new("--out", format!("cannot create {}: {e}", dir.display())))?;
-                }
-            }
-            std::fs::write(&path, text)
-                .map_err(|e| InputError::new("--out", format!("cannot write {}: {e}", path.display())))?;
+            crate::fsutil::write_atomic(&path, text.as_bytes(), a.force)?;
             let _ = writeln!(
                 o,
                 "counterexample found (seed {}, {} instances evaluated while searching and shrinking): {}",

@@ -25,6 +25,7 @@ pub mod cli;
 pub mod construction;
 pub mod dynamics;
 pub mod error;
+pub mod fsutil;
 pub mod instance;
 pub mod linalg;
 pub mod mdp;

@@ -42,6 +42,14 @@ pub struct FlowReport {
     pub slope: Option<f64>,
     /// `-2 λ⁺_min(G at the limit)`.
     pub slope_pred: f64,
+    /// The Gauss–Newton matrix `G` at the limit (from [`Population::gauss_newton`]).
+    pub gauss_newton_limit: nalgebra::DMatrix<f64>,
+    /// The Hessian of `L` at the limit by central differences of the gradient
+    /// ([`spectrum::fd_hessian`]): the independent route to the rate, never through `G`'s code.
+    pub hessian_fd: nalgebra::DMatrix<f64>,
+    /// `(λ⁺_1, λ⁺_2)`: the two smallest eigenvalues of [`FlowReport::hessian_fd`] above
+    /// `FD_HESSIAN_ZERO_REL · λ_max` (the manifold tangent is the one below).
+    pub lambda_fd: (f64, f64),
 }
 
 /// Decades of loss, ending at the final loss, over which the asymptotic slope is fitted.
@@ -86,7 +94,22 @@ pub fn run(pop: &Population, theta0: &[f64], alpha: f64, theta_ref: &[f64], stop
     let slope = flow::mode_slope(&r.snapshots, &r.theta, &spectrum_limit.v_min_pos, loss_end * 1e6, loss0 * 1e-8)
         .map(|s| 2.0 * s);
     let slope_pred = -2.0 * spectrum_limit.lambda_min_pos;
+    let gauss_newton_limit = pop.gauss_newton(&r.theta);
+    let hessian_fd = spectrum::fd_hessian(
+        |x, g| {
+            pop.loss_grad(x, g);
+        },
+        &r.theta,
+        crate::tolerance::FD_STEP,
+    );
+    let lambda_fd = spectrum::two_smallest_positive(
+        &spectrum::sorted_eigenvalues(&hessian_fd),
+        crate::tolerance::FD_HESSIAN_ZERO_REL,
+    );
     FlowReport {
+        gauss_newton_limit,
+        hessian_fd,
+        lambda_fd,
         loss_target: (loss0 * stop.loss_ratio).max(stop.loss_floor),
         loss0,
         loss_end,

@@ -62,3 +62,44 @@ pub fn tangent(d: usize, th_star_c1: &[f64], c: f64) -> Vec<f64> {
     let na = d * (2 * d + 1);
     th_star_c1.iter().enumerate().map(|(i, x)| if i < na { -x / (c * c) } else { *x }).collect()
 }
+
+/// The Hessian of a loss by central differences of its gradient `grad` at `x` with step `h`,
+/// symmetrized: `H[i][j] = ½ (∂_j g_i + ∂_i g_j)`, `∂_j g ≈ (g(x + h e_j) - g(x - h e_j)) / 2h`.
+///
+/// This is the independent route to the rate of Thm 3.2 [D]: it never calls
+/// [`crate::dynamics::loss::Population::gauss_newton`]. At a zero-loss point the Hessian of
+/// `L = ½ E‖e‖²` is `E[JᵀJ] + E[Σ_i e_i ∇²e_i] = G` (the residual vanishes), so the two must
+/// agree there (checked in `sarsa-local-convergence-rate`, tolerance
+/// [`crate::tolerance::FD_REL_TOL`]).
+pub fn fd_hessian(mut grad: impl FnMut(&[f64], &mut [f64]), x: &[f64], h: f64) -> DMatrix<f64> {
+    let n = x.len();
+    let mut y = x.to_vec();
+    let (mut gp, mut gm) = (vec![0.0; n], vec![0.0; n]);
+    let mut m = DMatrix::<f64>::zeros(n, n);
+    for j in 0..n {
+        y[j] = x[j] + h;
+        grad(&y, &mut gp);
+        y[j] = x[j] - h;
+        grad(&y, &mut gm);
+        y[j] = x[j];
+        for i in 0..n {
+            m[(i, j)] = (gp[i] - gm[i]) / (2.0 * h);
+        }
+    }
+    (&m + m.transpose()) * 0.5
+}
+
+/// Ascending eigenvalues of a symmetric matrix.
+pub fn sorted_eigenvalues(m: &DMatrix<f64>) -> Vec<f64> {
+    let mut ev: Vec<f64> = SymmetricEigen::new(m.clone()).eigenvalues.iter().copied().collect();
+    ev.sort_by(|a, b| a.total_cmp(b));
+    ev
+}
+
+/// The smallest and second smallest eigenvalues above `zero_rel · λ_max` of ascending `ev`
+/// (`(λ⁺_1, λ⁺_2)`; `NaN` where absent).
+pub fn two_smallest_positive(ev: &[f64], zero_rel: f64) -> (f64, f64) {
+    let lmax = ev.last().copied().unwrap_or(0.0);
+    let mut pos = ev.iter().copied().filter(|&x| x > zero_rel * lmax);
+    (pos.next().unwrap_or(f64::NAN), pos.next().unwrap_or(f64::NAN))
+}

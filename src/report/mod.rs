@@ -12,10 +12,12 @@ pub fn ensure_dir(dir: &Path) -> Result<(), InputError> {
     std::fs::create_dir_all(dir).map_err(|e| InputError::new("--out", format!("cannot create {}: {e}", dir.display())))
 }
 
-/// Write `text` to `dir/name` (an error names `--out`); returns the path.
+/// Write `text` to `dir/name` atomically (temporary file + rename, see [`crate::fsutil`]; an
+/// error names `--out`); returns the path. A report directory holds generated files, so an
+/// existing file is replaced; a symbolic link at the path is refused.
 pub fn write_text(dir: &Path, name: &str, text: &str) -> Result<PathBuf, InputError> {
     let p = dir.join(name);
-    std::fs::write(&p, text).map_err(|e| InputError::new("--out", format!("cannot write {}: {e}", p.display())))?;
+    crate::fsutil::write_atomic(&p, text.as_bytes(), true)?;
     Ok(p)
 }
 

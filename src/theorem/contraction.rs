@@ -27,7 +27,7 @@ use crate::rng::Rng;
 use crate::theorem::softmax_td::{coverage_rollout, draw_case, ls_slope, parts_for, value_scale, Case};
 use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, Measurement, Provenance, TheoremSpec};
 use crate::tolerance::{
-    pathwise_slack, softmax_td_rel_tol, worst, DECAY_FACTOR_SLACK, FLOOR_SLOPE_RANGE, UNIT_ROUNDOFF,
+    decay_fit_slack, fixed_point_slack, pathwise_slack, softmax_td_rel_tol, worst, FLOOR_SLOPE_RANGE, UNIT_ROUNDOFF,
 };
 use rand::Rng as _;
 
@@ -66,7 +66,92 @@ impl Population {
     }
 }
 
+/// Eq. 22 written literally, entry by entry, without the stable normalization of
+/// [`reference::population_kernel`]: `M_π(s,s') = μ(s') e^{⟨x(s),x(s')⟩} / Σ_u μ(u) e^{⟨x(s),x(u)⟩}`
+/// (the scores here are `O(1)`: features in `[-1, 1]^d`, `d ≤ 4`, `β = 1`).
+fn literal_kernel(features: &Features, mu: &[f64], s: usize, t: usize) -> f64 {
+    let ns = features.n_states();
+    let ip = |a: usize, b: usize| features.x(a).iter().zip(features.x(b)).map(|(x, y)| x * y).sum::<f64>();
+    let z: f64 = (0..ns).map(|u| mu[u] * ip(s, u).exp()).sum();
+    mu[t] * ip(s, t).exp() / z
+}
+
+/// `contraction-assumption` [Q]: the code's `M_π` is eq. 22 and its margin is Assumption 5.1's
+/// `C_5.1 = min_s M_π(s,s) - (1+γ)/2`, both recomputed literally from the quoted definitions;
+/// beside it the negative control: the misread margin `min_s M_π(s,s) - (1+γ²)/2` is rejected.
 fn check_assumption(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    let ns = rng.random_range(2..=6);
+    let gamma = rng.random_range(0.0..0.9);
+    let mrp = random_mrp(rng, ns, gamma);
+    let d = rng.random_range(1..=4);
+    let feats = Features::random(rng, ns, 1, d);
+    let Some(pop) = Population::new(&mrp, &feats, 1.0) else {
+        return CaseResult::default();
+    };
+    let f = Arithmetic::F64;
+    let mut err_m: f64 = 0.0;
+    for s in 0..ns {
+        for t in 0..ns {
+            err_m = worst(err_m, (pop.m_pi[s * ns + t] - literal_kernel(&feats, &pop.mu, s, t)).abs());
+        }
+    }
+    // Both sides: a sum of |S| exponentials (each rounded with relative error ≲ 2u) and one
+    // division; the stable side also subtracts the maximal score first. Relative error of each
+    // entry ≤ (|S| + 4) · 2u; entries are ≤ 1; factor 4 for the two sides and slack.
+    let tol_m = 8.0 * (ns + 4) as f64 * UNIT_ROUNDOFF;
+    ms_push_assumption(f, err_m, tol_m, &pop, &feats, gamma, ctx.sabotage)
+}
+
+fn ms_push_assumption(
+    f: Arithmetic,
+    err_m: f64,
+    tol_m: f64,
+    pop: &Population,
+    feats: &Features,
+    gamma: f64,
+    sabotage: bool,
+) -> CaseResult {
+    let ns = feats.n_states();
+    let min_diag = (0..ns).map(|s| literal_kernel(feats, &pop.mu, s, s)).fold(f64::INFINITY, f64::min);
+    let quoted = min_diag - (1.0 + gamma) / 2.0;
+    let code = pop.margin + if sabotage { 1e-3 } else { 0.0 };
+    let misread = min_diag - (1.0 + gamma * gamma) / 2.0;
+    // The margin is one entry of M_pi minus a constant: its error is the entry's (tol_m) plus
+    // one rounding of the subtraction.
+    let tol_c = tol_m + 2.0 * UNIT_ROUNDOFF;
+    let ms = vec![
+        Measurement::equality(f, "M_pi = eq. 22 written literally (max entry difference)", err_m, tol_m),
+        Measurement::equality(
+            f,
+            "C_5.1 = min_s M_pi(s,s) - (1+gamma)/2 recomputed from eq. 22",
+            (code - quoted).abs(),
+            tol_c,
+        ),
+        negative_control_c(
+            format!(
+                "negative control: the misread margin min M - (1+gamma^2)/2 differs by gamma(1-gamma)/2 = {:.2e}",
+                (misread - quoted).abs()
+            ),
+            (misread - quoted).abs() > tol_c || gamma * (1.0 - gamma) / 2.0 <= tol_c,
+        ),
+    ];
+    CaseResult { measurements: ms, instance: None, sz_shape: None }
+}
+
+/// A negative control: holds iff the wrong variant was rejected (error 0 / 1, tolerance 0).
+fn negative_control_c(quantity: String, rejected: bool) -> Measurement {
+    Measurement {
+        arithmetic: Arithmetic::F64,
+        quantity,
+        error: if rejected { 0.0 } else { 1.0 },
+        tolerance: 0.0,
+        holds: rejected,
+    }
+}
+
+/// `contraction-assumption-identities` [D]: `M_π` stochastic, the population fixed point, the
+/// one-hot diagonal and its `β` threshold.
+fn check_assumption_identities(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let ns = rng.random_range(2..=6);
     let gamma = rng.random_range(0.0..0.9);
     let mrp = random_mrp(rng, ns, gamma);
@@ -222,19 +307,26 @@ fn check_pathwise(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
 /// where `e_l ≥ 3 e_∞`, at least 2 layers; if even that fails, `e_1/e_0`, an upper bound that
 /// includes the floor). Returns `(factor, stretch length)`.
 pub fn fit_decay(e: &[f64], floor: f64) -> (f64, usize) {
+    let (f, m, _) = fit_decay_stretch(e, floor);
+    (f, m)
+}
+
+/// [`fit_decay`] with the stretch's threshold `k` (`e_l ≥ k e_∞`; `k = 1` for the one-layer
+/// fallback), which [`crate::tolerance::decay_fit_slack`] needs.
+pub fn fit_decay_stretch(e: &[f64], floor: f64) -> (f64, usize, f64) {
     for k in [10.0, 3.0] {
         let m = e.iter().take_while(|&&x| x >= k * floor).count();
         if m >= 3 || (k == 3.0 && m == 2) {
             let xs: Vec<f64> = (0..m).map(|l| l as f64).collect();
             let ys: Vec<f64> = e[..m].iter().map(|x| x.ln()).collect();
-            return (ls_slope(&xs, &ys).exp(), m);
+            return (ls_slope(&xs, &ys).exp(), m, k);
         }
     }
     // The floor is reached within one layer: e_1 / e_0 bounds the factor from above.
     if e.len() >= 2 && e[0] > 0.0 {
-        return (e[1] / e[0], 1);
+        return (e[1] / e[0], 1, 1.0);
     }
-    (f64::NAN, 0)
+    (f64::NAN, 0, 1.0)
 }
 
 /// The fixed point of the empirical operator at `α = 1`: `(M̂ - γP̂) v = r̂` (the depth-∞
@@ -310,12 +402,47 @@ pub fn curve_on(
     layers: usize,
     alpha: f64,
 ) -> (Vec<f64>, f64) {
+    let w = window_iterates(inst, traj, layers, alpha);
+    let e: Vec<f64> = w.vs.iter().map(|v| sup_dist(v, &inst.pop.v_pi)).collect();
+    let floor = w.v_inf.as_ref().map_or(f64::NAN, |v| sup_dist(v, &inst.pop.v_pi));
+    (e, floor)
+}
+
+/// The empirical operator of one window and the iterates run on it.
+#[derive(Clone, Debug)]
+pub struct WindowIterates {
+    /// `M̂_n, P̂_n, r̂_n`.
+    pub ss: StateSpace,
+    /// `v_0 = 0, v_1, …, v_L`.
+    pub vs: Vec<Vec<f64>>,
+    /// The empirical fixed point `v_∞` (`None` if `M̂ - γP̂` is singular).
+    pub v_inf: Option<Vec<f64>>,
+}
+
+/// `layers` steps of size `alpha` from `v0` on the window's state-space operator: the one place
+/// the decay checks and `icrl report decay` run the iteration.
+pub fn run_steps(ss: &StateSpace, v0: &[f64], layers: usize, alpha: f64) -> Vec<Vec<f64>> {
+    let mut vs = vec![v0.to_vec()];
+    for _ in 0..layers {
+        let v = vs.last().expect("nonempty");
+        let next = ss.step(v, alpha);
+        vs.push(next);
+    }
+    vs
+}
+
+/// The window's operator, its iterates from `v_0 = 0` and its fixed point.
+pub fn window_iterates(
+    inst: &DecayInstance,
+    traj: &crate::mdp::rollout::Trajectory,
+    layers: usize,
+    alpha: f64,
+) -> WindowIterates {
     let w = WeightedSoftmaxTd::new(&inst.features, inst.beta, &traj.states, &traj.rewards, inst.mrp.gamma());
     let ss = w.state_space(inst.mrp.rewards());
-    let vs = ss.iterates(&vec![alpha; layers]);
-    let e: Vec<f64> = vs.iter().map(|v| sup_dist(v, &inst.pop.v_pi)).collect();
-    let floor = empirical_fixed_point(&ss).map_or(f64::NAN, |v| sup_dist(&v, &inst.pop.v_pi));
-    (e, floor)
+    let vs = run_steps(&ss, &vec![0.0; ss.ns], layers, alpha);
+    let v_inf = empirical_fixed_point(&ss);
+    WindowIterates { ss, vs, v_inf }
 }
 
 /// A window of `n` transitions started from `μ_π` (no forced coverage: forcing it would bias
@@ -365,28 +492,67 @@ pub struct FloorFit {
 
 /// Compute the [`FloorFit`].
 pub fn floor_fit(rng: &mut Rng, inst: &DecayInstance, reps: usize) -> FloorFit {
+    decay_windows(rng, inst, reps, &FLOOR_NS, 0, 1.0, 0.0).fit
+}
+
+/// The windows of the floor fit with the iterates run `layers` deep at step `alpha`: besides the
+/// [`FloorFit`], the **every-layer floor** `F*_n = max_{l ≤ layers} (e_l - (1-c)^l e_0)⁺`, the
+/// smallest floor term for which Thm 2's inequality `e_L ≤ (1-c)^L e_0 + F` holds at every
+/// layer of that window (median per `n`). `ns` are the window lengths (the floor fit uses
+/// [`FLOOR_NS`]; the negative control a constant length); slopes are against [`FLOOR_NS`].
+#[derive(Clone, Debug)]
+pub struct DecayWindows {
+    /// Median floors, kernel errors and their slopes.
+    pub fit: FloorFit,
+    /// Median `F*_n` per `n`.
+    pub every_layer: Vec<f64>,
+}
+
+/// Compute [`DecayWindows`]; window `i` of each `n` is drawn in the same order as
+/// [`floor_fit`] always drew them.
+pub fn decay_windows(
+    rng: &mut Rng,
+    inst: &DecayInstance,
+    reps: usize,
+    ns: &[usize],
+    layers: usize,
+    alpha: f64,
+    c: f64,
+) -> DecayWindows {
     let mut floors = Vec::new();
     let mut kernel_errors = Vec::new();
-    for &n in &FLOOR_NS {
+    let mut every_layer = Vec::new();
+    for &n in ns {
         let mut fl = Vec::with_capacity(reps);
         let mut ke = Vec::with_capacity(reps);
+        let mut fs = Vec::with_capacity(reps);
         for _ in 0..reps {
             let traj = stationary_rollout(rng, inst, n);
             // Without coverage the fixed point is undefined on unvisited states (their column of
             // M^ - gamma P^ is 0): such a window's floor counts as +inf in the median.
             let covered = reference::coverage(&traj.states, n, inst.mrp.n_states());
-            fl.push(if covered { curve_on(inst, &traj, 0, 1.0).1 } else { f64::INFINITY });
+            if covered {
+                let (e, floor) = curve_on(inst, &traj, layers, alpha);
+                fl.push(floor);
+                let f_star = e.iter().enumerate().map(|(l, x)| x - (1.0 - c).powi(l as i32) * e[0]).fold(0.0, worst);
+                fs.push(f_star);
+            } else {
+                fl.push(f64::INFINITY);
+                fs.push(f64::INFINITY);
+            }
             ke.push(kernel_error(inst, &traj));
         }
         floors.push(median_of(fl));
+        every_layer.push(median_of(fs));
         // Mean, not median: with few states the empirical frequencies live on a lattice k/n,
         // and a median can land on a lucky lattice point (an outlier of the fit).
         kernel_errors.push(ke.iter().sum::<f64>() / ke.len() as f64);
     }
-    let xs: Vec<f64> = FLOOR_NS.iter().map(|&n| (n as f64).ln()).collect();
-    let slope = ls_slope(&xs, &floors.iter().map(|x| x.ln()).collect::<Vec<_>>());
-    let kernel_slope = ls_slope(&xs, &kernel_errors.iter().map(|x| x.ln()).collect::<Vec<_>>());
-    FloorFit { floors, slope, kernel_errors, kernel_slope }
+    let xs: Vec<f64> = FLOOR_NS.iter().take(ns.len()).map(|&n| (n as f64).ln()).collect();
+    let lnv = |v: &[f64]| v.iter().map(|x| x.ln()).collect::<Vec<_>>();
+    let slope = ls_slope(&xs, &lnv(&floors));
+    let kernel_slope = ls_slope(&xs, &lnv(&kernel_errors));
+    DecayWindows { fit: FloorFit { floors, slope, kernel_errors, kernel_slope }, every_layer }
 }
 
 /// Median floor per `n` and its fitted slope (see [`floor_fit`]).
@@ -411,30 +577,140 @@ pub fn decay_rate(rng: &mut Rng, inst: &DecayInstance, alpha: f64) -> (f64, f64,
     (factor, 1.0 - c, m)
 }
 
+/// The step size of Thm 2 ([XZ]: `α_l = 1`).
+pub const THM2_ALPHA: f64 = 1.0;
+
+/// Window length of the floor's negative control: windows that do not grow with `n`.
+pub const FIXED_WINDOW_N: usize = 64;
+
+fn slope_outside(s: f64) -> f64 {
+    let (lo, hi) = FLOOR_SLOPE_RANGE;
+    if s.is_nan() {
+        f64::INFINITY
+    } else {
+        (lo - s).max(s - hi).max(0.0)
+    }
+}
+
+/// `contraction-decay` [Q] (Thm 2): the fitted decay factor against `1 - C_5.1`, the bound at
+/// every layer (as the every-layer floor `F*_n`, which must shrink like `n^{-1/2}`), the floor's
+/// `n^{-1/2}`, and the floor's negative control (windows that do not grow: the slope test fails).
 fn check_decay(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let inst = draw_decay_instance(rng, 5);
-    let alpha = if ctx.sabotage { 1e3 } else { 1.0 };
-    let (factor, bound, m) = decay_rate(rng, &inst, alpha);
+    let alpha = if ctx.sabotage { 1e3 } else { THM2_ALPHA };
+    let c = inst.pop.capped_margin(inst.mrp.gamma()).unwrap_or(0.0);
+    let bound = 1.0 - c;
+    let (e, floor) = decay_curve(rng, &inst, DECAY_N, DECAY_LAYERS, alpha);
+    let (factor, m, k) = fit_decay_stretch(&e, floor);
     let f = Arithmetic::F64;
     let excess = if m == 0 { f64::INFINITY } else { factor - bound };
     let mut ms = vec![Measurement::equality(
         f,
-        "fitted per-layer decay factor (ln-linear LS over e_l >= 10 e_inf) <= 1 - C_5.1 (excess)",
+        "fitted per-layer decay factor (ln-linear LS over e_l >= 10 e_inf) <= 1 - C_5.1 (excess; tolerance: the floor's bias on a stretch of m layers)",
         worst(excess, 0.0),
-        DECAY_FACTOR_SLACK,
+        decay_fit_slack(m, k) * factor.abs(),
     )];
-    let fit = floor_fit(rng, &inst, FLOOR_REPS);
-    let (lo, hi) = FLOOR_SLOPE_RANGE;
-    let outside = |s: f64| if s.is_nan() { f64::INFINITY } else { (lo - s).max(s - hi).max(0.0) };
+    // Thm 2 at every layer, its floor term C_2 sqrt(log(C_3/delta)/n) instantiated by
+    // 2 ||v_inf - v_pi|| (whose n^-1/2 scaling is the next measurement): on the rate window, and
+    // for the medians over the floor windows of every n.
+    let every_l = e.iter().enumerate().map(|(l, x)| x - (1.0 - c).powi(l as i32) * e[0] - 2.0 * floor).fold(0.0, worst);
+    let w = decay_windows(rng, &inst, FLOOR_REPS, &FLOOR_NS, DECAY_LAYERS, alpha, c);
+    let every_n = w.every_layer.iter().zip(&w.fit.floors).map(|(fs, fl)| fs - 2.0 * fl).fold(0.0, worst);
+    let scale = e[0].max(1.0);
+    ms.push(Measurement::equality(
+        f,
+        "Thm 2 at every L <= 60 with floor term 2||v_inf - v_pi||: max_L (e_L - (1-C)^L e_0 - 2 e_inf), on the n = 4096 window and on the median over the windows of each n (excess)",
+        worst(worst(every_l, every_n), 0.0),
+        fixed_point_slack(inst.mrp.n_states(), bound, DECAY_LAYERS) * scale,
+    ));
     ms.push(Measurement::equality(
         f,
         "floor ~ n^-1/2: log-log slope of the median floor over n = 2^6..2^14 in [-0.65, -0.35] (distance outside)",
-        outside(fit.slope),
+        slope_outside(w.fit.slope),
         0.0,
+    ));
+    // Negative control: windows of a fixed length (the floor cannot shrink) fail the same test.
+    let fixed = decay_windows(rng, &inst, FLOOR_REPS, &[FIXED_WINDOW_N; FLOOR_NS.len()], 0, THM2_ALPHA, c);
+    ms.push(negative_control_c(
+        format!(
+            "negative control: windows of fixed n = {FIXED_WINDOW_N} fail the floor-slope test (slope {:.3})",
+            fixed.fit.slope
+        ),
+        slope_outside(fixed.fit.slope) > 0.0,
+    ));
+    CaseResult { measurements: ms, instance: None, sz_shape: None }
+}
+
+/// The row of `|I - αM̂ + αγP̂|` with the largest sum (where [`StateSpace::rho_hat`] is attained)
+/// and the signs of its entries (`+1` at zero).
+pub fn worst_row_signs(ss: &StateSpace, alpha: f64) -> Vec<f64> {
+    let ns = ss.ns;
+    let entry = |s: usize, t: usize| {
+        let id = if s == t { 1.0 } else { 0.0 };
+        id - alpha * ss.m_hat[s * ns + t] + alpha * ss.gamma * ss.p_hat[s * ns + t]
+    };
+    let row_sum = |s: usize| (0..ns).map(|t| entry(s, t).abs()).sum::<f64>();
+    let s_star = (0..ns).max_by(|&a, &b| row_sum(a).total_cmp(&row_sum(b))).unwrap_or(0);
+    (0..ns).map(|t| if entry(s_star, t) < 0.0 { -1.0 } else { 1.0 }).collect()
+}
+
+/// `contraction-decay-rate` [D]: the empirical `ρ̂ = ‖I - M̂_n + γP̂_n‖_∞` at `α = 1` against
+/// Assumption 5.1's margin (`ρ̂ ≤ 1 - 2C_5.1 + 2‖M̂_n - M_π‖_max`), the per-layer bound
+/// `‖v_L - v_∞‖ ≤ ρ̂^L ‖v_0 - v_∞‖` at every layer, its tightness (equality after one step from
+/// the worst-case start, negative control `0.999 ρ̂` beside it), and the consistency `M̂_n → M_π`.
+fn check_decay_rate(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    let inst = draw_decay_instance(rng, 5);
+    let alpha = if ctx.sabotage { 1e3 } else { THM2_ALPHA };
+    let traj = coverage_rollout(rng, &inst.mrp, DECAY_N);
+    let w = window_iterates(&inst, &traj, DECAY_LAYERS, alpha);
+    let ns = w.ss.ns;
+    let f = Arithmetic::F64;
+    let rho = w.ss.rho_hat(THM2_ALPHA);
+    let delta = sup_dist(&w.ss.m_hat, &inst.pop.m_pi);
+    // ρ̂ ≤ max_s [2(1 - M̂(s,s)) + γ] (row norms, M̂ stochastic) = 1 - 2 min_s M̂(s,s) + 1 + γ
+    // ≤ 1 - 2 C_5.1 + 2 ‖M̂ - M_π‖_max (uncapped margin). Rounding: a sum of |S| terms.
+    let mut ms = vec![Measurement::equality(
+        f,
+        "rho^ (alpha = 1) <= 1 - 2 C_5.1 + 2 ||M^_n - M_pi||_max (excess)",
+        worst(rho - (1.0 - 2.0 * inst.pop.margin + 2.0 * delta), 0.0),
+        pathwise_slack(ns),
+    )];
+    let Some(v_inf) = w.v_inf.clone() else {
+        ms.push(Measurement::equality(f, "empirical fixed point exists", f64::INFINITY, 0.0));
+        return CaseResult { measurements: ms, instance: None, sz_shape: None };
+    };
+    let scale = v_inf.iter().map(|x| x.abs()).fold(1.0, f64::max);
+    let d0 = sup_dist(&w.vs[0], &v_inf);
+    let mut excess: f64 = 0.0;
+    for (l, v) in w.vs.iter().enumerate() {
+        let slack = fixed_point_slack(ns, rho, l) * scale;
+        excess = worst(excess, sup_dist(v, &v_inf) - rho.powi(l as i32) * d0 - slack);
+    }
+    ms.push(Measurement::equality(
+        f,
+        "||v_L - v_inf|| <= rho^^L ||v_0 - v_inf|| at every L <= 60 (excess)",
+        worst(excess, 0.0),
+        0.0,
+    ));
+    // Tightness: from x* = v_inf + sign(worst row), one step gains exactly rho^ (sup norm 1).
+    let x_star: Vec<f64> = v_inf.iter().zip(worst_row_signs(&w.ss, THM2_ALPHA)).map(|(v, s)| v + s).collect();
+    let one = run_steps(&w.ss, &x_star, 1, alpha);
+    let gain = sup_dist(&one[1], &v_inf) / sup_dist(&x_star, &v_inf);
+    let tol_gain = fixed_point_slack(ns, rho, 1) * (scale + 1.0);
+    ms.push(Measurement::equality(
+        f,
+        "tightness: one step from v_inf + sign(worst row of I - M^ + gP^) gains exactly rho^",
+        (gain - rho).abs(),
+        tol_gain,
+    ));
+    ms.push(negative_control_c(
+        format!("negative control: a rate 0.999 rho^ is rejected by the same step (gain {gain:.6}, rho^ {rho:.6})"),
+        (gain - 0.999 * rho).abs() > tol_gain,
     ));
     // Consistency (spec check 6) asks only M^_n -> M_pi; the median error is a saturating
     // function of the empirical frequencies at large beta, so its small-n slope wanders around
     // -1/2. We require a decrease at least like n^-1/4 (slope <= -0.25) and report the slope.
+    let fit = floor_fit(rng, &inst, FLOOR_REPS);
     let k_excess = if fit.kernel_slope.is_nan() { f64::INFINITY } else { (fit.kernel_slope + 0.25).max(0.0) };
     ms.push(Measurement::equality(
         f,
@@ -477,14 +753,25 @@ pub fn specs() -> Vec<TheoremSpec> {
     vec![
         TheoremSpec {
             id: "contraction-assumption",
-            statement: "M_pi(s,s') = mu(s') e^<x(s),x(s')> / sum_u mu(u) e^<x(s),x(u)> is stochastic and v_pi is a fixed point of F(v) = v + M_pi(r + gamma P v - v); C_5.1 = min_s M_pi(s,s) - (1+gamma)/2; for x = sqrt(beta) e_s, M_pi(s,s) = mu e^beta/(mu e^beta + 1 - mu) and the margin C holds iff beta >= log(q(1-mu_min)/((1-q)mu_min)), q = (1+gamma)/2 + C.",
+            statement: "Eq. 22 and Assumption 5.1 as quoted: the population kernel M_pi(s,s') = mu(s') e^<x(s),x(s')> / sum_u mu(u) e^<x(s),x(u)> and the margin C_5.1 = min_s M_pi(s,s) - (1+gamma)/2 the code uses equal the quoted definitions evaluated literally (the misread (1+gamma^2)/2 is rejected).",
             provenance: Provenance::Quoted,
-            source: "[XZ] Assumption 5.1 and eq. 22 (one-hot formula and threshold derived), arXiv:2605.07333",
+            source: "[XZ] Assumption 5.1 and eq. 22, arXiv:2605.07333",
             assumptions: &[A_ERGODIC],
             sz_degree: None,
             default_cases: 1000,
             proof_page: "proofs/contraction.md",
             check: check_assumption,
+        },
+        TheoremSpec {
+            id: "contraction-assumption-identities",
+            statement: "[D] M_pi is stochastic (true by its normalization) and v_pi is a fixed point of F(v) = v + M_pi(r + gamma P v - v) (true for any kernel, since r + gamma P v_pi - v_pi = 0); for x = sqrt(beta) e_s, M_pi(s,s) = mu e^beta/(mu e^beta + 1 - mu) and the margin C holds iff beta >= log(q(1-mu_min)/((1-q)mu_min)), q = (1+gamma)/2 + C.",
+            provenance: Provenance::Derived,
+            source: "[XZ] Assumption 5.1 and eq. 22 (these identities derived here), arXiv:2605.07333",
+            assumptions: &[A_ERGODIC],
+            sz_degree: None,
+            default_cases: 1000,
+            proof_page: "proofs/contraction.md",
+            check: check_assumption_identities,
         },
         TheoremSpec {
             id: "contraction-pathwise",
@@ -499,7 +786,7 @@ pub fn specs() -> Vec<TheoremSpec> {
         },
         TheoremSpec {
             id: "contraction-decay",
-            statement: "Under Assumption 5.1 with margin C_5.1 and alpha = 1, ||v_L - v_pi|| <= (1 - C_5.1)^L ||v_0 - v_pi|| + C_2 sqrt(log(C_3/delta)/n): the measured per-layer decay factor is at most 1 - C_5.1 and the floor scales like n^-1/2.",
+            statement: "Thm 2: under Assumption 5.1 with margin C_5.1 and alpha = 1, simultaneously for all L, ||v_L - v_pi|| <= (1 - C_5.1)^L ||v_0 - v_pi|| + C_2 sqrt(log(C_3/delta)/n): the fitted per-layer decay factor is at most 1 - C_5.1; the smallest floor term for which the inequality holds at every L <= 60 shrinks like n^-1/2, and so does the floor.",
             provenance: Provenance::Quoted,
             source: "[XZ] Thm 2, eq. 23, arXiv:2605.07333",
             assumptions: &[A_CONTRACTION, A_COVERAGE, A_ERGODIC],
@@ -508,5 +795,85 @@ pub fn specs() -> Vec<TheoremSpec> {
             proof_page: "proofs/contraction.md",
             check: check_decay,
         },
+        TheoremSpec {
+            id: "contraction-decay-rate",
+            statement: "[D] the sharper rate behind Thm 2 on a window of n = 4096: rho^ = ||I - M^ + gamma P^||_inf <= 1 - 2 C_5.1 + 2 ||M^_n - M_pi||_max; ||v_L - v_inf|| <= rho^^L ||v_0 - v_inf|| at every L <= 60 (v_inf the empirical fixed point), with equality after one step from the worst-case start; ||M^_n - M_pi||_max decreases at least like n^-1/4.",
+            provenance: Provenance::Derived,
+            source: "[XZ] proof of Thm 2 (this form derived here), arXiv:2605.07333",
+            assumptions: &[A_CONTRACTION, A_COVERAGE, A_ERGODIC],
+            sz_degree: None,
+            default_cases: 32,
+            proof_page: "proofs/contraction.md",
+            check: check_decay_rate,
+        },
+        TheoremSpec {
+            id: "contraction-unvisited",
+            statement: "[D] without coverage and with one-hot features, a state u no source visits has a uniform kernel row, so v_{l+1}(u) = v_l(u) + (alpha/n) sum_k delta_k: it follows the window's mean TD error and nothing ties it to v_pi(u) (Thm 2 needs coverage).",
+            provenance: Provenance::Derived,
+            source: "[XZ] Thm 2's coverage hypothesis (this consequence derived here), arXiv:2605.07333",
+            assumptions: &[A_ERGODIC],
+            sz_degree: None,
+            default_cases: 200,
+            proof_page: "proofs/contraction.md",
+            check: check_unvisited,
+        },
     ]
+}
+
+/// `contraction-unvisited` [D]: without coverage, with one-hot features, a state `u` that no
+/// source `S_0 … S_{n-1}` visits has all its scores `β⟨e_u, e_{S_k}⟩ = 0`, so its kernel row is
+/// uniform and `v_{l+1}(u) = v_l(u) + (α/n) Σ_k δ_k`: it moves by the window's mean TD error,
+/// which never involves a transition out of `u` — nothing ties `v(u)` to `v_π(u)` (spec
+/// `contraction.md`, "drop coverage"; the search `--relax coverage` shows the error growing).
+/// Negative control beside it: a visited state does not follow the uniform formula.
+fn check_unvisited(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    // |S| ≥ 3: one state unvisited and two distinct visited ones.
+    let inst = loop {
+        let i = draw_decay_instance(rng, 5);
+        if i.mrp.n_states() >= 3 {
+            break i;
+        }
+    };
+    let ns = inst.mrp.n_states();
+    // A short window drawn until some state is missing among its sources and at least two
+    // distinct states are (else the visited state's row is uniform too: no negative control).
+    let (traj, u) = loop {
+        let n = rng.random_range(2..=8);
+        let traj = stationary_rollout(rng, &inst, n);
+        let distinct = traj.states[..n].iter().any(|&s| s != traj.states[0]);
+        if let Some(u) = (0..ns).find(|s| !traj.states[..n].contains(s)) {
+            if distinct {
+                break (traj, u);
+            }
+        }
+    };
+    let n = traj.rewards.len();
+    let layers = 20;
+    let w = WeightedSoftmaxTd::new(&inst.features, inst.beta, &traj.states, &traj.rewards, inst.mrp.gamma());
+    let mut alpha = THM2_ALPHA;
+    if ctx.sabotage {
+        alpha *= 1.01; // the formula below is stated for α = 1: a 1 % step error must show
+    }
+    let vs = w.iterates(&vec![alpha; layers]);
+    let scale = value_scale(&vs).max(1.0);
+    let mean_step = |l: usize| THM2_ALPHA * w.td_errors(&vs[l]).iter().sum::<f64>() / n as f64;
+    let err = |s: usize| (0..layers).map(|l| (vs[l + 1][s] - vs[l][s] - mean_step(l)).abs()).fold(0.0, worst) / scale;
+    // Each side sums n terms of the value scale (the kernel weights 1/n are exact here: all
+    // scores are 0); factor 64 as in pathwise_slack.
+    let tol = pathwise_slack(2 * n + 2);
+    let visited = traj.states[0];
+    let f = Arithmetic::F64;
+    let ms = vec![
+        Measurement::equality(
+            f,
+            "unvisited state: v_{l+1}(u) - v_l(u) = (alpha/n) sum_k delta_k (relative)",
+            err(u),
+            tol,
+        ),
+        negative_control_c(
+            format!("negative control: a visited state does not move by the mean TD error ({:.2e})", err(visited)),
+            err(visited) > tol,
+        ),
+    ];
+    CaseResult { measurements: ms, instance: None, sz_shape: None }
 }

@@ -42,14 +42,25 @@ pub fn specs() -> Vec<TheoremSpec> {
     vec![
         TheoremSpec {
             id: "sarsa-gradient-invariants",
-            statement: "Prop. 3.1: the teacher-mimicking gradient on the full D×D (P, V) is zero on P11, P21, V11, V12 and the first rows of V21, V22; at P22 = V̄22 = 0 the gradient in P22, V̄22 is zero (the set is invariant); the full gradient equals the reduced (V̄21, P12) gradient of Lemma C.1 and finite differences",
+            statement: "Prop. 3.1: the teacher-mimicking gradient on the full D×D (P, V) is zero on P11, P21, V11, V12 and the first rows of V21, V22; at P22 = V̄22 = 0 the gradient in P22, V̄22 is zero (the set is invariant)",
             provenance: Provenance::Quoted,
-            source: "[LL] Prop. 3.1, Lemma C.1, arXiv:2605.05755",
+            source: "[LL] Prop. 3.1, arXiv:2605.05755",
             assumptions: &INVARIANT_ASSUMPTIONS,
             sz_degree: None,
             default_cases: 24,
             proof_page: "proofs/sarsa-gradient-invariants.md",
             check: check_invariants,
+        },
+        TheoremSpec {
+            id: "sarsa-gradient-identities",
+            statement: "[D] the loss through the generic forward pass equals its analytic form (exactly); at P22 = V̄22 = 0 the full D×D gradient equals the reduced (V̄21, P12) gradient of Lemma C.1; the reduced gradient equals central finite differences",
+            provenance: Provenance::Derived,
+            source: "[LL] Lemma C.1 (the reduction and its gradient derived here), arXiv:2605.05755",
+            assumptions: &INVARIANT_ASSUMPTIONS,
+            sz_degree: None,
+            default_cases: 24,
+            proof_page: "proofs/sarsa-gradient-invariants.md",
+            check: check_gradient_identities,
         },
         TheoremSpec {
             id: "sarsa-richness",
@@ -64,7 +75,7 @@ pub fn specs() -> Vec<TheoremSpec> {
         },
         TheoremSpec {
             id: "sarsa-local-convergence",
-            statement: "Thm 3.2 [Q] with our rate [D]: gradient flow of the teacher-mimicking loss from near the scaling manifold {(A⋆/c, cB⋆)} decays log L at least linearly to a point on the manifold (≤ 1e-6 relative), conserves ‖B‖² - ‖A‖² (≤ 1e-8 relative), lands at the c∞ the conservation law predicts, with asymptotic slope of log L within 10 % of -2λ⁺_min(G at the limit)",
+            statement: "Thm 3.2: gradient flow of the teacher-mimicking loss from near the scaling manifold {(A⋆/c, cB⋆)} converges exponentially (L falls 26 decades within the step budget, ln L never increases) to a point on the manifold (≤ 1e-6 relative)",
             provenance: Provenance::Quoted,
             source: SOURCE,
             assumptions: &CONVERGENCE_ASSUMPTIONS,
@@ -72,6 +83,28 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 6,
             proof_page: "proofs/sarsa-local-convergence.md",
             check: check_convergence,
+        },
+        TheoremSpec {
+            id: "sarsa-local-convergence-rate",
+            statement: "[D] our limit and rate for Thm 3.2: ‖B‖² - ‖A‖² is conserved (≤ 1e-8 relative), the limit is at the c∞ that law predicts (≤ 1e-6), the Gauss–Newton G at the limit equals the finite-difference Hessian of L there (≤ 1e-6 relative), and the slope of ln L over its last 4 decades is within 10 % of -2λ⁺_min of that finite-difference Hessian (under a spectral gap λ⁺_2/λ⁺_1 ≥ 1.5)",
+            provenance: Provenance::Derived,
+            source: SOURCE,
+            assumptions: &RATE_ASSUMPTIONS,
+            sz_degree: None,
+            default_cases: 6,
+            proof_page: "proofs/sarsa-local-convergence.md",
+            check: check_rate,
+        },
+        TheoremSpec {
+            id: "sarsa-teacher-step",
+            statement: "Algorithm 1's teacher ([R] form) over 4 MDPs × 6 frames: each frame's prompt parameter is the previous frame's target (w ← w_tgt, exactly), the target is batch SARSA of the frame's own trajectory, and each window starts where the last ended (s ← s_n)",
+            provenance: Provenance::Reconstructed,
+            source: "[LL] Algorithm 1, arXiv:2605.05755",
+            assumptions: &[],
+            sz_degree: None,
+            default_cases: 16,
+            proof_page: "proofs/sarsa-local-convergence.md",
+            check: check_teacher_step,
         },
     ]
 }
@@ -90,26 +123,35 @@ static RICHNESS_ASSUMPTIONS: [Assumption; 1] = [Assumption {
     replay: None,
 }];
 
-static CONVERGENCE_ASSUMPTIONS: [Assumption; 3] = [
-    Assumption {
-        name: "richness",
-        statement: "Assumption 1: the Gauss–Newton kernel at the construction is exactly the manifold tangent (random features, many MDPs)",
-        search: Some(search_richness),
-        replay: Some(replay_richness),
-    },
-    Assumption {
-        name: "near-manifold",
-        statement: "the flow starts at (A⋆/c0, c0 B⋆) + a perturbation of entries ≤ 0.1, c0 ∈ ±[0.8, 1.25]",
-        search: None,
-        replay: None,
-    },
-    Assumption {
-        name: "p22-v22-zero",
-        statement: "the flow runs on the invariant set P22 = V̄22 = 0 of Prop. 3.1 (reduced (A, B) form)",
-        search: None,
-        replay: None,
-    },
-];
+const A_RICHNESS: Assumption = Assumption {
+    name: "richness",
+    statement: "Assumption 1: the Gauss–Newton kernel at the construction is exactly the manifold tangent (random features, many MDPs)",
+    search: Some(search_richness),
+    replay: Some(replay_richness),
+};
+const A_NEAR: Assumption = Assumption {
+    name: "near-manifold",
+    statement: "the flow starts at (A⋆/c0, c0 B⋆) + a perturbation of entries ≤ 0.1, c0 ∈ ±[0.8, 1.25]",
+    search: None,
+    replay: None,
+};
+const A_INVARIANT_SET: Assumption = Assumption {
+    name: "p22-v22-zero",
+    statement: "the flow runs on the invariant set P22 = V̄22 = 0 of Prop. 3.1 (reduced (A, B) form)",
+    search: None,
+    replay: None,
+};
+const A_GAP: Assumption = Assumption {
+    name: "spectral-gap",
+    statement: "λ⁺_2/λ⁺_1 ≥ 1.5 for the Gauss–Newton G at (A⋆/c0, c0 B⋆) (the generator redraws the training sample otherwise): with close eigenvalues the slope of ln L is still transient after 26 decades",
+    search: Some(search_gap),
+    replay: Some(replay_gap),
+};
+
+static CONVERGENCE_ASSUMPTIONS: [Assumption; 3] = [A_RICHNESS, A_NEAR, A_INVARIANT_SET];
+
+static RATE_ASSUMPTIONS: [Assumption; 4] =
+    [Assumption { search: None, replay: None, ..A_RICHNESS }, A_NEAR, A_INVARIANT_SET, A_GAP];
 
 /// Preset of the invariant checks: `|S| = |A| = 2, d = 2, n = 4` (exact arithmetic on `D = 8`).
 fn invariants_preset() -> StreamPreset {
@@ -170,33 +212,45 @@ fn invariant_maxima<T: Scalar>(s: Shape, g: &loss::FullGrad<T>) -> (f64, f64) {
     (m1, m2)
 }
 
-fn check_invariants(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+/// One case of the gradient checks: the frame, its prompt and a dense `(P, V)` on the invariant
+/// set (off it under sabotage: one nonzero entry of `V̄22`, so `∇P22` becomes nonzero and the
+/// reduction of Lemma C.1 no longer applies).
+struct GradCase {
+    s: Shape,
+    d: usize,
+    n: usize,
+    frame: stream::Frame,
+    h: Mat<f64>,
+    p: Mat<f64>,
+    v: Mat<f64>,
+}
+
+fn grad_case(rng: &mut Rng, ctx: &CheckCtx) -> GradCase {
     let preset = invariants_preset();
     let d = preset.tab.d;
     let s = Shape::sarsa(d);
     let seed: u64 = rng.random();
     let frame = stream::Teacher::new(seed, 0, &preset).next_frame();
     let h = sarsa_prompt(&frame.batch, &frame.w);
-    let (p, mut v) = dense_params(rng, s, true);
+    let (mut p, mut v) = dense_params(rng, s, true);
     if ctx.sabotage {
-        // One nonzero entry of V̄22 leaves the invariant set: ∇P22 becomes nonzero.
         v[(s.token() + 1, s.token() + 1)] = 0.5;
+        p[(s.token() + 1, s.token() + 1)] = 0.5;
     }
+    GradCase { s, d, n: preset.tab.n, frame, h, p, v }
+}
+
+/// `sarsa-gradient-invariants` [Q]: Prop. 3.1's zeros and the invariance, exactly and in `f64`,
+/// with the negative control (off the invariant set `∇P22 ≠ 0`) beside them.
+fn check_invariants(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    let GradCase { s, frame, h, p, v, .. } = grad_case(rng, ctx);
     let mut ms = Vec::new();
     if ctx.arith.wants(Arithmetic::Exact) {
-        let he = h.to_exact();
         let tgt: Vec<BigRational> = frame.target.iter().map(|x| BigRational::from_f64(*x)).collect();
-        let g = loss::full_loss_grad(&he, &p.to_exact(), &v.to_exact(), &tgt);
+        let g = loss::full_loss_grad(&h.to_exact(), &p.to_exact(), &v.to_exact(), &tgt);
         let (m1, m2) = invariant_maxima(s, &g);
         ms.push(Measurement::exact("∇ on P11, P21, V11, V12, first rows of V21/V22", m1 == 0.0, m1));
         ms.push(Measurement::exact("∇ on P22, V̄22 at P22 = V̄22 = 0", m2 == 0.0, m2));
-        // loss through the generic forward pass = the analytic loss, exactly
-        let l = loss::full_loss(&he, &p.to_exact(), &v.to_exact(), &tgt);
-        ms.push(Measurement::exact(
-            "loss: generic forward pass = analytic form",
-            l == g.loss,
-            (l - g.loss.clone()).to_f64().abs(),
-        ));
     }
     if ctx.arith.wants(Arithmetic::F64) {
         let g = loss::full_loss_grad(&h, &p, &v, &frame.target);
@@ -212,31 +266,75 @@ fn check_invariants(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
             format!("negative control: V̄22 ≠ 0 makes ∇P22 nonzero (max |∇| = {m2off:.2e})"),
             m2off > 0.0,
         ));
+    }
+    CaseResult { measurements: ms, instance: None, sz_shape: None }
+}
+
+/// `sarsa-gradient-identities` [D]: generic = analytic loss (exactly), full = reduced
+/// (Lemma C.1), reduced = finite differences; each with a negative control beside it.
+fn check_gradient_identities(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    let GradCase { s, d, n, frame, h, p, v } = grad_case(rng, ctx);
+    let mut ms = Vec::new();
+    if ctx.arith.wants(Arithmetic::Exact) {
+        let he = h.to_exact();
+        let tgt: Vec<BigRational> = frame.target.iter().map(|x| BigRational::from_f64(*x)).collect();
+        let g = loss::full_loss_grad(&he, &p.to_exact(), &v.to_exact(), &tgt);
+        let l = loss::full_loss(&he, &p.to_exact(), &v.to_exact(), &tgt);
+        ms.push(Measurement::exact(
+            "loss: generic forward pass = analytic form",
+            l == g.loss,
+            (l - g.loss.clone()).to_f64().abs(),
+        ));
+    }
+    if ctx.arith.wants(Arithmetic::F64) {
+        let gf = loss::full_loss_grad(&h, &p, &v, &frame.target);
         // Full (dense P, V with P22 = V̄22 = 0) = reduced (Lemma C.1) on (A, B) = (V̄21, P12).
         let th = loss::reduce(d, &p, &v);
-        let gf = g;
         let pop = Population::from_frames(d, std::slice::from_ref(&frame));
         let mut gr = vec![0.0; th.len()];
         let lr = pop.loss_grad(&th, &mut gr);
         let gfr = loss::reduce_grad(d, &gf);
-        let scale = gr.iter().chain(&gfr).fold(1.0f64, |m, x| m.max(x.abs()));
-        let err = gr.iter().zip(&gfr).map(|(a, b)| (a - b).abs()).fold((lr - gf.loss).abs(), f64::max) / scale;
-        let ops = 4 * s.dim() * s.dim() * (preset.tab.n + 1);
+        let full_vs_reduced = |gfr: &[f64], lf: f64| {
+            let scale = gr.iter().chain(gfr).fold(1.0f64, |m, x| m.max(x.abs()));
+            gr.iter().zip(gfr).map(|(a, b)| (a - b).abs()).fold((lr - lf).abs(), f64::max) / scale
+        };
+        let ops = 4 * s.dim() * s.dim() * (n + 1);
+        let tol = tolerance::poly_rel_tol(ops);
         ms.push(Measurement::equality(
             Arithmetic::F64,
             "full (generic forward) = reduced (Lemma C.1) loss and gradient",
-            err,
-            tolerance::poly_rel_tol(ops),
+            full_vs_reduced(&gfr, gf.loss),
+            tol,
+        ));
+        // Negative control: off the invariant set (V̄22 ≠ 0 and P22 ≠ 0: the cubic term of
+        // Lemma C.1 needs both) the full gradient is not the reduced one.
+        let (mut p2, mut v2) = (p.clone(), v.clone());
+        v2[(s.token() + 1, s.token() + 1)] += 0.5;
+        p2[(s.token() + 1, s.token() + 1)] += 0.5;
+        let goff = loss::full_loss_grad(&h, &p2, &v2, &frame.target);
+        let off = full_vs_reduced(&loss::reduce_grad(d, &goff), goff.loss);
+        ms.push(negative_control(
+            format!("negative control: V̄22 ≠ 0 breaks full = reduced (error {off:.2e})"),
+            off > tol,
         ));
         // Reduced gradient against central differences.
         let fd = loss::finite_difference(|x| pop.loss(x), &th, tolerance::FD_STEP);
         let fscale = fd.iter().fold(1.0f64, |m, x| m.max(x.abs()));
-        let err = gr.iter().zip(&fd).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / fscale;
+        let fd_err = |g: &[f64]| g.iter().zip(&fd).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / fscale;
         ms.push(Measurement::equality(
             Arithmetic::F64,
             "reduced gradient vs finite differences",
-            err,
+            fd_err(&gr),
             tolerance::FD_REL_TOL,
+        ));
+        // Negative control: the gradient with the B-part dropped (a wrong formula) is rejected.
+        let mut wrong = gr.clone();
+        let na = d * s.token();
+        wrong[na..].iter_mut().for_each(|x| *x = 0.0);
+        let bad = fd_err(&wrong);
+        ms.push(negative_control(
+            format!("negative control: dropping ∇_B fails finite differences (error {bad:.2e})"),
+            bad > tolerance::FD_REL_TOL,
         ));
     }
     CaseResult { measurements: ms, instance: None, sz_shape: None }
@@ -302,46 +400,66 @@ fn check_richness(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     CaseResult { measurements: ms, instance: None, sz_shape: None }
 }
 
-/// The convergence check's data and start: tiny preset, `c0 ∈ ±[0.8, 1.25]`, entries perturbed
-/// by `≤ 0.1`.
-fn convergence_setup(rng: &mut Rng) -> (FlowData, Vec<f64>) {
-    let seed: u64 = rng.random();
-    let data = FlowData { preset: StreamPreset::tiny(), seed };
-    let d = data.preset.tab.d;
+/// The convergence checks' data and start: tiny preset, `c0 ∈ ±[0.8, 1.25]`, entries perturbed
+/// by `≤ 0.1`. With `gap_min`, the training sample is redrawn until `λ⁺_2/λ⁺_1 ≥ gap_min` for
+/// `G` at `(A⋆/c0, c0B⋆)` (assumption `spectral-gap`).
+fn convergence_setup(rng: &mut Rng, gap_min: Option<f64>) -> (FlowData, Population, Vec<f64>) {
     let c0 = rng.random_range(0.8f64..1.25) * if rng.random::<bool>() { 1.0 } else { -1.0 };
-    let ts = loss::theta_star(d, data.preset.tab.alpha, c0);
-    let th0 = experiment::perturbed_start(rng, &ts, START_PERTURBATION);
-    (data, th0)
+    loop {
+        let seed: u64 = rng.random();
+        let data = FlowData { preset: StreamPreset::tiny(), seed };
+        let pop = data.population();
+        if gap_min.is_some_and(|g| !(gap_ratio(&pop, data.preset.tab.alpha, c0) >= g)) {
+            continue;
+        }
+        let ts = loss::theta_star(data.preset.tab.d, data.preset.tab.alpha, c0);
+        let th0 = experiment::perturbed_start(rng, &ts, START_PERTURBATION);
+        return (data, pop, th0);
+    }
+}
+
+/// `λ⁺_2/λ⁺_1` of the Gauss–Newton `G` at `(A⋆/c0, c0B⋆)` (eigenvalues above the rank threshold).
+pub fn gap_ratio(pop: &Population, alpha: f64, c0: f64) -> f64 {
+    let ts = loss::theta_star(pop.d, alpha, c0);
+    let ev = crate::dynamics::spectrum::sorted_eigenvalues(&pop.gauss_newton(&ts));
+    let (l1, l2) = crate::dynamics::spectrum::two_smallest_positive(&ev, tolerance::RANK_REL_TOL);
+    l2 / l1
 }
 
 /// Entry size of the start perturbation (assumption `near-manifold`).
 pub const START_PERTURBATION: f64 = 0.1;
 
+fn convergence_report(rng: &mut Rng, sabotage: bool, gap_min: Option<f64>) -> experiment::FlowReport {
+    let (data, pop, th0) = convergence_setup(rng, gap_min);
+    let d = data.preset.tab.d;
+    let alpha = data.preset.tab.alpha;
+    let mut theta_ref = loss::theta_star(d, alpha, 1.0);
+    if sabotage {
+        theta_ref[0] += 0.05; // compare with a perturbed construction: the limit is off its manifold
+    }
+    experiment::run(&pop, &th0, alpha, &theta_ref, FlowStop::default())
+}
+
 fn check_convergence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     if !ctx.arith.wants(Arithmetic::F64) {
         return CaseResult::default();
     }
-    let (data, th0) = convergence_setup(rng);
-    let d = data.preset.tab.d;
-    let alpha = data.preset.tab.alpha;
-    let mut theta_ref = loss::theta_star(d, alpha, 1.0);
-    if ctx.sabotage {
-        theta_ref[0] += 0.05; // compare with a perturbed construction: the limit is off its manifold
-    }
-    let pop = data.population();
-    let r = experiment::run(&pop, &th0, alpha, &theta_ref, FlowStop::default());
-    convergence_measurements(&r)
+    convergence_measurements(&convergence_report(rng, ctx.sabotage, None))
 }
 
-/// The Thm 3.2 measurements of one flow report.
+fn check_rate(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    if !ctx.arith.wants(Arithmetic::F64) {
+        return CaseResult::default();
+    }
+    let r = convergence_report(rng, false, Some(tolerance::SPECTRAL_GAP_MIN));
+    // Sabotage: the Gauss–Newton matrix scaled by 1.08 (the mutation the rate check must catch).
+    rate_measurements(&r, if ctx.sabotage { 1.08 } else { 1.0 })
+}
+
+/// The Thm 3.2 [Q] measurements of one flow report: exponential decay, monotone, on the manifold.
 pub fn convergence_measurements(r: &experiment::FlowReport) -> CaseResult {
     let f = Arithmetic::F64;
     let ratio = r.loss_end / r.loss_target;
-    let slope_err = match r.slope {
-        Some(s) => ((s - r.slope_pred) / r.slope_pred).abs(),
-        None => f64::INFINITY,
-    };
-    let c_err = ((r.c_inf - r.c_pred) / r.c_pred).abs();
     let ms = vec![
         Measurement::equality(
             f,
@@ -356,6 +474,32 @@ pub fn convergence_measurements(r: &experiment::FlowReport) -> CaseResult {
             tolerance::FLOW_MONOTONE_TOL,
         ),
         Measurement::equality(f, "dist(limit, manifold)/‖limit‖", r.manifold_rel, tolerance::MANIFOLD_REL_TOL),
+    ];
+    CaseResult { measurements: ms, instance: None, sz_shape: None }
+}
+
+/// Relative error of the measured slope of `ln L` (least squares over its last
+/// [`experiment::SLOPE_WINDOW_DECADES`] decades) against `-2λ⁺_1` of the finite-difference Hessian.
+pub fn rate_error(r: &experiment::FlowReport) -> f64 {
+    let pred = -2.0 * r.lambda_fd.0;
+    match r.slope_raw {
+        Some(s) if pred.is_finite() => ((s - pred) / pred).abs(),
+        _ => f64::INFINITY,
+    }
+}
+
+/// The [D] limit-and-rate measurements of one flow report. `g_scale` multiplies the
+/// Gauss–Newton matrix before it is compared (1 in normal runs; the sabotage uses 1.08).
+pub fn rate_measurements(r: &experiment::FlowReport, g_scale: f64) -> CaseResult {
+    let f = Arithmetic::F64;
+    let c_err = ((r.c_inf - r.c_pred) / r.c_pred).abs();
+    let h = &r.hessian_fd;
+    let hscale = h.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let gn_err =
+        (&r.gauss_newton_limit * g_scale - h).iter().fold(0.0f64, |m, x| tolerance::worst(m, x.abs())) / hscale;
+    // Negative control beside it: G scaled by 1.08 is rejected by the same comparison.
+    let gn_bad = (&r.gauss_newton_limit * 1.08 - h).iter().fold(0.0f64, |m, x| m.max(x.abs())) / hscale;
+    let ms = vec![
         Measurement::equality(
             f,
             "drift of ‖B‖² - ‖A‖² (relative)",
@@ -365,8 +509,18 @@ pub fn convergence_measurements(r: &experiment::FlowReport) -> CaseResult {
         Measurement::equality(f, "|c∞ - c_pred|/|c_pred|", c_err, tolerance::C_INF_REL_TOL),
         Measurement::equality(
             f,
-            "|asymptotic slope(log L) + 2λ⁺_min| / 2λ⁺_min (slowest normal mode)",
-            slope_err,
+            "Gauss–Newton G at the limit vs finite-difference Hessian of L (max entry, relative)",
+            gn_err,
+            tolerance::FD_REL_TOL,
+        ),
+        negative_control(
+            format!("negative control: 1.08·G is rejected by the Hessian comparison ({gn_bad:.2e})"),
+            gn_bad > tolerance::FD_REL_TOL,
+        ),
+        Measurement::equality(
+            f,
+            "|slope of ln L (last 4 decades) + 2λ⁺_min(FD Hessian)| / 2λ⁺_min",
+            rate_error(r),
             tolerance::SLOPE_REL_TOL,
         ),
     ];
@@ -572,4 +726,168 @@ fn replay_richness(v: &serde_json::Value) -> Result<f64, InputError> {
 /// The richness-relaxed flow on a given description (for tests and reports).
 pub fn relaxed_run_on(data: &FlowData, start_seed: u64) -> RelaxedRun {
     relaxed_run(data, start_seed)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search: drop the spectral gap.
+
+/// RNG tag of the start of a spectral-gap candidate.
+const GAP_START_TAG: &str = "dynamics/gap-start";
+
+/// A spectral-gap candidate: the tiny preset's training sample `seed` and the start drawn from
+/// `start_seed` (`c0` and the perturbation, as in `verify`).
+fn gap_candidate(seed: u64, start_seed: u64) -> (FlowData, Population, f64, Vec<f64>) {
+    let data = FlowData { preset: StreamPreset::tiny(), seed };
+    let pop = data.population();
+    let mut rng = crate::rng::case_rng(start_seed, GAP_START_TAG, 0);
+    let c0 = rng.random_range(0.8f64..1.25) * if rng.random::<bool>() { 1.0 } else { -1.0 };
+    let ts = loss::theta_star(data.preset.tab.d, data.preset.tab.alpha, c0);
+    let th0 = experiment::perturbed_start(&mut rng, &ts, START_PERTURBATION);
+    (data, pop, c0, th0)
+}
+
+/// The rate violation of a candidate: `None` when it satisfies the spectral gap (cheap, no
+/// flow) or its slope is within [`tolerance::SLOPE_REL_TOL`]; else the relative slope error.
+fn gap_violation(seed: u64, start_seed: u64) -> Option<(f64, f64, experiment::FlowReport)> {
+    let (data, pop, c0, th0) = gap_candidate(seed, start_seed);
+    let alpha = data.preset.tab.alpha;
+    let ratio = gap_ratio(&pop, alpha, c0);
+    if ratio >= tolerance::SPECTRAL_GAP_MIN {
+        return None;
+    }
+    let ts = loss::theta_star(data.preset.tab.d, alpha, 1.0);
+    let r = experiment::run(&pop, &th0, alpha, &ts, FlowStop::default());
+    let err = rate_error(&r);
+    (err > tolerance::SLOPE_REL_TOL).then_some((err, ratio, r))
+}
+
+fn search_gap(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
+    let strategy = (0u64..100_000, 0u64..100_000);
+    let (found, tried) = crate::search::find_and_shrink(strategy, args.budget, args.seed, |&(seed, start)| {
+        gap_violation(seed, start).map(|x| x.0)
+    });
+    let Some(((seed, start_seed), _)) = found else {
+        return Ok(SearchOutcome { found: None, tried, report: vec![] });
+    };
+    let Some((violation, ratio, r)) = gap_violation(seed, start_seed) else {
+        return Ok(SearchOutcome { found: None, tried, report: vec!["the shrunk case did not reproduce".into()] });
+    };
+    let data = FlowData { preset: StreamPreset::tiny(), seed };
+    let mut teacher = stream::Teacher::new(seed, 0, &data.preset);
+    let frame = teacher.next_frame();
+    let params = serde_json::json!({ "alpha": data.preset.tab.alpha, "w": frame.w });
+    let mut v = crate::instance::to_json("sarsa", &teacher.mdp, &teacher.phi, &frame.traj, params);
+    v["training"] = data.to_json();
+    v["start"] = serde_json::json!({ "seed": start_seed, "tag": GAP_START_TAG, "perturbation": START_PERTURBATION });
+    v["measured"] = serde_json::json!({
+        "gap_ratio_at_c0": ratio, "slope_ln_loss": r.slope_raw, "predicted_slope": -2.0 * r.lambda_fd.0,
+        "lambda_fd": [r.lambda_fd.0, r.lambda_fd.1], "loss_start": r.loss0, "loss_end": r.loss_end,
+    });
+    let note = "with λ⁺_2/λ⁺_1 below the spectral-gap bound, the slope of ln L over the last 4 decades of a 26-decade flow is more than 10 % away from -2λ⁺_min (violation = relative slope error)";
+    v["counterexample"] = crate::search::provenance_block(args, violation, note);
+    let summary = format!(
+        "training seed {seed}, start seed {start_seed}: λ⁺_2/λ⁺_1 = {ratio:.3} at c0; L {:.1e} → {:.1e}; slope of ln L {:.4e} vs predicted {:.4e} (relative error {violation:.3})",
+        r.loss0,
+        r.loss_end,
+        r.slope_raw.unwrap_or(f64::NAN),
+        -2.0 * r.lambda_fd.0
+    );
+    Ok(SearchOutcome {
+        found: Some(Counterexample { instance: v, violation, summary }),
+        tried,
+        report: vec![format!("tried {tried} (training seed, start seed) pairs; shrunk to the one below")],
+    })
+}
+
+/// Replay a saved spectral-gap counterexample: rebuild the training sample and start, check the
+/// gap is below the bound, re-run the flow; returns the slope error (0 if within tolerance).
+fn replay_gap(v: &serde_json::Value) -> Result<f64, InputError> {
+    let tr = v.get("training").ok_or_else(|| InputError::new("training", "missing"))?;
+    let data = FlowData::from_json(tr, "training")?;
+    if data.preset != StreamPreset::tiny() {
+        return Err(InputError::new("training", "a spectral-gap counterexample uses the tiny preset"));
+    }
+    let start = v
+        .get("start")
+        .and_then(|s| s.get("seed"))
+        .and_then(|s| s.as_u64())
+        .ok_or_else(|| InputError::new("start.seed", "missing or not a nonnegative integer"))?;
+    Ok(gap_violation(data.seed, start).map_or(0.0, |x| x.0))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The teacher step of Algorithm 1 over several frames.
+
+/// MDPs × frames of the teacher-step check (the tiny preset of the flow checks has one frame
+/// per MDP, so its teacher never steps).
+pub const TEACHER_MDPS: usize = 4;
+/// Frames per MDP of the teacher-step check.
+pub const TEACHER_FRAMES: usize = 6;
+
+/// Batch SARSA written from a frame's raw trajectory and the MDP's features, never through
+/// `TransitionBatch`: `w + (α/n) Σ_i (r_{i+1} + γ φ(s_{i+1},a_{i+1})ᵀw - φ(s_i,a_i)ᵀw) φ(s_i,a_i)`.
+fn sarsa_from_trajectory(t: &stream::Teacher, tr: &crate::mdp::rollout::Trajectory, w: &[f64], alpha: f64) -> Vec<f64> {
+    let (n, gamma) = (tr.rewards.len(), t.mdp.gamma());
+    let dot = |s: usize, a: usize| t.phi.phi(s, a).iter().zip(w).map(|(x, y)| x * y).sum::<f64>();
+    let mut out = w.to_vec();
+    for i in 0..n {
+        let (s, a, s2, a2) = (tr.states[i], tr.actions[i], tr.states[i + 1], tr.actions[i + 1]);
+        let delta = tr.rewards[i] + gamma * dot(s2, a2) - dot(s, a);
+        for (o, x) in out.iter_mut().zip(t.phi.phi(s, a)) {
+            *o += alpha / n as f64 * delta * x;
+        }
+    }
+    out
+}
+
+/// `sarsa-teacher-step` [R]: over several frames, each frame's prompt parameter is the previous
+/// frame's target (`w ← w_tgt`), the target is batch SARSA of the frame's own trajectory, and the
+/// window continues where the last one ended (`s ← s_n`). Negative control beside it: frames
+/// drawn without the teacher step (`Teacher::frame_at` with a fixed `w`) fail the first equality.
+fn check_teacher_step(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    let preset = StreamPreset { mdps: TEACHER_MDPS, frames: TEACHER_FRAMES, ..StreamPreset::tiny() };
+    let (d, n, alpha) = (preset.tab.d, preset.tab.n, preset.tab.alpha);
+    let seed: u64 = rng.random();
+    let f = Arithmetic::F64;
+    let (mut step_err, mut sarsa_err, mut breaks, mut ctrl_err) = (0.0f64, 0.0f64, 0usize, 0.0f64);
+    for k in 0..TEACHER_MDPS as u64 {
+        let mut t = stream::Teacher::new(seed, k, &preset);
+        let mut prev: Option<stream::Frame> = None;
+        for j in 0..TEACHER_FRAMES {
+            // Sabotage: frame 2 is drawn without the teacher step.
+            let fr = if ctx.sabotage && j == 2 { t.frame_at(&t.w.clone()) } else { t.next_frame() };
+            let mine = sarsa_from_trajectory(&t, &fr.traj, &fr.w, alpha);
+            let scale = mine.iter().chain(&fr.w).fold(1.0f64, |m, x| m.max(x.abs()));
+            let e = mine.iter().zip(&fr.target).map(|(a, b)| (a - b).abs()).fold(0.0, tolerance::worst) / scale;
+            sarsa_err = tolerance::worst(sarsa_err, e);
+            if let Some(p) = &prev {
+                let e = p.target.iter().zip(&fr.w).map(|(a, b)| (a - b).abs()).fold(0.0, tolerance::worst);
+                step_err = tolerance::worst(step_err, e);
+                breaks += usize::from(p.traj.states.last() != fr.traj.states.first());
+            }
+            prev = Some(fr);
+        }
+        // Negative control: without the teacher step the parameter never moves to the target.
+        let mut u = stream::Teacher::new(seed, k, &preset);
+        let w0 = u.w.clone();
+        let a = u.frame_at(&w0);
+        let b = u.frame_at(&w0);
+        ctrl_err = ctrl_err.max(a.target.iter().zip(&b.w).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max));
+    }
+    let ms = vec![
+        // The stream copies the target into the next prompt: bit-identical.
+        Measurement::equality(f, "w of frame t+1 = target of frame t (w ← w_tgt), max |difference|", step_err, 0.0),
+        negative_control(
+            format!("negative control: frames without the teacher step differ ({ctrl_err:.2e})"),
+            ctrl_err > 0.0,
+        ),
+        Measurement::equality(
+            f,
+            "target = batch SARSA of the frame's own trajectory (written from the raw transitions)",
+            sarsa_err,
+            tolerance::poly_rel_tol(4 * d * n),
+        ),
+        Measurement::equality(f, "windows that do not start where the last ended (s ← s_n)", breaks as f64, 0.0),
+    ];
+    CaseResult { measurements: ms, instance: None, sz_shape: None }
 }

@@ -133,7 +133,8 @@ fn flow_converges_at_the_predicted_rate() {
     let mut rng = case_rng(2, "test/flow", 0);
     let th0 = experiment::perturbed_start(&mut rng, &ts, 0.1);
     let r = experiment::run(&pop, &th0, data.preset.tab.alpha, &ts, FlowStop::default());
-    let cr = theorem::dynamics::convergence_measurements(&r);
+    let mut cr = theorem::dynamics::convergence_measurements(&r);
+    cr.measurements.extend(theorem::dynamics::rate_measurements(&r, 1.0).measurements);
     for m in &cr.measurements {
         assert!(m.holds, "{}: {:e} > {:e}", m.quantity, m.error, m.tolerance);
     }
@@ -174,7 +175,14 @@ fn rate_check_fails_without_richness() {
 
 #[test]
 fn every_dynamics_theorem_passes_one_case_and_fails_under_sabotage() {
-    for id in ["sarsa-gradient-invariants", "sarsa-richness", "sarsa-local-convergence"] {
+    for id in [
+        "sarsa-gradient-invariants",
+        "sarsa-gradient-identities",
+        "sarsa-richness",
+        "sarsa-local-convergence",
+        "sarsa-local-convergence-rate",
+        "sarsa-teacher-step",
+    ] {
         let t = theorem::find(id).expect("registered");
         let mut rng = case_rng(0, id, 0);
         let r = (t.check)(&mut rng, &CheckCtx::default());

@@ -15,5 +15,7 @@ mod fuzz;
 mod linear_td;
 mod mdp;
 mod neu;
+mod rates;
 mod sarsa;
 mod softmax_td;
+mod writes;
