@@ -356,12 +356,29 @@ impl<const P: u64> Scalar for Fp<P> {
     }
 }
 
+/// What a computation generic over the prime field may use beyond [`Scalar`]: the modulus and
+/// uniform draws (the Schwartz–Zippel points).
+pub trait PrimeField: Scalar + Copy {
+    /// The modulus `p`.
+    const P: u64;
+    /// A uniform element of `F_p`.
+    fn random<R: Rng + ?Sized>(rng: &mut R) -> Self;
+}
+
+impl<const P: u64> PrimeField for Fp<P> {
+    const P: u64 = P;
+    #[inline]
+    fn random<R: Rng + ?Sized>(rng: &mut R) -> Self {
+        Fp::random(rng)
+    }
+}
+
 /// A computation generic over the field, run by [`with_prime`] for the prime chosen at run time.
 pub trait FieldRun {
     /// What the computation returns.
     type Output;
     /// Run over `F`.
-    fn run<F: Scalar>(self) -> Self::Output;
+    fn run<F: PrimeField>(self) -> Self::Output;
 }
 
 /// Run `job` over `F_p` with `p = FIELD_PRIMES[index % 8]`.
@@ -455,7 +472,8 @@ mod tests {
     #[test]
     fn from_f64_maps_dyadics_exactly() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let mut xs = vec![0.1, -0.375, 1.0, -1.0, 2f64.powi(-40), 2f64.powi(-1074), f64::MAX, f64::MIN_POSITIVE, 3e-300];
+        let mut xs =
+            vec![0.1, -0.375, 1.0, -1.0, 2f64.powi(-40), 2f64.powi(-1074), f64::MAX, f64::MIN_POSITIVE, 3e-300];
         xs.extend((0..500).map(|_| rng.random_range(-1e3..1e3)));
         xs.extend((0..500).map(|_| super::super::grid::draw(&mut rng)));
         for x in xs {
@@ -490,7 +508,8 @@ mod tests {
         struct Modulus;
         impl FieldRun for Modulus {
             type Output = (Option<u64>, f64);
-            fn run<F: Scalar>(self) -> Self::Output {
+            fn run<F: PrimeField>(self) -> Self::Output {
+                assert_eq!(F::modulus(), Some(F::P));
                 (F::modulus(), (-F::one()).to_f64())
             }
         }
