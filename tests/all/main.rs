@@ -16,3 +16,4 @@ mod mdp;
 mod neu;
 mod sarsa;
 mod softmax_td;
+mod speed;
