@@ -5,8 +5,9 @@
 //! forward pass and the same generic reference update run in both arithmetics: `f64` for speed
 //! and `BigRational` for exact equality (spec `README.md`, "Conventions"). Softmax code is `f64`
 //! only. [`field::Fp`] adds the prime fields `F_p` (`p ≈ 2^62`) for Schwartz–Zippel
-//! certificates at every shape.
+//! certificates at every shape, and [`degree::Degree`] the degree bound such a certificate needs.
 
+pub mod degree;
 pub mod field;
 
 use num_bigint::BigInt;

@@ -227,3 +227,61 @@ fn linear_td_paper_shape_over_the_field() {
         with_prime(i + 3, LinearTd { d: 36, n: 64, layers: 40, variant });
     }
 }
+
+/// The degrees `proofs/README.md` states, computed from the weights actually used by running
+/// the same generic code over `scalar::degree::Degree` (every prompt entry, `α`, `C`, `λ` free):
+/// one SARSA block at the paper shape has degree `≤ 7`; [WB] at `d = 36, n = 64, L = 40` has
+/// `≤ 2 + L (5 + deg M)`; and a `Q` that reads the changing bottom row makes the degree grow
+/// geometrically (why a structural bound must not be assumed for arbitrary weights).
+#[test]
+fn certificate_degrees_from_the_weights_used() {
+    use icrl_proofs::scalar::degree::Degree;
+    let x = Degree::var();
+    let free = |d: usize, n: usize| TransitionBatch {
+        phi: vec![vec![x; d]; n],
+        phi_next: vec![vec![x; d]; n],
+        rewards: vec![x; n],
+        gamma: x,
+    };
+    let diff_degree = |a: &[Degree], b: &[Degree]| a.iter().zip(b).map(|(p, q)| *p - *q).max().unwrap();
+    // SARSA, paper shape, c = -3/7 (a constant), α free.
+    let (d, n) = (36, 20);
+    let s = Shape::sarsa(d);
+    let c = Degree::from_ratio(-3, 7);
+    let (p, v) = (p_star(s, &c), v_star(s, &x, &Degree::zero(), &c));
+    let (b, w) = (free(d, n), vec![x; d]);
+    let tf = parameter_readout(&lsa_block_last_column(&sarsa_prompt(&b, &w), &p, &v), s.token());
+    let deg = diff_degree(&tf, &batch_sarsa(&b, &w, &x)).bound().unwrap();
+    assert!(deg <= 7, "SARSA block degree {deg}");
+    // [WB] at the paper preset.
+    let (d, n, layers) = (36, 64, 40);
+    let b = free(d, n);
+    let phi_q = vec![x; d];
+    let cs: Vec<Mat<Degree>> = vec![Mat::from_fn(d, d, |_, _| x); layers];
+    for (mask, variant, deg_m) in [
+        (query_mask(n), TdVariant::Td0, 0),
+        (td_lambda_mask(n, &x), TdVariant::TdLambda(x), n as u32 - 1),
+        (query_mask(n), TdVariant::ResidualGradient, 0),
+    ] {
+        let residual = matches!(variant, TdVariant::ResidualGradient);
+        let mut z = td_prompt(&b, &phi_q);
+        let mut tf = Vec::new();
+        for c in &cs {
+            z = masked_layer(&z, &p_td(d), &if residual { q_residual(c) } else { q_td(c) }, &mask);
+            tf.push(td_readout(&z));
+        }
+        let rf: Vec<Degree> = td_iterates(&b, &cs, &variant).iter().map(|w| dot(w, &phi_q)).collect();
+        let deg = diff_degree(&tf, &rf).bound().unwrap();
+        assert!(deg <= 2 + layers as u32 * (5 + deg_m), "{variant:?}: degree {deg}");
+    }
+    // A Q reading the bottom row: the degree at least doubles per layer.
+    let (d, n) = (2, 3);
+    let b = free(d, n);
+    let mut z = td_prompt(&b, &vec![x; d]);
+    let mut q = q_td(&Mat::from_fn(d, d, |_, _| x));
+    q[(2 * d, 2 * d)] = Degree::one();
+    for _ in 0..10 {
+        z = masked_layer(&z, &p_td(d), &q, &query_mask(n));
+    }
+    assert!(td_readout(&z).bound().unwrap() >= 1 << 10);
+}
