@@ -67,6 +67,7 @@ impl<'a> Add<&'a Degree> for Degree {
 
 impl Sub for Degree {
     type Output = Self;
+    #[allow(clippy::suspicious_arithmetic_impl)] // deg(f - g) has the bound of deg(f + g)
     fn sub(self, rhs: Self) -> Self {
         self + rhs
     }

@@ -290,6 +290,7 @@ impl<const P: u64> Div for Fp<P> {
     type Output = Self;
     /// # Panics
     /// On division by zero (like `BigRational`).
+    #[allow(clippy::suspicious_arithmetic_impl)] // a / b = a · b⁻¹
     fn div(self, rhs: Self) -> Self {
         self * rhs.inv().expect("Fp: division by zero")
     }
@@ -449,7 +450,8 @@ mod tests {
     fn the_moduli_are_distinct_primes_above_2_61() {
         for (i, &p) in FIELD_PRIMES.iter().enumerate() {
             assert!(is_prime(p), "{p} is not prime");
-            assert!(p >= FIELD_PRIME_MIN && p > 1 << 61 && p < 1 << 62);
+            assert!((FIELD_PRIME_MIN..1 << 62).contains(&p));
+            const { assert!(FIELD_PRIME_MIN > 1 << 61) };
             assert!(FIELD_PRIMES[..i].iter().all(|&q| q != p));
         }
         // They are the eight largest primes below 2^62: nothing prime in between.

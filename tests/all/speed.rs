@@ -103,7 +103,13 @@ fn sparse_readout_equals_full_block_in_f64_to_rounding() {
         let fast = readout(&h, &p, &v);
         let full = last_col(&lsa_block(&h, &p, &v));
         for i in 0..dd {
-            assert!((fast[i] - full[i]).abs() <= tol * scale[i], "row {i}: {} vs {} (scale {})", fast[i], full[i], scale[i]);
+            assert!(
+                (fast[i] - full[i]).abs() <= tol * scale[i],
+                "row {i}: {} vs {} (scale {})",
+                fast[i],
+                full[i],
+                scale[i]
+            );
         }
     }
 }
@@ -163,7 +169,8 @@ fn bench_json_prints_one_object_per_figure() {
         assert_eq!(v["repetitions"], 3);
         assert_eq!(v["holds"], true);
         assert_eq!(v["modulus"], FIELD_PRIMES[0]);
-        let (med, lo, hi) = (v["instances_per_second"].as_f64().unwrap(), v["min"].as_f64().unwrap(), v["max"].as_f64().unwrap());
+        let (med, lo, hi) =
+            (v["instances_per_second"].as_f64().unwrap(), v["min"].as_f64().unwrap(), v["max"].as_f64().unwrap());
         assert!(lo <= med && med <= hi && lo > 0.0);
         assert!(v["threads"].as_u64().unwrap() >= 1);
     }
