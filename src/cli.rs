@@ -202,12 +202,20 @@ struct SearchCmd {
 
 #[derive(Args, Debug)]
 struct BenchArgs {
-    /// Which benchmark: `sarsa-paper`, `sarsa-paper-exact`, `linear-td-wb`, `softmax-td`, or `all`.
+    /// Which figure: `sarsa-paper`, `sarsa-paper-full-block`, `sarsa-paper-field`,
+    /// `sarsa-paper-field-weights`, `sarsa-paper-field-mdp`, `sarsa-paper-exact`, `linear-td-wb`,
+    /// `softmax-td`, or `all`.
     #[arg(long, default_value = "all")]
     which: String,
-    /// Minimum seconds per measurement.
-    #[arg(long, default_value_t = 3.0)]
+    /// Seconds per repetition.
+    #[arg(long, default_value_t = 1.0)]
     seconds: f64,
+    /// Repetitions per figure and thread count (the report gives median, min and max).
+    #[arg(long, default_value_t = 5)]
+    repetitions: usize,
+    /// One JSON object per figure and thread count, one per line.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Parse `args` and run; returns the exit code.
@@ -465,7 +473,13 @@ fn search(a: SearchCmd) -> Result<i32, InputError> {
 }
 
 fn bench(a: BenchArgs) -> Result<i32, InputError> {
-    let lines = crate::theorem::bench::run(&a.which, a.seconds)?;
+    let opts = crate::theorem::bench::BenchOptions {
+        which: a.which,
+        seconds: a.seconds,
+        repetitions: a.repetitions,
+        json: a.json,
+    };
+    let lines = crate::theorem::bench::run(&opts)?;
     let mut o = out();
     for l in lines {
         let _ = writeln!(o, "{l}");

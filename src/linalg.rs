@@ -46,6 +46,14 @@ impl<T: Scalar> Mat<T> {
         }
         Mat { rows, cols, data }
     }
+    /// Make `self` the `rows × cols` zero matrix, reusing its buffer (no allocation once the
+    /// buffer is large enough: the per-instance workspaces of the hot loops).
+    pub fn reset_zeros(&mut self, rows: usize, cols: usize) {
+        self.rows = rows;
+        self.cols = cols;
+        self.data.clear();
+        self.data.resize(rows * cols, T::zero());
+    }
     /// Number of rows.
     pub fn rows(&self) -> usize {
         self.rows
@@ -235,6 +243,63 @@ pub fn generic_gemm<T: Scalar>(a: &Mat<T>, b: &Mat<T>) -> Mat<T> {
         }
     }
     c
+}
+
+/// The nonzero entries of a matrix, row by row (compressed sparse rows), for products with the
+/// constructed weights, which are almost all zero (`P⋆` has `2d + 1` nonzeros of `(3d + 2)²`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SparseRows<T> {
+    rows: usize,
+    cols: usize,
+    /// Row `i` owns `cols_idx[start[i]..start[i + 1]]` and the same range of `vals`.
+    start: Vec<usize>,
+    col_idx: Vec<usize>,
+    vals: Vec<T>,
+}
+
+impl<T: Scalar> SparseRows<T> {
+    /// The nonzero entries of `m` (exact zeros dropped; nothing else).
+    pub fn from_mat(m: &Mat<T>) -> Self {
+        let mut start = Vec::with_capacity(m.rows + 1);
+        let (mut col_idx, mut vals) = (Vec::new(), Vec::new());
+        start.push(0);
+        for i in 0..m.rows {
+            for (j, x) in m.row(i).iter().enumerate() {
+                if !x.is_zero() {
+                    col_idx.push(j);
+                    vals.push(x.clone());
+                }
+            }
+            start.push(vals.len());
+        }
+        SparseRows { rows: m.rows, cols: m.cols, start, col_idx, vals }
+    }
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+    /// Number of stored (nonzero) entries.
+    pub fn nnz(&self) -> usize {
+        self.vals.len()
+    }
+    /// `out = self · x`, in the order of the stored entries (column order within a row).
+    ///
+    /// # Panics
+    /// On a length mismatch (a programming error).
+    pub fn mul_vec_into(&self, x: &[T], out: &mut [T]) {
+        assert!(x.len() == self.cols && out.len() == self.rows, "SparseRows::mul_vec_into: shape mismatch");
+        for (i, o) in out.iter_mut().enumerate() {
+            let mut s = T::zero();
+            for k in self.start[i]..self.start[i + 1] {
+                s.add_mul(&self.vals[k], &x[self.col_idx[k]]);
+            }
+            *o = s;
+        }
+    }
 }
 
 /// `xᵀ y`.

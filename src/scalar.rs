@@ -4,7 +4,11 @@
 //! Linear-attention claims are polynomial identities in the prompt's entries, so the same generic
 //! forward pass and the same generic reference update run in both arithmetics: `f64` for speed
 //! and `BigRational` for exact equality (spec `README.md`, "Conventions"). Softmax code is `f64`
-//! only.
+//! only. [`field::Fp`] adds the prime fields `F_p` (`p ≈ 2^62`) for Schwartz–Zippel
+//! certificates at every shape, and [`degree::Degree`] the degree bound such a certificate needs.
+
+pub mod degree;
+pub mod field;
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -12,7 +16,7 @@ use num_traits::{One, Signed, ToPrimitive, Zero};
 use std::fmt::Debug;
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
-/// The bounds the linear-attention code needs, for `f64` and `BigRational`.
+/// The bounds the linear-attention code needs, for `f64`, `BigRational` and `field::Fp`.
 pub trait Scalar:
     Clone
     + Debug
@@ -51,6 +55,11 @@ pub trait Scalar:
     /// `self * self`.
     fn sq(&self) -> Self {
         self.clone() * self
+    }
+    /// The modulus `p` for a prime field `F_p`, `None` for `f64` and `BigRational` (added with
+    /// [`field::Fp`]; the default keeps every other implementation unchanged).
+    fn modulus() -> Option<u64> {
+        None
     }
     /// `self += a * b` (the inner-loop operation; `f64` uses a fused path).
     fn add_mul(&mut self, a: &Self, b: &Self) {

@@ -14,11 +14,29 @@ pub fn sarsa_prompt<T: Scalar>(b: &TransitionBatch<T>, w: &[T]) -> Mat<T> {
 /// [R] actor-critic prompt: tokens `x_i = [f_i; γf⁺_i; r_{i+1}; ψ_i]`, parameter column
 /// `[1; w; λ]`; `D = 3d + 2 + 2 d_π`. With no scores it is [`sarsa_prompt`].
 pub fn actor_critic_prompt<T: Scalar>(b: &TransitionBatch<T>, scores: &[Vec<T>], w: &[T], lambda: &[T]) -> Mat<T> {
+    let mut h = Mat::zeros(0, 0);
+    actor_critic_prompt_into(&mut h, b, scores, w, lambda);
+    h
+}
+
+/// [`sarsa_prompt`] written into `h` (reusing its buffer: the hot loop of `icrl bench`).
+pub fn sarsa_prompt_into<T: Scalar>(h: &mut Mat<T>, b: &TransitionBatch<T>, w: &[T]) {
+    actor_critic_prompt_into(h, b, &[], w, &[])
+}
+
+/// [`actor_critic_prompt`] written into `h` (reusing its buffer).
+pub fn actor_critic_prompt_into<T: Scalar>(
+    h: &mut Mat<T>,
+    b: &TransitionBatch<T>,
+    scores: &[Vec<T>],
+    w: &[T],
+    lambda: &[T],
+) {
     let (n, d) = (b.len(), w.len());
     let dp = lambda.len();
     let tok = 2 * d + 1 + dp;
     let rows = tok + 1 + d + dp;
-    let mut h = Mat::zeros(rows, n + 1);
+    h.reset_zeros(rows, n + 1);
     for i in 0..n {
         for k in 0..d {
             h[(k, i)] = b.phi[i][k].clone();
@@ -36,7 +54,6 @@ pub fn actor_critic_prompt<T: Scalar>(b: &TransitionBatch<T>, scores: &[Vec<T>],
     for k in 0..dp {
         h[(tok + 1 + d + k, n)] = lambda[k].clone();
     }
-    h
 }
 
 /// Readout of [`sarsa_prompt`]/[`actor_critic_prompt`] outputs: the parameter rows of the last

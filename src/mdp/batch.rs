@@ -24,14 +24,26 @@ pub struct TransitionBatch<T> {
 impl<T: Scalar> TransitionBatch<T> {
     /// From a trajectory window and features (`f64` read exactly as dyadic rationals).
     pub fn from_trajectory(features: &Features, traj: &Trajectory, gamma: f64) -> Self {
+        let mut b = TransitionBatch { phi: Vec::new(), phi_next: Vec::new(), rewards: Vec::new(), gamma: T::zero() };
+        b.fill_from_trajectory(features, traj, gamma);
+        b
+    }
+    /// [`TransitionBatch::from_trajectory`] into `self`, reusing its buffers (no allocation once
+    /// they are large enough: the hot loop of `icrl bench`).
+    pub fn fill_from_trajectory(&mut self, features: &Features, traj: &Trajectory, gamma: f64) {
         let n = traj.len();
-        let conv = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
-        TransitionBatch {
-            phi: (0..n).map(|i| conv(features.phi(traj.states[i], traj.actions[i]))).collect(),
-            phi_next: (0..n).map(|i| conv(features.phi(traj.states[i + 1], traj.actions[i + 1]))).collect(),
-            rewards: traj.rewards.iter().map(|&r| T::from_f64(r)).collect(),
-            gamma: T::from_f64(gamma),
-        }
+        let fill = |dst: &mut Vec<Vec<T>>, next: usize| {
+            dst.resize_with(n, Vec::new);
+            for (i, v) in dst.iter_mut().enumerate() {
+                v.clear();
+                v.extend(features.phi(traj.states[i + next], traj.actions[i + next]).iter().map(|&x| T::from_f64(x)));
+            }
+        };
+        fill(&mut self.phi, 0);
+        fill(&mut self.phi_next, 1);
+        self.rewards.clear();
+        self.rewards.extend(traj.rewards.iter().map(|&r| T::from_f64(r)));
+        self.gamma = T::from_f64(gamma);
     }
     /// Number of transitions `n`.
     pub fn len(&self) -> usize {

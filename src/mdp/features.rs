@@ -5,7 +5,8 @@ use crate::error::{finite, InputError};
 use rand::Rng;
 
 /// `φ(s,a) ∈ R^d` for every state-action pair; state features are the one-action case.
-#[derive(Clone, Debug, PartialEq)]
+/// (`Default` is the empty buffer that [`Features::random_into`] fills.)
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct Features {
     n_states: usize,
     n_actions: usize,
@@ -66,8 +67,19 @@ impl Features {
 
     /// i.i.d. `Unif(-1,1)` entries ([LL] experiments, [WB] default).
     pub fn random<R: Rng + ?Sized>(rng: &mut R, n_states: usize, n_actions: usize, d: usize) -> Self {
-        let data = (0..n_states * n_actions * d).map(|_| rng.random_range(-1.0..1.0)).collect();
-        Features { n_states, n_actions, d, data }
+        let mut f = Features { n_states: 0, n_actions: 0, d: 0, data: Vec::new() };
+        f.random_into(rng, n_states, n_actions, d);
+        f
+    }
+
+    /// [`Features::random`] into `self`, reusing its buffer (the same draws; no allocation once
+    /// the buffer is large enough).
+    pub fn random_into<R: Rng + ?Sized>(&mut self, rng: &mut R, n_states: usize, n_actions: usize, d: usize) {
+        self.n_states = n_states;
+        self.n_actions = n_actions;
+        self.d = d;
+        self.data.clear();
+        self.data.extend((0..n_states * n_actions * d).map(|_| rng.random_range(-1.0..1.0)));
     }
 
     /// One-hot `φ(s,a) = scale · e_{s|A|+a}`, `d = |S||A|` (for one action: `x(s) = scale · e_s`).

@@ -7,28 +7,60 @@ use rand::Rng;
 
 /// `Dirichlet(1,…,1)` on `k` points: normalized `Exp(1)` draws (`-ln U`, `U ∈ (0,1]`).
 pub fn dirichlet_ones<R: Rng + ?Sized>(rng: &mut R, k: usize) -> Vec<f64> {
-    let mut v: Vec<f64> = (0..k).map(|_| -(1.0 - rng.random::<f64>()).ln()).collect();
-    let s: f64 = v.iter().sum();
+    let mut v = vec![0.0; k];
+    dirichlet_ones_into(rng, &mut v);
+    v
+}
+
+/// [`dirichlet_ones`] on `out.len()` points, written into `out` (the same draws, no allocation).
+pub fn dirichlet_ones_into<R: Rng + ?Sized>(rng: &mut R, out: &mut [f64]) {
+    for x in out.iter_mut() {
+        *x = -(1.0 - rng.random::<f64>()).ln();
+    }
+    let s: f64 = out.iter().sum();
     if !(s > 0.0) {
         // All draws were exactly U = 1 (probability ~ 2^-53k): fall back to uniform.
-        return vec![1.0 / k as f64; k];
+        let k = out.len();
+        out.fill(1.0 / k as f64);
+        return;
     }
-    for x in &mut v {
+    for x in out.iter_mut() {
         *x /= s;
     }
-    v
 }
 
 /// Random tabular MDP ([LL] experiments): `p(·|s,a) ~ Dir(1)`, `r ~ Unif(-1,1)` i.i.d.,
 /// `p0 ~ Dir(1)`.
 pub fn random_tabular<R: Rng + ?Sized>(rng: &mut R, n_states: usize, n_actions: usize, gamma: f64) -> Mdp {
-    let mut p = Vec::with_capacity(n_states * n_actions * n_states);
-    for _ in 0..n_states * n_actions {
-        p.extend(dirichlet_ones(rng, n_states));
+    let mut m = Mdp { n_states: 0, n_actions: 0, gamma: 0.0, p: Vec::new(), r: Vec::new(), p0: Vec::new() };
+    random_tabular_into(rng, n_states, n_actions, gamma, &mut m);
+    m
+}
+
+/// [`random_tabular`] into an existing `Mdp`, reusing its buffers (the same draws in the same
+/// order; no allocation once the buffers are large enough). Every row is validated as
+/// `Mdp::from_flat` does (finite, nonnegative, sums to 1); rewards are in `(-1, 1)` by
+/// construction.
+///
+/// # Panics
+/// If `γ ∉ [0, 1)` or a size is 0 (a programming error: the generator's callers fix both).
+pub fn random_tabular_into<R: Rng + ?Sized>(rng: &mut R, n_states: usize, n_actions: usize, gamma: f64, m: &mut Mdp) {
+    assert!(n_states > 0 && n_actions > 0, "random_tabular: empty MDP");
+    super::validate_gamma("gamma", gamma).expect("generator: γ in [0, 1)");
+    let (ns, len) = (n_states, n_states * n_actions * n_states);
+    m.n_states = n_states;
+    m.n_actions = n_actions;
+    m.gamma = gamma;
+    m.p.resize(len, 0.0);
+    for row in m.p.chunks_exact_mut(ns) {
+        dirichlet_ones_into(rng, row);
+        super::validate_row("transitions", row).expect("generator builds a valid MDP");
     }
-    let r = (0..n_states * n_actions * n_states).map(|_| rng.random_range(-1.0..1.0)).collect();
-    let p0 = dirichlet_ones(rng, n_states);
-    Mdp::from_flat(n_states, n_actions, gamma, p, r, p0).expect("generator builds a valid MDP")
+    m.r.clear();
+    m.r.extend((0..len).map(|_| rng.random_range(-1.0..1.0)));
+    m.p0.resize(ns, 0.0);
+    dirichlet_ones_into(rng, &mut m.p0);
+    super::validate_row("initial", &m.p0).expect("generator builds a valid MDP");
 }
 
 /// Sizes and step parameters of a random-tabular experiment.

@@ -4,8 +4,9 @@
 use super::features::Features;
 use rand::Rng;
 
-/// `π(a|s)` as a table.
-#[derive(Clone, Debug, PartialEq)]
+/// `π(a|s)` as a table. (`Default` is the empty buffer that
+/// [`TabularPolicy::epsilon_greedy_into`] fills.)
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct TabularPolicy {
     n_states: usize,
     n_actions: usize,
@@ -28,13 +29,21 @@ impl TabularPolicy {
     /// ε-greedy w.r.t. `Q_w(s,a) = wᵀφ(s,a)`: greedy action (ties: lowest index) w.p. `1-ε`,
     /// uniform w.p. `ε`.
     pub fn epsilon_greedy(phi: &Features, w: &[f64], eps: f64) -> Self {
+        let mut pi = TabularPolicy { n_states: 0, n_actions: 0, probs: Vec::new() };
+        pi.epsilon_greedy_into(phi, w, eps);
+        pi
+    }
+    /// [`TabularPolicy::epsilon_greedy`] into `self`, reusing its buffer.
+    pub fn epsilon_greedy_into(&mut self, phi: &Features, w: &[f64], eps: f64) {
         let (ns, na) = (phi.n_states(), phi.n_actions());
-        let mut probs = vec![eps / na as f64; ns * na];
+        self.n_states = ns;
+        self.n_actions = na;
+        self.probs.clear();
+        self.probs.resize(ns * na, eps / na as f64);
         for s in 0..ns {
             let g = greedy_action(phi, w, s);
-            probs[s * na + g] += 1.0 - eps;
+            self.probs[s * na + g] += 1.0 - eps;
         }
-        TabularPolicy { n_states: ns, n_actions: na, probs }
     }
     /// Softmax `π_λ(a|s) ∝ exp(λᵀφ_π(s,a))`, computed stably.
     pub fn softmax(policy_features: &Features, lambda: &[f64]) -> Self {

@@ -6,7 +6,7 @@ use crate::error::{finite, InputError};
 use rand::Rng;
 
 /// `n` transitions: `n+1` states and actions and `n` rewards (`rewards[i] = r_{i+1}`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct Trajectory {
     /// `s_0 … s_n`
     pub states: Vec<usize>,
@@ -84,28 +84,58 @@ impl Trajectory {
 
 /// Roll out `n` transitions (and the final next action) of `pi` from `s0`.
 pub fn rollout<R: Rng + ?Sized>(rng: &mut R, mdp: &Mdp, pi: &TabularPolicy, s0: usize, n: usize) -> Trajectory {
-    let mut states = Vec::with_capacity(n + 1);
-    let mut actions = Vec::with_capacity(n + 1);
-    let mut rewards = Vec::with_capacity(n);
+    let mut t = Trajectory {
+        states: Vec::with_capacity(n + 1),
+        actions: Vec::with_capacity(n + 1),
+        rewards: Vec::with_capacity(n),
+    };
+    rollout_into(rng, mdp, pi, s0, n, &mut t);
+    t
+}
+
+/// [`rollout`] into `t`, reusing its buffers (the same draws; no allocation once they are
+/// large enough).
+pub fn rollout_into<R: Rng + ?Sized>(
+    rng: &mut R,
+    mdp: &Mdp,
+    pi: &TabularPolicy,
+    s0: usize,
+    n: usize,
+    t: &mut Trajectory,
+) {
+    t.states.clear();
+    t.actions.clear();
+    t.rewards.clear();
     let mut s = s0;
     let mut a = pi.sample(rng, s);
     for _ in 0..n {
-        states.push(s);
-        actions.push(a);
+        t.states.push(s);
+        t.actions.push(a);
         let s2 = sample_categorical(rng, mdp.p_row(s, a));
-        rewards.push(mdp.r(s, a, s2));
+        t.rewards.push(mdp.r(s, a, s2));
         s = s2;
         a = pi.sample(rng, s);
     }
-    states.push(s);
-    actions.push(a);
-    Trajectory { states, actions, rewards }
+    t.states.push(s);
+    t.actions.push(a);
 }
 
 /// Draw `s_0 ~ p0`, then [`rollout`].
 pub fn rollout_from_initial<R: Rng + ?Sized>(rng: &mut R, mdp: &Mdp, pi: &TabularPolicy, n: usize) -> Trajectory {
     let s0 = sample_categorical(rng, mdp.initial());
     rollout(rng, mdp, pi, s0, n)
+}
+
+/// [`rollout_from_initial`] into `t`, reusing its buffers.
+pub fn rollout_from_initial_into<R: Rng + ?Sized>(
+    rng: &mut R,
+    mdp: &Mdp,
+    pi: &TabularPolicy,
+    n: usize,
+    t: &mut Trajectory,
+) {
+    let s0 = sample_categorical(rng, mdp.initial());
+    rollout_into(rng, mdp, pi, s0, n, t);
 }
 
 /// ε-greedy w.r.t. `wᵀφ` rollout without building the policy table (the hot path of the

@@ -10,22 +10,33 @@ use crate::scalar::Scalar;
 
 /// The TD errors `δ_i(w)` with the recorded next action.
 pub fn td_errors<T: Scalar>(b: &TransitionBatch<T>, w: &[T]) -> Vec<T> {
-    (0..b.len()).map(|i| b.rewards[i].clone() + b.gamma.clone() * dot(w, &b.phi_next[i]) - dot(w, &b.phi[i])).collect()
+    (0..b.len()).map(|i| td_error(b, w, i)).collect()
+}
+
+/// `δ_i(w) = r_{i+1} + γ wᵀφ⁺_i - wᵀφ_i`.
+fn td_error<T: Scalar>(b: &TransitionBatch<T>, w: &[T], i: usize) -> T {
+    b.rewards[i].clone() + b.gamma.clone() * dot(w, &b.phi_next[i]) - dot(w, &b.phi[i])
 }
 
 /// One batch semi-gradient SARSA step.
 pub fn batch_sarsa<T: Scalar>(b: &TransitionBatch<T>, w: &[T], alpha: &T) -> Vec<T> {
+    let mut out = Vec::new();
+    batch_sarsa_into(b, w, alpha, &mut out);
+    out
+}
+
+/// [`batch_sarsa`] written into `out` (reusing its buffer: the hot loop of `icrl bench`).
+pub fn batch_sarsa_into<T: Scalar>(b: &TransitionBatch<T>, w: &[T], alpha: &T, out: &mut Vec<T>) {
     let n = T::from_ratio(b.len() as i64, 1);
-    let delta = td_errors(b, w);
-    let mut out = w.to_vec();
+    out.clear();
+    out.extend_from_slice(w);
     let step = alpha.clone() / n;
-    for (i, di) in delta.iter().enumerate() {
-        let coef = step.clone() * di;
+    for i in 0..b.len() {
+        let coef = step.clone() * &td_error(b, w, i);
         for (o, p) in out.iter_mut().zip(&b.phi[i]) {
             o.add_mul(&coef, p);
         }
     }
-    out
 }
 
 /// `L` synchronous steps on the same batch.
