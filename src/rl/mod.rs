@@ -2,6 +2,7 @@
 //! here builds a prompt or an attention layer.
 
 pub mod actor_critic;
+pub mod pairing;
 pub mod sarsa;
 pub mod softmax_td;
 pub mod td;

@@ -485,6 +485,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 1000,
             proof_page: "proofs/contraction.md",
             check: check_assumption,
+            instance: None,
         },
         TheoremSpec {
             id: "contraction-pathwise",
@@ -496,6 +497,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 1000,
             proof_page: "proofs/contraction.md",
             check: check_pathwise,
+            instance: None,
         },
         TheoremSpec {
             id: "contraction-decay",
@@ -507,6 +509,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 32,
             proof_page: "proofs/contraction.md",
             check: check_decay,
+            instance: None,
         },
     ]
 }

@@ -50,6 +50,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 24,
             proof_page: "proofs/sarsa-gradient-invariants.md",
             check: check_invariants,
+            instance: None,
         },
         TheoremSpec {
             id: "sarsa-richness",
@@ -61,6 +62,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 16,
             proof_page: "proofs/sarsa-richness.md",
             check: check_richness,
+            instance: None,
         },
         TheoremSpec {
             id: "sarsa-local-convergence",
@@ -72,6 +74,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 6,
             proof_page: "proofs/sarsa-local-convergence.md",
             check: check_convergence,
+            instance: None,
         },
     ]
 }

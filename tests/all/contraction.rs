@@ -138,6 +138,7 @@ fn verdicts_and_errors_do_not_depend_on_the_thread_count() {
         sabotage: false,
         only_case: None,
         progress: false,
+        sides: Default::default(),
     };
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| run(&specs, &cfg));
     let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| run(&specs, &cfg));
