@@ -72,7 +72,7 @@ pub fn check_value(raw: Value, limits: &Limits) -> Result<Checked, InputError> {
     if let Some(cx) = inst.raw.get("counterexample") {
         let th = cx.get("theorem").and_then(|v| v.as_str()).unwrap_or_default();
         let rl = cx.get("relax").and_then(|v| v.as_str()).unwrap_or_default();
-        if let Some(f) = crate::search::replay_fn(th, rl) {
+        if let Some(f) = crate::theorem::replay_fn(th, rl) {
             counterexample = Some((th.to_string(), rl.to_string(), f(&inst.raw)?));
         }
     }

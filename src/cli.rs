@@ -198,7 +198,7 @@ struct SearchCmd {
     /// Assumption to drop (see `icrl list`); repeat to drop several at once.
     #[arg(long, required = true)]
     relax: Vec<String>,
-    /// Random instances to try (default: the relaxation's own, see `search::default_budget`).
+    /// Random instances to try (default: the relaxation's own, see `theorem::default_budget`).
     #[arg(long)]
     budget: Option<u64>,
     /// Seed.
@@ -426,7 +426,7 @@ fn search(a: SearchCmd) -> Result<i32, InputError> {
     }
     let f = f.ok_or_else(|| InputError::new("--relax", "name at least one assumption"))?;
     let relax = a.relax.join("+");
-    let budget = a.budget.unwrap_or_else(|| crate::search::default_budget(&a.theorem, &relax));
+    let budget = a.budget.unwrap_or_else(|| crate::theorem::default_budget(&a.theorem, &relax));
     if budget == 0 {
         return Err(InputError::new("--budget", "must be at least 1"));
     }

@@ -390,7 +390,10 @@ fn depth(v: &Value) -> usize {
 
 /// `transitions` `(S,A,S)` or the MRP shorthand `(S,S)`; `rewards` `(S,A,S)`, or with an MRP
 /// `(S,S)` (`r(s,s')`) or `(S,)` (`r(s)` for every `s'`).
-fn read_kernel(m: &Value) -> Result<(Vec<Vec<Vec<f64>>>, Vec<Vec<Vec<f64>>>), InputError> {
+/// A nested `[s][a][s']` array.
+type Nested3 = Vec<Vec<Vec<f64>>>;
+
+fn read_kernel(m: &Value) -> Result<(Nested3, Nested3), InputError> {
     let tv = field(m, "mdp", "transitions")?;
     let rv = field(m, "mdp", "rewards")?;
     let mrp = depth(tv) == 2;

@@ -448,14 +448,14 @@ fn check_decay(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
 const A_CONTRACTION: Assumption = Assumption {
     name: "contraction",
     statement: "Assumption 5.1: min_s M_pi(s,s) >= (1+gamma)/2 + C with C in (0, (1-gamma)/2)",
-    search: Some(crate::search::softmax::search_contraction),
-    replay: Some(crate::search::softmax::replay_contraction),
+    search: Some(crate::theorem::relax::softmax::search_contraction),
+    replay: Some(crate::theorem::relax::softmax::replay_contraction),
 };
 const A_COVERAGE: Assumption = Assumption {
     name: "coverage",
     statement: "the context's sources visit every state",
-    search: Some(crate::search::softmax::search_coverage),
-    replay: Some(crate::search::softmax::replay_coverage),
+    search: Some(crate::theorem::relax::softmax::search_coverage),
+    replay: Some(crate::theorem::relax::softmax::replay_coverage),
 };
 const A_COVERAGE_PATHWISE: Assumption = Assumption {
     name: "coverage",

@@ -43,8 +43,8 @@ pub const ASSUMPTIONS: &[Assumption] = &[
     Assumption {
         name: "query-mask",
         statement: "the mask zeroes the query column as a source (M = diag(1,…,1,0))",
-        search: Some(crate::search::linear_td::search),
-        replay: Some(crate::search::linear_td::replay),
+        search: Some(crate::theorem::relax::linear_td::search),
+        replay: Some(crate::theorem::relax::linear_td::replay),
     },
     Assumption {
         name: "p-td",

@@ -268,6 +268,28 @@ impl std::fmt::Debug for TheoremSpec {
     }
 }
 
+/// Registry of replays by `(theorem, relax)`, used by the fixture test and `icrl check`.
+/// A combined relaxation `a+b` uses the replay of its first assumption (one search function
+/// serves all relaxations of a theorem and reads what was relaxed from the file).
+pub fn replay_fn(theorem: &str, relax: &str) -> Option<crate::search::ReplayFn> {
+    let t = find(theorem)?;
+    let first = relax.split('+').next()?;
+    t.assumptions.iter().find(|a| a.name == first).and_then(|a| a.replay)
+}
+
+/// The budget a search uses when `--budget` is not given: enough for the committed
+/// counterexample to be found from seed 0 (the divergence search needs many draws: diverging
+/// instances are rare among small MRPs).
+pub fn default_budget(theorem: &str, relax: &str) -> u64 {
+    match (theorem, relax) {
+        ("contraction-decay", "contraction") => 30_000,
+        ("contraction-decay", "coverage") => 5_000,
+        ("softmax-td-equivalence", _) => 500,
+        ("sarsa-equivalence", "recorded-next-action") => 400,
+        _ => 2_000,
+    }
+}
+
 /// Every theorem, in catalogue order.
 pub fn registry() -> Vec<TheoremSpec> {
     let mut v = Vec::new();
@@ -292,6 +314,7 @@ pub mod common;
 pub mod contraction;
 pub mod dynamics;
 pub mod linear_td;
+pub mod relax;
 pub mod sarsa;
 pub mod softmax_td;
 

@@ -45,20 +45,20 @@ pub const ASSUMPTIONS: &[Assumption] = &[
     Assumption {
         name: "p22-zero",
         statement: "P22 = 0 (the parameter column does not attend to itself through P)",
-        search: Some(crate::search::sarsa::search),
-        replay: Some(crate::search::sarsa::replay),
+        search: Some(crate::theorem::relax::sarsa::search),
+        replay: Some(crate::theorem::relax::sarsa::replay),
     },
     Assumption {
         name: "v22-bar-zero",
         statement: "V̄22 = 0 (V does not write the parameter column into the w rows)",
-        search: Some(crate::search::sarsa::search),
-        replay: Some(crate::search::sarsa::replay),
+        search: Some(crate::theorem::relax::sarsa::search),
+        replay: Some(crate::theorem::relax::sarsa::replay),
     },
     Assumption {
         name: "recorded-next-action",
         statement: "φ⁺_i = φ(s_{i+1}, a_{i+1}) is the recorded next pair (SARSA, not a max over actions)",
-        search: Some(crate::search::qlearning::search),
-        replay: Some(crate::search::qlearning::replay),
+        search: Some(crate::theorem::relax::qlearning::search),
+        replay: Some(crate::theorem::relax::qlearning::replay),
     },
 ];
 

@@ -619,21 +619,21 @@ fn check_small_temperature(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
 const A_MASK: Assumption = Assumption {
     name: "query-mask",
     statement: "M[n, j] = -inf for every j: the query column is never a source",
-    search: Some(crate::search::softmax::search_query_mask),
-    replay: Some(crate::search::softmax::replay_query_mask),
+    search: Some(crate::theorem::relax::softmax::search_query_mask),
+    replay: Some(crate::theorem::relax::softmax::replay_query_mask),
 };
 const A_TWO: Assumption = Assumption {
     name: "two-heads",
     statement:
         "a second head (gamma*alpha e_{d+1} u^T with the column shift) keeps the target memory at gamma v_l(S_{j+1})",
-    search: Some(crate::search::softmax::search_two_heads),
-    replay: Some(crate::search::softmax::replay_two_heads),
+    search: Some(crate::theorem::relax::softmax::search_two_heads),
+    replay: Some(crate::theorem::relax::softmax::replay_two_heads),
 };
 const A_ATTN: Assumption = Assumption {
     name: "feature-only-attention",
     statement: "A = diag(I_d, 0): the reward and memory rows do not enter the scores",
-    search: Some(crate::search::softmax::search_attention_block),
-    replay: Some(crate::search::softmax::replay_attention_block),
+    search: Some(crate::theorem::relax::softmax::search_attention_block),
+    replay: Some(crate::theorem::relax::softmax::replay_attention_block),
 };
 const A_SHIFT: Assumption = Assumption {
     name: "shift",

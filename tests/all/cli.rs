@@ -226,7 +226,7 @@ fn search_finds_the_two_layer_query_mask_counterexample() {
     let v = icrl_proofs::instance::parse_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(v["params"]["layers"], 2, "shrinks to L = 2");
     assert_eq!(v["counterexample"]["first_failing_layer"], 2);
-    assert!(icrl_proofs::search::replay_fn("linear-td", "query-mask").unwrap()(&v).unwrap() > 0.0);
+    assert!(icrl_proofs::theorem::replay_fn("linear-td", "query-mask").unwrap()(&v).unwrap() > 0.0);
     // `check` reads a counterexample file, reports the replayed violation.
     let c = icrl(&["check", out.to_str().unwrap()]);
     assert_eq!(c.status.code(), Some(0));

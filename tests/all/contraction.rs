@@ -106,7 +106,7 @@ fn the_diverging_fixture_violates_assumption_5_1_and_grows() {
     let case = Case::from_instance(&Instance::from_value(raw.clone()).unwrap()).unwrap();
     let pop = Population::new(&case.mrp, &case.features, case.beta).unwrap();
     assert!(pop.margin < 0.0, "Assumption 5.1 must fail on the diverging instance: C = {}", pop.margin);
-    let f = icrl_proofs::search::replay_fn("contraction-decay", "contraction").unwrap();
+    let f = icrl_proofs::theorem::replay_fn("contraction-decay", "contraction").unwrap();
     assert!(f(&raw).unwrap() > 0.0);
 }
 
