@@ -301,6 +301,7 @@ fn list(json: bool) -> Result<i32, InputError> {
                     "name": a.name, "statement": a.statement, "searchable": a.search.is_some()
                 })).collect::<Vec<_>>(),
                 "proof": t.proof_page,
+                "family": t.instance.map(|i| i.family.name),
             });
             let _ = writeln!(o, "{v}");
         }
@@ -447,15 +448,7 @@ fn search(a: SearchCmd) -> Result<i32, InputError> {
         }
         Some(cx) => {
             let path = a.out.clone().unwrap_or_else(|| crate::search::default_out(&a.theorem, &relax));
-            let text = crate::instance::to_pretty(&cx.instance);
-            if let Some(dir) = path.parent() {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| InputError::new("--out", format!("cannot create {}: {e}", dir.display())))?;
-                }
-            }
-            std::fs::write(&path, text)
-                .map_err(|e| InputError::new("--out", format!("cannot write {}: {e}", path.display())))?;
+            crate::search::write_fixture(&path, &cx.instance)?;
             let _ = writeln!(
                 o,
                 "counterexample found (seed {}, {} instances evaluated while searching and shrinking): {}",

@@ -113,6 +113,19 @@ pub fn provenance_block(args: &SearchArgs, violation: f64, note: &str) -> Value 
     })
 }
 
+/// Write a counterexample fixture (pretty JSON, `crate::instance::to_pretty`) at `path`,
+/// creating its directory; errors name `--out`.
+pub fn write_fixture(path: &std::path::Path, instance: &Value) -> Result<(), InputError> {
+    let text = crate::instance::to_pretty(instance);
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| InputError::new("--out", format!("cannot create {}: {e}", dir.display())))?;
+        }
+    }
+    std::fs::write(path, text).map_err(|e| InputError::new("--out", format!("cannot write {}: {e}", path.display())))
+}
+
 /// Default fixture path for a `(theorem, relax)` pair.
 pub fn default_out(theorem: &str, relax: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(format!("fixtures/counterexamples/{theorem}--{relax}.json"))
