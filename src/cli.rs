@@ -37,14 +37,8 @@ enum Cmd {
     },
     /// Check theorems on random instances (parallel, deterministic for a seed).
     Verify(VerifyArgs),
-    /// Check the theorems of one instance file (spec `instances.md`).
-    Check {
-        /// The instance JSON.
-        file: PathBuf,
-        /// Print one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
+    /// Check the theorems of one instance file, or of many (JSON Lines); `-` reads stdin.
+    Check(CheckArgs),
     /// Drop one assumption, find and shrink a counterexample, save it as a fixture.
     Search(SearchCmd),
     /// Throughput benchmarks (instances per second, end to end).
@@ -179,6 +173,24 @@ struct VerifyArgs {
 }
 
 #[derive(Args, Debug)]
+struct CheckArgs {
+    /// The instance JSON, or JSON Lines (one instance a line); `-` reads stdin.
+    file: PathBuf,
+    /// Print one JSON object per instance (input errors too, as `{"error": …}`).
+    #[arg(long)]
+    json: bool,
+    /// Largest estimated f64 work (multiply-adds) a check may run.
+    #[arg(long, value_name = "OPS")]
+    max_work: Option<f64>,
+    /// Largest estimated working memory in bytes.
+    #[arg(long, value_name = "BYTES")]
+    max_memory: Option<f64>,
+    /// Largest estimated exact work (bit-weighted operations); beyond it exact checks are skipped.
+    #[arg(long, value_name = "OPS")]
+    max_exact_work: Option<f64>,
+}
+
+#[derive(Args, Debug)]
 struct SearchCmd {
     /// Theorem id.
     #[arg(long)]
@@ -186,7 +198,7 @@ struct SearchCmd {
     /// Assumption to drop (see `icrl list`); repeat to drop several at once.
     #[arg(long, required = true)]
     relax: Vec<String>,
-    /// Random instances to try (default: the relaxation's own, see `search::default_budget`).
+    /// Random instances to try (default: the relaxation's own, see `theorem::default_budget`).
     #[arg(long)]
     budget: Option<u64>,
     /// Seed.
@@ -246,7 +258,7 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     let result = match cli.cmd {
         Cmd::List { json } => list(json),
         Cmd::Verify(a) => verify(a),
-        Cmd::Check { file, json } => check(&file, json),
+        Cmd::Check(a) => check(a),
         Cmd::Search(a) => search(a),
         Cmd::Bench(a) => bench(a),
         Cmd::Train(a) => train(a),
@@ -300,6 +312,7 @@ fn list(json: bool) -> Result<i32, InputError> {
                     "name": a.name, "statement": a.statement, "searchable": a.search.is_some()
                 })).collect::<Vec<_>>(),
                 "proof": t.proof_page,
+                "family": t.instance.map(|i| i.family.name),
             });
             let _ = writeln!(o, "{v}");
         }
@@ -341,6 +354,7 @@ fn verify(a: VerifyArgs) -> Result<i32, InputError> {
         sabotage: a.sabotage,
         only_case: a.case,
         progress: std::io::stderr().is_terminal() && !a.json,
+        sides: Default::default(),
     };
     let t0 = std::time::Instant::now();
     let report = crate::verify::run(&ts, &cfg);
@@ -377,44 +391,33 @@ fn verify(a: VerifyArgs) -> Result<i32, InputError> {
     Ok(if report.all_hold() { crate::cli::EXIT_OK } else { EXIT_FAIL })
 }
 
-fn check(file: &std::path::Path, json: bool) -> Result<i32, InputError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| InputError::new("FILE", format!("cannot read {}: {e}", file.display())))?;
-    let inst = crate::instance::Instance::from_json_text(&text)?;
-    let results = theorem::check_instance(&inst)?;
-    let mut replayed = None;
-    if let Some(cx) = inst.raw.get("counterexample") {
-        let th = cx.get("theorem").and_then(|v| v.as_str()).unwrap_or_default();
-        let rl = cx.get("relax").and_then(|v| v.as_str()).unwrap_or_default();
-        if let Some(f) = crate::search::replay_fn(th, rl) {
-            replayed = Some((th.to_string(), rl.to_string(), f(&inst.raw)?));
+fn check(a: CheckArgs) -> Result<i32, InputError> {
+    let d = theorem::Limits::default();
+    let limits = theorem::Limits {
+        max_work: a.max_work.unwrap_or(d.max_work),
+        max_memory: a.max_memory.unwrap_or(d.max_memory),
+        max_exact_work: a.max_exact_work.unwrap_or(d.max_exact_work),
+    };
+    let res = crate::check::read_input(&a.file).and_then(|text| crate::check::check_text(&text, &limits));
+    let checked = match res {
+        Ok(c) => c,
+        Err(e) if a.json => {
+            // JSON on stdout for programs, the usual one `error:` line on stderr for people.
+            let _ = writeln!(out(), "{}", e.to_json());
+            eprintln!("error: {e}");
+            return Ok(EXIT_USAGE);
         }
-    }
-    let all = results.iter().all(|r| r.holds);
+        Err(e) => return Err(e),
+    };
     let mut o = out();
-    if json {
-        let mut v = serde_json::json!({ "family": inst.family, "results": results });
-        if let Some((th, rl, viol)) = &replayed {
-            v["counterexample"] = serde_json::json!({"theorem": th, "relax": rl, "violation": viol});
-        }
-        let _ = writeln!(o, "{v}");
-    } else {
-        let _ = writeln!(o, "family {}: {} checks", inst.family, results.len());
-        for r in &results {
-            let _ = writeln!(
-                o,
-                "  {:<30} {:<6} {:<6} max |transformer - reference| = {}",
-                r.theorem,
-                r.arithmetic.name(),
-                if r.holds { "holds" } else { "FAILS" },
-                crate::verify::fmt_err(r.max_abs_error)
-            );
-        }
-        if let Some((th, rl, viol)) = &replayed {
-            let _ = writeln!(o, "  counterexample to {th} with `{rl}` relaxed: violation {viol:.3e} (the relaxed claim fails, as recorded)");
+    for c in &checked {
+        if a.json {
+            let _ = writeln!(o, "{}", c.to_json());
+        } else {
+            let _ = write!(o, "{}", c.to_text());
         }
     }
-    Ok(if all { EXIT_OK } else { EXIT_FAIL })
+    Ok(if checked.iter().all(|c| c.holds()) { EXIT_OK } else { EXIT_FAIL })
 }
 
 fn search(a: SearchCmd) -> Result<i32, InputError> {
@@ -435,7 +438,7 @@ fn search(a: SearchCmd) -> Result<i32, InputError> {
     }
     let f = f.ok_or_else(|| InputError::new("--relax", "name at least one assumption"))?;
     let relax = a.relax.join("+");
-    let budget = a.budget.unwrap_or_else(|| crate::search::default_budget(&a.theorem, &relax));
+    let budget = a.budget.unwrap_or_else(|| crate::theorem::default_budget(&a.theorem, &relax));
     if budget == 0 {
         return Err(InputError::new("--budget", "must be at least 1"));
     }
@@ -458,8 +461,7 @@ fn search(a: SearchCmd) -> Result<i32, InputError> {
             Ok(EXIT_FAIL)
         }
         Some(cx) => {
-            let text = crate::instance::to_pretty(&cx.instance);
-            crate::fsutil::write_atomic(&path, text.as_bytes(), a.force)?;
+            crate::search::write_fixture(&path, &cx.instance, a.force)?;
             let _ = writeln!(
                 o,
                 "counterexample found (seed {}, {} instances evaluated while searching and shrinking): {}",

@@ -11,17 +11,36 @@ pub struct InputError {
     pub field: String,
     /// What is wrong, e.g. `state 7 out of range 0..4`.
     pub message: String,
+    /// For JSON Lines input: the 1-based line of the offending instance.
+    pub line: Option<usize>,
 }
 
 impl InputError {
     /// An error at `field`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        InputError { field: field.into(), message: message.into() }
+        InputError { field: field.into(), message: message.into(), line: None }
+    }
+    /// The same error, located on input line `line` (JSON Lines).
+    pub fn at_line(mut self, line: usize) -> Self {
+        self.line = Some(line);
+        self
+    }
+    /// `{"error": {"field": …, "message": …}}` (plus `"line"` for JSON Lines), what
+    /// `--json` prints for an input error.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut e = serde_json::json!({"field": self.field, "message": self.message});
+        if let Some(l) = self.line {
+            e["line"] = serde_json::json!(l);
+        }
+        serde_json::json!({ "error": e })
     }
 }
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(l) = self.line {
+            write!(f, "line {l}: ")?;
+        }
         if self.field.is_empty() {
             write!(f, "{}", self.message)
         } else {

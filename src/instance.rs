@@ -22,14 +22,61 @@ pub struct Instance {
     pub features: Features,
     /// The window, validated against the MDP.
     pub trajectory: Trajectory,
-    /// Family-specific parameters, read with [`Params`].
+    /// Family-specific parameters, read with [`Params`] (their keys are checked against the
+    /// family's list in the registry, `crate::theorem::families`).
     pub params: Params,
+    /// The raw `weights` object, if any (parsed by the family into [`crate::weights::Weights`]).
+    pub weights: Option<Value>,
+    /// What the parser adjusted, said in `icrl check`'s output (e.g. rows renormalized).
+    pub notes: Vec<String>,
     /// The raw JSON (for fixtures: the `counterexample` block and extra fields).
     pub raw: Value,
 }
 
-/// Known families.
-pub const FAMILIES: &[&str] = &["linear-td", "sarsa", "actor-critic", "softmax-td"];
+/// Keys of an instance object. A counterexample fixture (with a `counterexample` block) may
+/// carry further top-level keys and `params` that its replay reads.
+pub const TOP_KEYS: &[&str] = &["family", "mdp", "features", "trajectory", "params", "weights", "counterexample"];
+/// Keys of `mdp`.
+pub const MDP_KEYS: &[&str] = &["gamma", "transitions", "rewards", "initial"];
+/// Keys of `trajectory`.
+pub const TRAJECTORY_KEYS: &[&str] = &["states", "actions", "rewards"];
+
+/// How far a probability row's sum may be from 1 and still be accepted (then renormalized):
+/// `1e-6` covers rows exported in float32 (each entry rounded by at most `2^-24` relative, so a
+/// row of up to ~16 entries sums within `16 · 2^-24 ≈ 9.5e-7` of 1).
+pub const ROW_SUM_INPUT_TOL: f64 = 1e-6;
+
+/// Whether a trajectory reward `x` is the MDP's reward `r` up to float32 rounding: one float32
+/// rounding of `r` moves it by at most `2^-24 |r|` (plus the float32 subnormal spacing near 0).
+pub fn reward_matches(x: f64, r: f64) -> bool {
+    x == r || (x - r).abs() <= r.abs().max(x.abs()) * 2f64.powi(-24) + 1.5e-45
+}
+
+/// Error on keys of object `v` (at `path`) not in `allowed`, with the nearest allowed key as a
+/// did-you-mean (Jaro–Winkler similarity ≥ 0.7 or edit distance ≤ 2).
+pub fn check_keys(v: &Value, path: &str, allowed: &[&str]) -> Result<(), InputError> {
+    let Some(obj) = v.as_object() else { return Ok(()) };
+    for k in obj.keys() {
+        if !allowed.contains(&k.as_str()) {
+            let full = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+            return Err(InputError::new(full, format!("unknown key{}", did_you_mean(k, allowed))));
+        }
+    }
+    Ok(())
+}
+
+/// `"; did you mean `x`?"` for the closest candidate, or a list of the allowed keys.
+pub fn did_you_mean(k: &str, allowed: &[&str]) -> String {
+    let best = allowed
+        .iter()
+        .map(|a| (strsim::damerau_levenshtein(k, a), strsim::jaro_winkler(k, a), *a))
+        .filter(|(d, j, _)| *d <= 2 || *j >= 0.7)
+        .min_by(|x, y| x.0.cmp(&y.0).then(y.1.total_cmp(&x.1)));
+    match best {
+        Some((_, _, a)) => format!("; did you mean `{a}`?"),
+        None => format!("; expected one of: {}", allowed.join(", ")),
+    }
+}
 
 /// Parse JSON text, tolerating Python's bare `NaN`, `Infinity`, `-Infinity` tokens.
 pub fn parse_json(text: &str) -> Result<Value, InputError> {
@@ -37,8 +84,8 @@ pub fn parse_json(text: &str) -> Result<Value, InputError> {
     serde_json::from_str(&cleaned).map_err(|e| InputError::new("", format!("malformed JSON: {e}")))
 }
 
-/// Rewrite bare non-finite tokens outside strings into marker strings.
-fn quote_nonfinite(text: &str) -> String {
+/// Rewrite bare non-finite tokens (`NaN`, `Infinity`) outside strings into marker strings.
+pub fn quote_nonfinite(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut in_str = false;
     let mut escaped = false;
@@ -97,12 +144,17 @@ pub fn finite_num(v: &Value, path: &str) -> Result<f64, InputError> {
 
 /// Read a nonnegative integer index.
 pub fn index(v: &Value, path: &str) -> Result<usize, InputError> {
+    // Python writes `1e3` or `3.0` for integral floats; accept those up to 2^53 (exact in f64).
+    let integral =
+        || v.as_f64().filter(|x| x.fract() == 0.0 && *x >= 0.0 && *x <= 9007199254740992.0).map(|x| x as u64);
     v.as_u64()
-        .map(|x| x as usize)
+        .or_else(integral)
+        .and_then(|x| usize::try_from(x).ok())
         .ok_or_else(|| InputError::new(path, format!("expected a nonnegative integer, found {v}")))
 }
 
-fn kind(v: &Value) -> &'static str {
+/// What kind of JSON value `v` is, for error messages.
+pub fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -219,33 +271,59 @@ impl Instance {
         Self::from_value(parse_json(text)?)
     }
 
-    /// Validate a JSON value.
+    /// Validate a JSON value: the common part (MDP, features, trajectory) strictly, every
+    /// unknown key an error; `params` and `weights` are kept for the family (the registry
+    /// checks their keys, `crate::theorem::check_instance`).
     pub fn from_value(raw: Value) -> Result<Instance, InputError> {
         if !raw.is_object() {
             return Err(InputError::new("", "an instance must be a JSON object"));
+        }
+        let fixture = raw.get("counterexample").is_some();
+        if !fixture {
+            check_keys(&raw, "", TOP_KEYS)?;
         }
         let family = field(&raw, "", "family")?
             .as_str()
             .ok_or_else(|| InputError::new("family", "expected a string"))?
             .to_string();
-        if !FAMILIES.contains(&family.as_str()) {
-            return Err(InputError::new(
-                "family",
-                format!("unknown family {family:?}; expected one of {}", FAMILIES.join(", ")),
-            ));
-        }
+        let mut notes = Vec::new();
         let m = field(&raw, "", "mdp")?;
+        if !m.is_object() {
+            return Err(InputError::new("mdp", format!("expected an object, found {}", kind(m))));
+        }
+        check_keys(m, "mdp", MDP_KEYS)?;
         let gamma = num(field(m, "mdp", "gamma")?, "mdp.gamma")?;
-        let transitions = vec3(field(m, "mdp", "transitions")?, "mdp.transitions")?;
-        let rewards = vec3(field(m, "mdp", "rewards")?, "mdp.rewards")?;
-        let initial = match m.get("initial") {
+        let (mut transitions, rewards) = read_kernel(m)?;
+        let mut renormalized = 0usize;
+        for (s, rows) in transitions.iter_mut().enumerate() {
+            for (a, row) in rows.iter_mut().enumerate() {
+                if renormalize(row, &format!("mdp.transitions[{s}][{a}]"))? {
+                    renormalized += 1;
+                }
+            }
+        }
+        let mut initial = match m.get("initial") {
             Some(v) => Some(vec1(v, "mdp.initial")?),
             None => None,
         };
+        if let Some(p0) = initial.as_mut() {
+            if renormalize(p0, "mdp.initial")? {
+                renormalized += 1;
+            }
+        }
+        if renormalized > 0 {
+            notes.push(format!(
+                "{renormalized} probability row(s) summed to 1 only within {ROW_SUM_INPUT_TOL:e} (float32?) and were renormalized (each entry divided by the row sum)"
+            ));
+        }
         let mdp = Mdp::from_nested("mdp.", gamma, &transitions, &rewards, initial.as_deref())?;
-        let f = vec3(field(&raw, "", "features")?, "features")?;
+        let f = read_features(field(&raw, "", "features")?, mdp.n_actions())?;
         let features = Features::from_nested("features", mdp.n_states(), mdp.n_actions(), &f)?;
         let t = field(&raw, "", "trajectory")?;
+        if !t.is_object() {
+            return Err(InputError::new("trajectory", format!("expected an object, found {}", kind(t))));
+        }
+        check_keys(t, "trajectory", TRAJECTORY_KEYS)?;
         let states = array(field(t, "trajectory", "states")?, "trajectory.states")?
             .iter()
             .enumerate()
@@ -262,13 +340,107 @@ impl Instance {
         };
         let rewards = vec1(field(t, "trajectory", "rewards")?, "trajectory.rewards")?;
         let trajectory = Trajectory { states, actions, rewards };
-        trajectory.validate(&mdp)?;
+        // Rewards equal to the MDP's up to float32 rounding are accepted: validate a copy with
+        // the MDP's values in those places; the instance keeps the recorded numbers (what the
+        // prompt reads), and says so.
+        let mut snapped = trajectory.clone();
+        let mut near = 0usize;
+        let ok_shape = trajectory.states.len() == trajectory.rewards.len() + 1
+            && trajectory.actions.len() == trajectory.states.len()
+            && trajectory.states.iter().all(|&s| s < mdp.n_states())
+            && trajectory.actions.iter().all(|&a| a < mdp.n_actions());
+        if ok_shape {
+            for i in 0..trajectory.rewards.len() {
+                let (s, a, s2) = (trajectory.states[i], trajectory.actions[i], trajectory.states[i + 1]);
+                let (x, r) = (trajectory.rewards[i], mdp.r(s, a, s2));
+                if x != r && x.is_finite() && reward_matches(x, r) {
+                    snapped.rewards[i] = r;
+                    near += 1;
+                }
+            }
+        }
+        snapped.validate(&mdp)?;
+        if near > 0 {
+            notes.push(format!(
+                "{near} trajectory reward(s) match the MDP's only up to float32 rounding (2^-24 relative); the recorded values are used"
+            ));
+        }
         let params = Params(raw.get("params").cloned().unwrap_or(Value::Object(Default::default())));
         if !params.0.is_object() {
             return Err(InputError::new("params", "expected an object"));
         }
-        Ok(Instance { family, mdp, features, trajectory, params, raw })
+        let weights = raw.get("weights").cloned();
+        Ok(Instance { family, mdp, features, trajectory, params, weights, notes, raw })
     }
+
+    /// Whether this instance is a saved counterexample (it has a `counterexample` block, whose
+    /// replay may read further keys).
+    pub fn is_fixture(&self) -> bool {
+        self.raw.get("counterexample").is_some()
+    }
+}
+
+/// Nesting depth of the first element chain (`[[[x]]]` is 3).
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.first().map_or(0, depth),
+        _ => 0,
+    }
+}
+
+/// `transitions` `(S,A,S)` or the MRP shorthand `(S,S)`; `rewards` `(S,A,S)`, or with an MRP
+/// `(S,S)` (`r(s,s')`) or `(S,)` (`r(s)` for every `s'`).
+/// A nested `[s][a][s']` array.
+type Nested3 = Vec<Vec<Vec<f64>>>;
+
+fn read_kernel(m: &Value) -> Result<(Nested3, Nested3), InputError> {
+    let tv = field(m, "mdp", "transitions")?;
+    let rv = field(m, "mdp", "rewards")?;
+    let mrp = depth(tv) == 2;
+    let transitions = if mrp {
+        vec2(tv, "mdp.transitions")?.into_iter().map(|row| vec![row]).collect()
+    } else {
+        vec3(tv, "mdp.transitions")?
+    };
+    let rewards = match (mrp, depth(rv)) {
+        (true, 1) => {
+            let r = vec1(rv, "mdp.rewards")?;
+            let ns = transitions.len();
+            r.into_iter().map(|x| vec![vec![x; ns]]).collect()
+        }
+        (true, 2) => vec2(rv, "mdp.rewards")?.into_iter().map(|row| vec![row]).collect(),
+        (true, _) => {
+            return Err(InputError::new("mdp.rewards", "with MRP transitions (S,S), rewards must be (S,) or (S,S)"))
+        }
+        (false, _) => vec3(rv, "mdp.rewards")?,
+    };
+    Ok((transitions, rewards))
+}
+
+/// `features[s][a][k]`, or for a one-action MDP the MRP shorthand `features[s][k]`.
+fn read_features(v: &Value, n_actions: usize) -> Result<Vec<Vec<Vec<f64>>>, InputError> {
+    if n_actions == 1 && depth(v) == 2 {
+        Ok(vec2(v, "features")?.into_iter().map(|x| vec![x]).collect())
+    } else {
+        vec3(v, "features")
+    }
+}
+
+/// Accept a probability row within [`ROW_SUM_INPUT_TOL`] of summing to 1 and renormalize it
+/// (returns whether it changed). Rows further off are left for the MDP's validation to reject.
+fn renormalize(row: &mut [f64], _field: &str) -> Result<bool, InputError> {
+    let s: f64 = row.iter().sum();
+    // Rows within the MDP's own rounding tolerance are taken as they are.
+    if !s.is_finite() || (s - 1.0).abs() <= crate::mdp::ROW_SUM_TOL || row.iter().any(|x| !(*x >= 0.0)) {
+        return Ok(false);
+    }
+    if (s - 1.0).abs() <= ROW_SUM_INPUT_TOL {
+        for x in row.iter_mut() {
+            *x /= s;
+        }
+        return Ok(true);
+    }
+    Ok(false)
 }
 
 /// Serialize the common part of an instance (family, MDP, features, trajectory) plus `params`.

@@ -21,6 +21,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod attention;
+pub mod check;
 pub mod cli;
 pub mod construction;
 pub mod dynamics;
@@ -37,3 +38,4 @@ pub mod search;
 pub mod theorem;
 pub mod tolerance;
 pub mod verify;
+pub mod weights;

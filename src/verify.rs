@@ -25,6 +25,8 @@ pub struct VerifyConfig {
     pub only_case: Option<u64>,
     /// Show a progress bar (on a terminal).
     pub progress: bool,
+    /// The two sides' trajectory readings (the real ones; the mutation tests substitute one).
+    pub sides: crate::theorem::Sides,
 }
 
 /// One row of the summary: one theorem in one arithmetic.
@@ -116,7 +118,7 @@ pub fn run(theorems: &[TheoremSpec], cfg: &VerifyConfig) -> Report {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let ctx = CheckCtx { arith: cfg.arith, sabotage: cfg.sabotage, want_instance: false };
+    let ctx = CheckCtx { arith: cfg.arith, sabotage: cfg.sabotage, want_instance: false, sides: cfg.sides };
     let mut rows = Vec::new();
     let mut failures = Vec::new();
     for t in theorems {

@@ -2,8 +2,36 @@
 //! attention layer. Only layout: no update rule.
 
 use crate::linalg::Mat;
-use crate::mdp::batch::TransitionBatch;
+use crate::mdp::batch::{Pairing, TransitionBatch};
+use crate::mdp::features::Features;
+use crate::mdp::rollout::Trajectory;
 use crate::scalar::Scalar;
+
+/// The transformer side's pairing: context column `i` holds `φ(s_i, a_i)` and the recorded
+/// next pair `φ(s_{i+1}, a_{i+1})` ([LL] eq. 4, [WB] prompt).
+pub fn next_pair(traj: &Trajectory, i: usize) -> (usize, usize) {
+    (traj.states[i + 1], traj.actions[i + 1])
+}
+
+/// The context columns of a prompt, read by the transformer side from the raw trajectory:
+/// `φ_i = φ(s_i, a_i)`, `φ⁺_i = φ(pairing(traj, i))`, `r_{i+1}`, `γ` (each `f64` read exactly).
+pub fn context<T: Scalar>(features: &Features, traj: &Trajectory, gamma: f64, pairing: Pairing) -> TransitionBatch<T> {
+    let n = traj.len();
+    let conv = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
+    let mut phi = Vec::with_capacity(n);
+    let mut phi_next = Vec::with_capacity(n);
+    for i in 0..n {
+        phi.push(conv(features.phi(traj.states[i], traj.actions[i])));
+        let (s2, a2) = pairing(traj, i);
+        phi_next.push(conv(features.phi(s2, a2)));
+    }
+    TransitionBatch {
+        phi,
+        phi_next,
+        rewards: traj.rewards.iter().map(|&r| T::from_f64(r)).collect(),
+        gamma: T::from_f64(gamma),
+    }
+}
 
 /// [LL] eq. 4 [Q]: `H ∈ R^{(3d+2)×(n+1)}`; data column `i` is `x_i = [φ_i; γφ⁺_i; r_{i+1}]` over
 /// zeros, the last column is the parameter column `[0; 0; 0; 1; w]`.

@@ -8,6 +8,12 @@
 use super::{features::Features, rollout::Trajectory};
 use crate::scalar::Scalar;
 
+/// How a reader of a trajectory pairs transition `i` with its next state–action pair:
+/// `pairing(traj, i) = (s_{i+1}, a_{i+1})` in the recorded reading. The transformer side
+/// (`attention::prompt::next_pair`) and the reference side (`rl::pairing::next_pair`) each
+/// have their own; the mutation tests substitute one of them.
+pub type Pairing = fn(&Trajectory, usize) -> (usize, usize);
+
 /// `n` transitions in scalar type `T`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TransitionBatch<T> {
@@ -22,7 +28,9 @@ pub struct TransitionBatch<T> {
 }
 
 impl<T: Scalar> TransitionBatch<T> {
-    /// From a trajectory window and features (`f64` read exactly as dyadic rationals).
+    /// From a trajectory window and features (`f64` read exactly as dyadic rationals), with
+    /// the recorded next pair. The theorem checks do not use it (each side reads the raw
+    /// trajectory with its own pairing); training and benchmark paths do.
     pub fn from_trajectory(features: &Features, traj: &Trajectory, gamma: f64) -> Self {
         let mut b = TransitionBatch { phi: Vec::new(), phi_next: Vec::new(), rewards: Vec::new(), gamma: T::zero() };
         b.fill_from_trajectory(features, traj, gamma);

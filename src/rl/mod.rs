@@ -3,6 +3,7 @@
 
 pub mod actor_critic;
 pub mod average_reward;
+pub mod pairing;
 pub mod sarsa;
 pub mod softmax_td;
 pub mod td;

@@ -1,6 +1,8 @@
-//! Counterexample search: drop one named assumption of a theorem, look for an instance where
-//! its conclusion fails, shrink it, and save it as an instance JSON (spec `instances.md`) with
-//! its provenance under `fixtures/counterexamples/`.
+//! The counterexample search engine: given a relaxation (a proptest `Strategy` over instances
+//! whose generator no longer enforces an assumption, and a violation measure), find an instance
+//! where the conclusion fails, shrink it, and save it as an instance JSON with its provenance
+//! under `fixtures/counterexamples/`. The engine imports nothing from `crate::theorem`: the
+//! relaxations themselves live with their theorems (`crate::theorem::relax`), which call it.
 //!
 //! The engine is proptest's: a relaxation is a `Strategy` over instances whose generator no
 //! longer enforces the assumption, and the property is "the conclusion holds". Proptest finds a
@@ -53,15 +55,6 @@ pub type SearchFn = fn(&SearchArgs) -> Result<SearchOutcome, InputError>;
 /// A relaxation's replay: re-measure the violation of a saved counterexample (> 0 means it
 /// still fails the theorem's conclusion).
 pub type ReplayFn = fn(&Value) -> Result<f64, InputError>;
-
-/// Registry of replays by `(theorem, relax)`, used by the fixture test and `icrl check`.
-/// A combined relaxation `a+b` uses the replay of its first assumption (one search function
-/// serves all relaxations of a theorem and reads what was relaxed from the file).
-pub fn replay_fn(theorem: &str, relax: &str) -> Option<ReplayFn> {
-    let t = crate::theorem::find(theorem)?;
-    let first = relax.split('+').next()?;
-    t.assumptions.iter().find(|a| a.name == first).and_then(|a| a.replay)
-}
 
 /// Run proptest's runner: `violation(v)` returns `Some(amount)` when `v` violates the
 /// conclusion. Returns the shrunk value, its violation and the number of cases tried.
@@ -120,25 +113,14 @@ pub fn provenance_block(args: &SearchArgs, violation: f64, note: &str) -> Value 
     })
 }
 
-/// The budget a search uses when `--budget` is not given: enough for the committed
-/// counterexample to be found from seed 0 (the divergence search needs many draws: diverging
-/// instances are rare among small MRPs).
-pub fn default_budget(theorem: &str, relax: &str) -> u64 {
-    match (theorem, relax) {
-        ("contraction-decay", "contraction") => 30_000,
-        ("contraction-decay", "coverage") => 5_000,
-        ("softmax-td-equivalence", _) => 500,
-        ("sarsa-equivalence", "recorded-next-action") => 400,
-        _ => 2_000,
-    }
+/// Write a counterexample fixture (pretty JSON, `crate::instance::to_pretty`) at `path`
+/// atomically (`crate::fsutil::write_atomic`: an existing file only with `force`, never through a
+/// symbolic link); errors name `--out`.
+pub fn write_fixture(path: &std::path::Path, instance: &Value, force: bool) -> Result<(), InputError> {
+    crate::fsutil::write_atomic(path, crate::instance::to_pretty(instance).as_bytes(), force)
 }
 
 /// Default fixture path for a `(theorem, relax)` pair.
 pub fn default_out(theorem: &str, relax: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(format!("fixtures/counterexamples/{theorem}--{relax}.json"))
 }
-
-pub mod linear_td;
-pub mod qlearning;
-pub mod sarsa;
-pub mod softmax;

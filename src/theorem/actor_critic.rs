@@ -20,6 +20,7 @@ use crate::attention::prompt::{actor_critic_prompt, parameter_readout};
 use crate::construction::sarsa::{p_star, v_star, Shape};
 use crate::error::InputError;
 use crate::instance::{to_json, Instance};
+use crate::linalg::Mat;
 use crate::mdp::batch::TransitionBatch;
 use crate::mdp::features::Features;
 use crate::mdp::policy::{softmax_score, TabularPolicy};
@@ -29,9 +30,11 @@ use crate::rng::Rng;
 use crate::scalar::{grid, Scalar};
 use crate::theorem::common::*;
 use crate::theorem::{
-    Arithmetic, Assumption, CaseResult, CheckCtx, InstanceResult, Measurement, Provenance, TheoremSpec,
+    Arithmetic, Assumption, CaseResult, CheckCtx, Family, InstanceCheck, InstanceOutcome, Limits, Measurement,
+    Provenance, Sides, Skipped, TheoremSpec,
 };
 use crate::tolerance::{fd_score_tol, poly_rel_tol, SCORE_FD_STEP, UNIT_ROUNDOFF};
+use crate::weights::{Layout, Weights};
 use num_rational::BigRational;
 use rand::Rng as _;
 
@@ -50,6 +53,15 @@ const ASSUMPTIONS: &[Assumption] = &[
     },
 ];
 
+/// The `actor-critic` instance family: params `w`, `lambda`, `alpha`, `beta`,
+/// `policy_features[s][a][k]`, `c` [1]; weights `{"P": D×D, "V": D×D}`, `D = 3d + 2 + 2d_π`.
+pub static FAMILY: Family = Family {
+    name: "actor-critic",
+    params: &["w", "lambda", "alpha", "beta", "policy_features", "c"],
+    conflicts: &[],
+    weights: "{\"P\": D×D, \"V\": D×D}, D = 3d+2+2d_π ([R] prompt [f; γf⁺; r; ψ | 1; w; λ])",
+};
+
 /// Registry entries.
 pub fn specs() -> Vec<TheoremSpec> {
     vec![
@@ -63,6 +75,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 1000,
             proof_page: "proofs/actor-critic-equivalence.md",
             check: check_equivalence,
+            instance: Some(InstanceCheck { family: &FAMILY, run: check_instance, takes_weights: true }),
         },
         TheoremSpec {
             id: "actor-critic-score",
@@ -74,6 +87,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 1000,
             proof_page: "proofs/actor-critic-score.md",
             check: check_score,
+            instance: None,
         },
     ]
 }
@@ -138,6 +152,60 @@ pub fn transformer<T: Scalar>(
     parameter_readout(&lsa_block_last_column(&h, &p, &v), s.token())
 }
 
+/// The constructed block `(cP⋆, c⁻¹V⋆)` of the [R] prompt, sabotaged by one entry on request.
+pub fn construction<T: Scalar>(d: usize, dp: usize, alpha: &T, beta: &T, c: &T, sabotage: bool) -> (Mat<T>, Mat<T>) {
+    let s = Shape { d, dp };
+    let mut p = p_star(s, c);
+    if sabotage {
+        p[(2 * s.d, s.token())] = p[(2 * s.d, s.token())].clone() + c.clone() * T::from_ratio(1, 256);
+    }
+    (p, v_star(s, alpha, beta, c))
+}
+
+/// The raw input of one `actor-critic` check: critic features, the window, `γ`, the scores
+/// `ψ_i` (precomputed into the prompt, assumption `score-in-prompt`), and the params.
+#[derive(Clone, Copy, Debug)]
+pub struct AcInput<'a> {
+    /// Critic features `f(s,a)`.
+    pub critic: &'a Features,
+    /// The window.
+    pub traj: &'a Trajectory,
+    /// `γ`.
+    pub gamma: f64,
+    /// `ψ_i = g_λ(s_i, a_i)`.
+    pub psi: &'a [Vec<f64>],
+    /// Critic parameter `w`.
+    pub w: &'a [f64],
+    /// Actor parameter `λ`.
+    pub lambda: &'a [f64],
+    /// Critic step `α`.
+    pub alpha: f64,
+    /// Actor step `β`.
+    pub beta: f64,
+}
+
+/// The one check body of `actor-critic-equivalence` (`verify`, `icrl check`): the block
+/// `(P, V)` on the prompt the transformer side builds from the raw trajectory, against the
+/// actor-critic step on the reference side's own reading. Returns `(transformer, reference)`.
+pub fn body<T: Scalar>(x: &AcInput, p: &Mat<T>, v: &Mat<T>, sides: &Sides) -> (Vec<T>, Vec<T>) {
+    let pb: TransitionBatch<T> = crate::attention::prompt::context(x.critic, x.traj, x.gamma, sides.prompt_pairing);
+    let rb: TransitionBatch<T> = crate::rl::pairing::transitions(x.critic, x.traj, x.gamma, sides.reference_pairing);
+    let psi: Vec<Vec<T>> = x.psi.iter().map(|r| r.iter().map(|&e| T::from_f64(e)).collect()).collect();
+    let w: Vec<T> = x.w.iter().map(|&e| T::from_f64(e)).collect();
+    let lambda: Vec<T> = x.lambda.iter().map(|&e| T::from_f64(e)).collect();
+    let h = actor_critic_prompt(&pb, &psi, &w, &lambda);
+    let tf = parameter_readout(&lsa_block_last_column(&h, p, v), 2 * w.len() + 1 + lambda.len());
+    let rf = reference(&rb, &psi, &w, &lambda, &T::from_f64(x.alpha), &T::from_f64(x.beta));
+    (tf, rf)
+}
+
+/// The `f64` tolerance of [`body`] on `x`.
+pub fn body_tol(x: &AcInput) -> f64 {
+    let rb: TransitionBatch<f64> =
+        crate::rl::pairing::transitions(x.critic, x.traj, x.gamma, crate::rl::pairing::next_pair);
+    ac_tol(&rb, x.psi, x.w, x.lambda, x.alpha, x.beta)
+}
+
 /// The reference side: `[w'; λ']`.
 pub fn reference<T: Scalar>(
     b: &TransitionBatch<T>,
@@ -149,10 +217,6 @@ pub fn reference<T: Scalar>(
 ) -> Vec<T> {
     let (w2, l2) = batch_actor_critic(b, psi, w, lambda, alpha, beta);
     w2.into_iter().chain(l2).collect()
-}
-
-fn conv(v: &[Vec<f64>]) -> Vec<Vec<BigRational>> {
-    v.iter().map(|x| to_exact(x)).collect()
 }
 
 /// `f64` tolerance: as for SARSA (`sarsa_tol`), with the actor's terms `β|ψ_i||δ_i|` covered by
@@ -177,27 +241,35 @@ fn check_equivalence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let (ga, gbeta) =
         (<BigRational as Scalar>::from_f64(grid::draw(rng)), <BigRational as Scalar>::from_f64(grid::draw(rng)));
 
-    let b64: TransitionBatch<f64> = TransitionBatch::from_trajectory(&case.critic, &case.traj, case.mdp.gamma());
     let psi = scores(&case.policy, &case.lambda, &case.traj);
+    let x = AcInput {
+        critic: &case.critic,
+        traj: &case.traj,
+        gamma: case.mdp.gamma(),
+        psi: &psi,
+        w: &case.w,
+        lambda: &case.lambda,
+        alpha,
+        beta,
+    };
+    let (d, dp) = (case.w.len(), case.lambda.len());
+    let c = cn as f64 / cd as f64;
     let mut res = CaseResult::default();
     if ctx.arith.wants(Arithmetic::F64) {
-        let c = cn as f64 / cd as f64;
-        let tf = transformer(&b64, &psi, &case.w, &case.lambda, &alpha, &beta, &c, ctx.sabotage);
-        let rf = reference(&b64, &psi, &case.w, &case.lambda, &alpha, &beta);
+        let (p, v) = construction(d, dp, &alpha, &beta, &c, ctx.sabotage);
+        let (tf, rf) = body(&x, &p, &v, &ctx.sides);
         res.measurements.push(Measurement::equality(
             Arithmetic::F64,
             "[w'; λ'] (mdp instance)",
             max_abs_diff(&tf, &rf),
-            ac_tol(&b64, &psi, &case.w, &case.lambda, alpha, beta),
+            body_tol(&x),
         ));
     }
     if ctx.arith.wants(Arithmetic::Exact) {
-        let bq: TransitionBatch<BigRational> = b64.convert();
-        let (pq, wq, lq) = (conv(&psi), to_exact(&case.w), to_exact(&case.lambda));
         let (aq, bbq) = (<BigRational as Scalar>::from_f64(alpha), <BigRational as Scalar>::from_f64(beta));
         let cq = BigRational::from_ratio(cn, cd);
-        let tf = transformer(&bq, &pq, &wq, &lq, &aq, &bbq, &cq, ctx.sabotage);
-        let rf = reference(&bq, &pq, &wq, &lq, &aq, &bbq);
+        let (p, v) = construction(d, dp, &aq, &bbq, &cq, ctx.sabotage);
+        let (tf, rf) = body(&x, &p, &v, &ctx.sides);
         res.measurements.push(Measurement::exact("[w'; λ'] (mdp instance)", tf == rf, max_abs_diff(&tf, &rf)));
         let tf = transformer(&gb, &gpsi, &gw, &gl, &ga, &gbeta, &cq, ctx.sabotage);
         let rf = reference(&gb, &gpsi, &gw, &gl, &ga, &gbeta);
@@ -205,14 +277,16 @@ fn check_equivalence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
         res.sz_shape = Some(format!("d={gd} dπ={gp} n={gn} c={cn}/{cd}"));
     }
     if ctx.want_instance {
-        let c = cn as f64 / cd as f64;
-        res.instance = Some(to_json(
+        let (p, v) = construction(d, dp, &alpha, &beta, &c, ctx.sabotage);
+        let mut inst = to_json(
             "actor-critic",
             &case.mdp,
             &case.critic,
             &case.traj,
             serde_json::json!({"w": case.w, "lambda": case.lambda, "alpha": alpha, "beta": beta, "c": c, "policy_features": case.policy.nested()}),
-        ));
+        );
+        inst["weights"] = Weights::Lsa { p, v }.to_json();
+        res.instance = Some(inst);
     }
     res
 }
@@ -273,8 +347,9 @@ fn check_score(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     res
 }
 
-/// `icrl check` for `actor-critic` instances.
-pub fn check_instance(inst: &Instance) -> Result<Vec<InstanceResult>, InputError> {
+/// `icrl check` for `actor-critic` instances: [`body`] with the given `weights` or the
+/// construction from `params`, exact (within the limits) and `f64`.
+pub fn check_instance(inst: &Instance, limits: &Limits) -> Result<Option<InstanceOutcome>, InputError> {
     let d = inst.features.dim();
     let w = inst.params.vec_req("w", d)?;
     let pf = inst
@@ -286,42 +361,52 @@ pub fn check_instance(inst: &Instance) -> Result<Vec<InstanceResult>, InputError
     let alpha = inst.params.f64_req("alpha")?;
     let beta = inst.params.f64_req("beta")?;
     let c = inst.params.f64_or("c", 1.0)?;
-    if c == 0.0 {
+    if !(c != 0.0) {
         return Err(InputError::new("params.c", "must be nonzero"));
     }
-    let b64: TransitionBatch<f64> =
-        TransitionBatch::from_trajectory(&inst.features, &inst.trajectory, inst.mdp.gamma());
+    let dp = policy.dim();
+    let dd = 3 * d + 2 + 2 * dp;
+    let (work, mem) = crate::theorem::common::cost::lsa(dd, inst.trajectory.len(), 1);
+    crate::theorem::common::cost::admit("trajectory.rewards", work, mem, limits)?;
+    let given = match &inst.weights {
+        Some(v) => match Weights::from_json(v, "weights", Layout::Lsa(dd))? {
+            Weights::Lsa { p, v } => Some((p, v)),
+            _ => unreachable!("Layout::Lsa parses to Weights::Lsa"),
+        },
+        None => None,
+    };
     let psi = scores(&policy, &lambda, &inst.trajectory);
-    let bq: TransitionBatch<BigRational> = b64.convert();
-    let (pq, wq, lq) = (conv(&psi), to_exact(&w), to_exact(&lambda));
-    let (aq, bbq, cq) = (
-        <BigRational as Scalar>::from_f64(alpha),
-        <BigRational as Scalar>::from_f64(beta),
-        <BigRational as Scalar>::from_f64(c),
-    );
-    let tfq = transformer(&bq, &pq, &wq, &lq, &aq, &bbq, &cq, false);
-    let rfq = reference(&bq, &pq, &wq, &lq, &aq, &bbq);
-    let tf = transformer(&b64, &psi, &w, &lambda, &alpha, &beta, &c, false);
-    let rf = reference(&b64, &psi, &w, &lambda, &alpha, &beta);
-    let err = max_abs_diff(&tf, &rf);
-    Ok(vec![
-        InstanceResult {
-            theorem: "actor-critic-equivalence".into(),
-            arithmetic: Arithmetic::Exact,
-            holds: tfq == rfq,
-            max_abs_error: max_abs_diff(&tfq, &rfq),
-            transformer: to_f64(&tfq),
-            reference: to_f64(&rfq),
-        },
-        InstanceResult {
-            theorem: "actor-critic-equivalence".into(),
-            arithmetic: Arithmetic::F64,
-            holds: err <= ac_tol(&b64, &psi, &w, &lambda, alpha, beta),
-            max_abs_error: err,
-            transformer: tf,
-            reference: rf,
-        },
-    ])
+    let x = AcInput {
+        critic: &inst.features,
+        traj: &inst.trajectory,
+        gamma: inst.mdp.gamma(),
+        psi: &psi,
+        w: &w,
+        lambda: &lambda,
+        alpha,
+        beta,
+    };
+    let sides = Sides::default();
+    let id = "actor-critic-equivalence";
+    let mut out = InstanceOutcome::default();
+    match crate::theorem::common::cost::exact_skip(work, 7.0, limits) {
+        Some(reason) => out.skipped.push(Skipped { theorem: id.into(), arithmetic: Arithmetic::Exact, reason }),
+        None => {
+            let (pq, vq) = match &given {
+                Some((p, v)) => (p.to_exact(), v.to_exact()),
+                None => {
+                    let q = |x: f64| <BigRational as Scalar>::from_f64(x);
+                    construction(d, dp, &q(alpha), &q(beta), &q(c), false)
+                }
+            };
+            let (tf, rf) = body(&x, &pq, &vq, &sides);
+            out.results.push(instance_result(id, Arithmetic::Exact, "[w'; λ']", &tf, &rf, 0.0, true, given.is_some()));
+        }
+    }
+    let (p, v) = given.clone().unwrap_or_else(|| construction(d, dp, &alpha, &beta, &c, false));
+    let (tf, rf) = body(&x, &p, &v, &sides);
+    out.results.push(instance_result(id, Arithmetic::F64, "[w'; λ']", &tf, &rf, body_tol(&x), true, given.is_some()));
+    Ok(Some(out))
 }
 
 /// One in-context policy-improvement run on `mdp`: `steps` times, roll out `π_λ` for `n`

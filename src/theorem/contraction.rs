@@ -724,14 +724,14 @@ fn check_decay_rate(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
 const A_CONTRACTION: Assumption = Assumption {
     name: "contraction",
     statement: "Assumption 5.1: min_s M_pi(s,s) >= (1+gamma)/2 + C with C in (0, (1-gamma)/2)",
-    search: Some(crate::search::softmax::search_contraction),
-    replay: Some(crate::search::softmax::replay_contraction),
+    search: Some(crate::theorem::relax::softmax::search_contraction),
+    replay: Some(crate::theorem::relax::softmax::replay_contraction),
 };
 const A_COVERAGE: Assumption = Assumption {
     name: "coverage",
     statement: "the context's sources visit every state",
-    search: Some(crate::search::softmax::search_coverage),
-    replay: Some(crate::search::softmax::replay_coverage),
+    search: Some(crate::theorem::relax::softmax::search_coverage),
+    replay: Some(crate::theorem::relax::softmax::replay_coverage),
 };
 const A_COVERAGE_PATHWISE: Assumption = Assumption {
     name: "coverage",
@@ -761,6 +761,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 1000,
             proof_page: "proofs/contraction.md",
             check: check_assumption,
+            instance: None,
         },
         TheoremSpec {
             id: "contraction-assumption-identities",
@@ -772,6 +773,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 1000,
             proof_page: "proofs/contraction.md",
             check: check_assumption_identities,
+            instance: None,
         },
         TheoremSpec {
             id: "contraction-pathwise",
@@ -783,6 +785,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 1000,
             proof_page: "proofs/contraction.md",
             check: check_pathwise,
+            instance: None,
         },
         TheoremSpec {
             id: "contraction-decay",
@@ -794,6 +797,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 32,
             proof_page: "proofs/contraction.md",
             check: check_decay,
+            instance: None,
         },
         TheoremSpec {
             id: "contraction-decay-rate",
@@ -805,6 +809,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 32,
             proof_page: "proofs/contraction.md",
             check: check_decay_rate,
+            instance: None,
         },
         TheoremSpec {
             id: "contraction-unvisited",
@@ -816,6 +821,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 200,
             proof_page: "proofs/contraction.md",
             check: check_unvisited,
+            instance: None,
         },
     ]
 }

@@ -50,6 +50,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 24,
             proof_page: "proofs/sarsa-gradient-invariants.md",
             check: check_invariants,
+            instance: None,
         },
         TheoremSpec {
             id: "sarsa-gradient-identities",
@@ -61,6 +62,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 24,
             proof_page: "proofs/sarsa-gradient-invariants.md",
             check: check_gradient_identities,
+            instance: None,
         },
         TheoremSpec {
             id: "sarsa-richness",
@@ -72,6 +74,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 16,
             proof_page: "proofs/sarsa-richness.md",
             check: check_richness,
+            instance: None,
         },
         TheoremSpec {
             id: "sarsa-local-convergence",
@@ -83,6 +86,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 6,
             proof_page: "proofs/sarsa-local-convergence.md",
             check: check_convergence,
+            instance: None,
         },
         TheoremSpec {
             id: "sarsa-local-convergence-rate",
@@ -94,6 +98,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 6,
             proof_page: "proofs/sarsa-local-convergence.md",
             check: check_rate,
+            instance: None,
         },
         TheoremSpec {
             id: "sarsa-teacher-step",
@@ -105,6 +110,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 16,
             proof_page: "proofs/sarsa-local-convergence.md",
             check: check_teacher_step,
+            instance: None,
         },
     ]
 }

@@ -30,9 +30,11 @@ use crate::rng::Rng;
 use crate::scalar::{grid, Scalar};
 use crate::theorem::common::*;
 use crate::theorem::{
-    Arithmetic, Assumption, CaseResult, CheckCtx, InstanceResult, Measurement, Provenance, TheoremSpec,
+    Arithmetic, Assumption, CaseResult, CheckCtx, Family, InstanceCheck, InstanceOutcome, Limits, Measurement,
+    Provenance, Sides, Skipped, TheoremSpec,
 };
 use crate::tolerance::poly_rel_tol;
+use crate::weights::{Layout, TdLayer, Weights};
 use num_rational::BigRational;
 use rand::Rng as _;
 
@@ -41,8 +43,8 @@ pub const ASSUMPTIONS: &[Assumption] = &[
     Assumption {
         name: "query-mask",
         statement: "the mask zeroes the query column as a source (M = diag(1,…,1,0))",
-        search: Some(crate::search::linear_td::search),
-        replay: Some(crate::search::linear_td::replay),
+        search: Some(crate::theorem::relax::linear_td::search),
+        replay: Some(crate::theorem::relax::linear_td::replay),
     },
     Assumption {
         name: "p-td",
@@ -63,6 +65,22 @@ pub const MAX_EXACT_LAYERS: usize = 3;
 /// Formal degree of the readout after [`MAX_EXACT_LAYERS`] layers: `deg_0 = 2`, `deg_{l+1} = 3 deg_l + 1`.
 pub const SZ_DEGREE: u32 = 67;
 
+/// The `linear-td` instance family (an MRP): params `query_state`, `layers` [1], one of
+/// `alpha` [1] (`C = αI`), `preconditioner` (`d×d`, every layer) or `preconditioners` (one
+/// `d×d` per layer); `lambda` (TD(λ)) or `residual_gradient: true`. Weights
+/// `{"layers": [{"P": m×m, "Q": m×m}, …]}`, `m = 2d + 1`.
+pub static FAMILY: Family = Family {
+    name: "linear-td",
+    params: &["query_state", "layers", "alpha", "preconditioner", "preconditioners", "lambda", "residual_gradient"],
+    conflicts: &[
+        ("alpha", "preconditioner"),
+        ("alpha", "preconditioners"),
+        ("preconditioner", "preconditioners"),
+        ("lambda", "residual_gradient"),
+    ],
+    weights: "{\"layers\": [{\"P\": m×m, \"Q\": m×m}, …]}, m = 2d+1 ([WB] prompt)",
+};
+
 /// Registry entries.
 pub fn specs() -> Vec<TheoremSpec> {
     vec![
@@ -76,6 +94,11 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 1000,
             proof_page: "proofs/linear-td.md",
             check: |rng, ctx| check_variant(rng, ctx, Variant::Td0),
+            instance: Some(InstanceCheck {
+                family: &FAMILY,
+                run: |i, l| check_instance(i, l, Variant::Td0),
+                takes_weights: true,
+            }),
         },
         TheoremSpec {
             id: "linear-td-lambda",
@@ -87,6 +110,11 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 1000,
             proof_page: "proofs/linear-td.md",
             check: |rng, ctx| check_variant(rng, ctx, Variant::Lambda),
+            instance: Some(InstanceCheck {
+                family: &FAMILY,
+                run: |i, l| check_instance(i, l, Variant::Lambda),
+                takes_weights: true,
+            }),
         },
         TheoremSpec {
             id: "linear-td-residual",
@@ -98,6 +126,11 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 1000,
             proof_page: "proofs/linear-td.md",
             check: |rng, ctx| check_variant(rng, ctx, Variant::Residual),
+            instance: Some(InstanceCheck {
+                family: &FAMILY,
+                run: |i, l| check_instance(i, l, Variant::Residual),
+                takes_weights: true,
+            }),
         },
     ]
 }
@@ -125,7 +158,58 @@ pub struct TfTrace<T> {
     pub rows_unchanged: bool,
 }
 
-/// Run `L = cs.len()` layers of the [WB] transformer.
+/// The constructed layers `(P^TD, Q^TD(C_l))` (or the residual-gradient `Q`) for
+/// `C_1 … C_L`, sabotaged by one entry of `P` on request.
+pub fn construction<T: Scalar>(d: usize, cs: &[Mat<T>], variant: Variant, sabotage: bool) -> Vec<(Mat<T>, Mat<T>)> {
+    let mut p = p_td::<T>(d);
+    if sabotage {
+        p[(2 * d, 0)] = T::from_ratio(1, 256);
+    }
+    cs.iter()
+        .map(|c| {
+            let q = match variant {
+                Variant::Residual => q_residual(c),
+                _ => q_td(c),
+            };
+            (p.clone(), q)
+        })
+        .collect()
+}
+
+/// The mask of a variant (`query_mask` or the TD(λ) mask), optionally without the query mask.
+pub fn mask<T: Scalar>(n: usize, variant: Variant, lambda: &T, mask_query: bool) -> Mat<T> {
+    let mut m = match variant {
+        Variant::Lambda => td_lambda_mask(n, lambda),
+        _ => query_mask(n),
+    };
+    if !mask_query {
+        m[(n, n)] = T::one();
+    }
+    m
+}
+
+/// Run the given layers `(P_l, Q_l)` of the [WB] transformer with `mask` on the prompt of `b`.
+pub fn forward<T: Scalar>(
+    b: &TransitionBatch<T>,
+    phi_q: &[T],
+    layers: &[(Mat<T>, Mat<T>)],
+    mask: &Mat<T>,
+) -> TfTrace<T> {
+    let d = phi_q.len();
+    let n = b.len();
+    let z0 = td_prompt(b, phi_q);
+    let mut z = z0.clone();
+    let mut tr = TfTrace { readouts: Vec::new(), bottom: Vec::new(), rows_unchanged: true };
+    for (p, q) in layers {
+        z = masked_layer(&z, p, q, mask);
+        tr.readouts.push(td_readout(&z));
+        tr.bottom.push((0..n).map(|i| z[(2 * d, i)].clone()).collect());
+        tr.rows_unchanged &= (0..2 * d).all(|r| (0..=n).all(|j| z[(r, j)] == z0[(r, j)]));
+    }
+    tr
+}
+
+/// Run `L = cs.len()` layers of the constructed [WB] transformer.
 pub fn transformer<T: Scalar>(
     b: &TransitionBatch<T>,
     phi_q: &[T],
@@ -135,33 +219,76 @@ pub fn transformer<T: Scalar>(
     mask_query: bool,
     sabotage: bool,
 ) -> TfTrace<T> {
-    let d = phi_q.len();
-    let n = b.len();
-    let z0 = td_prompt(b, phi_q);
-    let mut p = p_td::<T>(d);
-    if sabotage {
-        p[(2 * d, 0)] = T::from_ratio(1, 256);
+    let layers = construction(phi_q.len(), cs, variant, sabotage);
+    forward(b, phi_q, &layers, &mask(b.len(), variant, lambda, mask_query))
+}
+
+/// The raw input of one `linear-td` check: MRP features, the window, `γ`, the query state, the
+/// reference preconditioners `C_l` and `λ`.
+#[derive(Clone, Copy, Debug)]
+pub struct TdInput<'a> {
+    /// `x(s) = φ(s, 0)`.
+    pub features: &'a Features,
+    /// The window.
+    pub traj: &'a Trajectory,
+    /// `γ`.
+    pub gamma: f64,
+    /// The query state `s_q` (`φ_q = x(s_q)`).
+    pub query_state: usize,
+    /// `λ` (TD(λ) only).
+    pub lambda: f64,
+}
+
+/// Both sides of one `linear-td` check.
+#[derive(Clone, Debug)]
+pub struct TdOutcome<T> {
+    /// The transformer's trace.
+    pub tf: TfTrace<T>,
+    /// `w_lᵀφ_q`, `l = 1..L`.
+    pub values: Vec<T>,
+    /// `δ(w_l)`, `l = 1..L`.
+    pub deltas: Vec<Vec<T>>,
+}
+
+/// The one check body of `linear-td`, `linear-td-lambda` and `linear-td-residual` (`verify`
+/// in both arithmetics, `icrl check`, replays): the given layers on the prompt the transformer
+/// side builds from the raw trajectory, against the batch TD iterates with preconditioners `cs`
+/// on the reference side's own reading.
+pub fn body<T: Scalar>(
+    x: &TdInput,
+    layers: &[(Mat<T>, Mat<T>)],
+    cs: &[Mat<T>],
+    variant: Variant,
+    sides: &Sides,
+) -> TdOutcome<T> {
+    let pb: TransitionBatch<T> = crate::attention::prompt::context(x.features, x.traj, x.gamma, sides.prompt_pairing);
+    let rb: TransitionBatch<T> = crate::rl::pairing::transitions(x.features, x.traj, x.gamma, sides.reference_pairing);
+    let phi_q: Vec<T> = x.features.x(x.query_state).iter().map(|&e| T::from_f64(e)).collect();
+    let lambda = T::from_f64(x.lambda);
+    let tf = forward(&pb, &phi_q, layers, &mask(pb.len(), variant, &lambda, true));
+    let (values, deltas) = reference(&rb, &phi_q, cs, variant, &lambda);
+    TdOutcome { tf, values, deltas }
+}
+
+impl<T: Scalar> TdOutcome<T> {
+    /// Whether the two sides agree exactly (values, δ rows, rows unchanged).
+    pub fn exact_equal(&self) -> bool {
+        self.tf.readouts == self.values && self.tf.bottom == self.deltas && self.tf.rows_unchanged
     }
-    let mut mask = match variant {
-        Variant::Lambda => td_lambda_mask(n, lambda),
-        _ => query_mask(n),
-    };
-    if !mask_query {
-        mask[(n, n)] = T::one();
+    /// `max |·|` over the values and the δ rows.
+    pub fn max_err(&self) -> (f64, f64) {
+        let e1 = max_abs_diff(&self.tf.readouts, &self.values);
+        let e2 = self.tf.bottom.iter().zip(&self.deltas).map(|(a, b)| max_abs_diff(a, b)).fold(0.0, f64::max);
+        (e1, e2)
     }
-    let mut z = z0.clone();
-    let mut tr = TfTrace { readouts: Vec::new(), bottom: Vec::new(), rows_unchanged: true };
-    for c in cs {
-        let q = match variant {
-            Variant::Residual => q_residual(c),
-            _ => q_td(c),
-        };
-        z = masked_layer(&z, &p, &q, &mask);
-        tr.readouts.push(td_readout(&z));
-        tr.bottom.push((0..n).map(|i| z[(2 * d, i)].clone()).collect());
-        tr.rows_unchanged &= (0..2 * d).all(|r| (0..=n).all(|j| z[(r, j)] == z0[(r, j)]));
+}
+
+impl TdOutcome<f64> {
+    /// The `f64` tolerance [`td_tol`] of this outcome (magnitudes read off the reference).
+    pub fn tol(&self, d: usize, n: usize, cs: &[Mat<f64>]) -> f64 {
+        let zmax = self.deltas.iter().flatten().chain(&self.values).fold(1.0f64, |m, x| m.max(x.abs()));
+        td_tol(d, n, cs, zmax)
     }
-    tr
 }
 
 /// The reference: `(w_lᵀφ_q, δ(w_l))` for `l = 1..L`.
@@ -233,15 +360,11 @@ fn check_variant(rng: &mut Rng, ctx: &CheckCtx, variant: Variant) -> CaseResult 
     let glambda = <BigRational as Scalar>::from_f64(grid::draw(rng));
 
     let mut res = CaseResult::default();
-    let b64: TransitionBatch<f64> = TransitionBatch::from_trajectory(&features, &traj, mdp.gamma());
-    let phi_q = features.x(q).to_vec();
+    let x = TdInput { features: &features, traj: &traj, gamma: mdp.gamma(), query_state: q, lambda };
     if ctx.arith.wants(Arithmetic::F64) {
-        let tf = transformer(&b64, &phi_q, &cs, variant, &lambda, true, ctx.sabotage);
-        let (rv, rd) = reference(&b64, &phi_q, &cs, variant, &lambda);
-        let zmax = rd.iter().flatten().chain(&rv).fold(1.0f64, |m, x| m.max(x.abs()));
-        let tol = td_tol(d, n, &cs, zmax);
-        let e1 = max_abs_diff(&tf.readouts, &rv);
-        let e2 = tf.bottom.iter().zip(&rd).map(|(a, b)| max_abs_diff(a, b)).fold(0.0, f64::max);
+        let o = body(&x, &construction(d, &cs, variant, ctx.sabotage), &cs, variant, &ctx.sides);
+        let tol = o.tol(d, n, &cs);
+        let (e1, e2) = o.max_err();
         res.measurements.push(Measurement::equality(
             Arithmetic::F64,
             format!("query value, layers 1..{layers}"),
@@ -252,23 +375,19 @@ fn check_variant(rng: &mut Rng, ctx: &CheckCtx, variant: Variant) -> CaseResult 
         res.measurements.push(Measurement::equality(
             Arithmetic::F64,
             "rows 0..2d-1 unchanged",
-            if tf.rows_unchanged { 0.0 } else { f64::INFINITY },
+            if o.tf.rows_unchanged { 0.0 } else { f64::INFINITY },
             0.0,
         ));
     }
     if ctx.arith.wants(Arithmetic::Exact) {
-        let bq: TransitionBatch<BigRational> = b64.convert();
-        let qq = to_exact(&phi_q);
         let csq: Vec<Mat<BigRational>> = cs[..exact_layers].iter().map(|c| c.to_exact()).collect();
-        let lq = <BigRational as Scalar>::from_f64(lambda);
-        let tf = transformer(&bq, &qq, &csq, variant, &lq, true, ctx.sabotage);
-        let (rv, rd) = reference(&bq, &qq, &csq, variant, &lq);
+        let o = body(&x, &construction(d, &csq, variant, ctx.sabotage), &csq, variant, &ctx.sides);
         res.measurements.push(Measurement::exact(
             "query value and δ row (mdp instance)",
-            tf.readouts == rv && tf.bottom == rd,
-            max_abs_diff(&tf.readouts, &rv),
+            o.tf.readouts == o.values && o.tf.bottom == o.deltas,
+            o.max_err().0,
         ));
-        res.measurements.push(Measurement::exact("rows 0..2d-1 unchanged", tf.rows_unchanged, 0.0));
+        res.measurements.push(Measurement::exact("rows 0..2d-1 unchanged", o.tf.rows_unchanged, 0.0));
         let tf = transformer(&gb, &gq, &gcs, variant, &glambda, true, ctx.sabotage);
         let (rv, rd) = reference(&gb, &gq, &gcs, variant, &glambda);
         res.measurements.push(Measurement::exact(
@@ -281,17 +400,23 @@ fn check_variant(rng: &mut Rng, ctx: &CheckCtx, variant: Variant) -> CaseResult 
     if ctx.want_instance {
         let c: Vec<Vec<Vec<f64>>> = cs.iter().map(|c| (0..d).map(|i| c.row(i).to_vec()).collect()).collect();
         let mut params = serde_json::json!({"query_state": q, "layers": layers, "preconditioners": c});
-        if variant == Variant::Lambda {
-            params["lambda"] = serde_json::json!(lambda);
+        match variant {
+            Variant::Lambda => params["lambda"] = serde_json::json!(lambda),
+            Variant::Residual => params["residual_gradient"] = serde_json::json!(true),
+            Variant::Td0 => {}
         }
-        res.instance = Some(to_json("linear-td", &mdp, &features, &traj, params));
+        let mut inst = to_json("linear-td", &mdp, &features, &traj, params);
+        let w = construction(d, &cs, variant, ctx.sabotage);
+        inst["weights"] = Weights::Td(w.into_iter().map(|(p, q)| TdLayer { p, q }).collect()).to_json();
+        res.instance = Some(inst);
     }
     res
 }
 
-/// Read `linear-td` params: `query_state`, `layers` [1], and `alpha` [1] or `preconditioner`
-/// (`d×d`, the same for every layer).
-pub fn read_params(inst: &Instance) -> Result<(usize, Vec<Mat<f64>>), InputError> {
+/// Read `linear-td` params: `query_state`, `layers` [1], and one of `alpha` [1],
+/// `preconditioner` (`d×d`, every layer) or `preconditioners` (`L` matrices `d×d`). The cost of
+/// `layers` layers is admitted against `limits` before any per-layer allocation.
+pub fn read_params_with(inst: &Instance, limits: &Limits) -> Result<(usize, Vec<Mat<f64>>), InputError> {
     let d = inst.features.dim();
     let q = inst.params.usize_or("query_state", usize::MAX)?;
     if q == usize::MAX {
@@ -303,9 +428,41 @@ pub fn read_params(inst: &Instance) -> Result<(usize, Vec<Mat<f64>>), InputError
             format!("state {q} out of range 0..{}", inst.mdp.n_states()),
         ));
     }
-    let layers = inst.params.usize_or("layers", 1)?;
+    let given_layers = match &inst.params.0.get("preconditioners") {
+        Some(v) => Some(crate::instance::array(v, "params.preconditioners")?.len()),
+        None => None,
+    };
+    let layers = match (inst.params.has("layers"), given_layers) {
+        (true, Some(k)) => {
+            let l = inst.params.usize_or("layers", 1)?;
+            if l != k {
+                return Err(InputError::new(
+                    "params.layers",
+                    format!("is {l}, but params.preconditioners has {k} matrices"),
+                ));
+            }
+            l
+        }
+        (false, Some(k)) => k,
+        _ => inst.params.usize_or("layers", 1)?,
+    };
     if layers == 0 {
         return Err(InputError::new("params.layers", "must be at least 1"));
+    }
+    let (work, mem) = crate::theorem::common::cost::td(2 * d + 1, inst.trajectory.len(), layers);
+    // Name what drives the estimate: the depth, or the context length n ((n+1)² buffers).
+    let (_, mem_one) = crate::theorem::common::cost::td(2 * d + 1, inst.trajectory.len(), 1);
+    let mem_field = if mem > 2.0 * mem_one { "params.layers" } else { "trajectory.rewards" };
+    crate::theorem::common::cost::admit("params.layers", work, 0.0, limits)?;
+    crate::theorem::common::cost::admit(mem_field, 0.0, mem, limits)?;
+    if let Some(v) = inst.params.0.get("preconditioners") {
+        let a = crate::instance::array(v, "params.preconditioners")?;
+        let mut cs = Vec::with_capacity(layers);
+        for (l, m) in a.iter().enumerate() {
+            let path = format!("params.preconditioners[{l}]");
+            cs.push(crate::weights::matrix(m, &path, d)?);
+        }
+        return Ok((q, cs));
     }
     let c = match inst.params.matrix_opt("preconditioner", d, d)? {
         Some(m) => Mat::from_vec(d, d, m.concat()),
@@ -314,58 +471,132 @@ pub fn read_params(inst: &Instance) -> Result<(usize, Vec<Mat<f64>>), InputError
     Ok((q, vec![c; layers]))
 }
 
-/// `icrl check` for `linear-td` instances: TD(0) (and TD(λ) when `params.lambda` is given).
-pub fn check_instance(inst: &Instance) -> Result<Vec<InstanceResult>, InputError> {
+/// [`read_params_with`] at the default limits.
+pub fn read_params(inst: &Instance) -> Result<(usize, Vec<Mat<f64>>), InputError> {
+    read_params_with(inst, &Limits::default())
+}
+
+/// Which variant an instance names: `lambda` → TD(λ), `residual_gradient: true` → residual
+/// gradient, else TD(0).
+pub fn variant_of(inst: &Instance) -> Result<(Variant, f64), InputError> {
+    let residual = match inst.params.0.get("residual_gradient") {
+        None => false,
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(_) => return Err(InputError::new("params.residual_gradient", "expected true or false")),
+    };
+    if inst.params.has("lambda") {
+        let l = inst.params.f64_req("lambda")?;
+        if !(0.0..=1.0).contains(&l) {
+            return Err(InputError::new("params.lambda", format!("{l} is not in [0, 1]")));
+        }
+        return Ok((Variant::Lambda, l));
+    }
+    Ok((if residual { Variant::Residual } else { Variant::Td0 }, 0.0))
+}
+
+/// Degree of the layer-`L` outputs in the prompt entries: `deg_0 = 2`, `deg_{l+1} = 3 deg_l + 1`.
+fn degree(layers: usize) -> f64 {
+    (0..layers).fold(2.0, |d, _| 3.0 * d + 1.0)
+}
+
+/// `icrl check` for `linear-td` instances: the theorem of the instance's variant (`theorem`
+/// decides whether it applies), through [`body`] with the given weights or the construction.
+pub fn check_instance(
+    inst: &Instance,
+    limits: &Limits,
+    theorem: Variant,
+) -> Result<Option<InstanceOutcome>, InputError> {
     if inst.mdp.n_actions() != 1 {
         return Err(InputError::new(
             "mdp.transitions[0]",
             "linear-td instances are MRPs: exactly one action per state",
         ));
     }
-    let (q, cs) = read_params(inst)?;
-    let lambda = if inst.params.has("lambda") {
-        let l = inst.params.f64_req("lambda")?;
-        if !(0.0..=1.0).contains(&l) {
-            return Err(InputError::new("params.lambda", format!("{l} is not in [0, 1]")));
-        }
-        Some(l)
-    } else {
-        None
+    let (variant, lambda) = variant_of(inst)?;
+    if variant != theorem {
+        return Ok(None);
+    }
+    let id = match variant {
+        Variant::Td0 => "linear-td",
+        Variant::Lambda => "linear-td-lambda",
+        Variant::Residual => "linear-td-residual",
     };
-    let (variant, id) =
-        if lambda.is_some() { (Variant::Lambda, "linear-td-lambda") } else { (Variant::Td0, "linear-td") };
-    let lambda = lambda.unwrap_or(0.0);
-    let b64: TransitionBatch<f64> =
-        TransitionBatch::from_trajectory(&inst.features, &inst.trajectory, inst.mdp.gamma());
-    let phi_q = inst.features.x(q).to_vec();
-    let mut out = Vec::new();
-    let bq: TransitionBatch<BigRational> = b64.convert();
-    let csq: Vec<Mat<BigRational>> = cs.iter().map(|c| c.to_exact()).collect();
-    let qq = to_exact(&phi_q);
-    let lq = <BigRational as Scalar>::from_f64(lambda);
-    let tf = transformer(&bq, &qq, &csq, variant, &lq, true, false);
-    let (rv, rd) = reference(&bq, &qq, &csq, variant, &lq);
-    out.push(InstanceResult {
-        theorem: id.into(),
-        arithmetic: Arithmetic::Exact,
-        holds: tf.readouts == rv && tf.bottom == rd && tf.rows_unchanged,
-        max_abs_error: max_abs_diff(&tf.readouts, &rv),
-        transformer: to_f64(&tf.readouts),
-        reference: to_f64(&rv),
-    });
-    let tf = transformer(&b64, &phi_q, &cs, variant, &lambda, true, false);
-    let (rv, rd) = reference(&b64, &phi_q, &cs, variant, &lambda);
-    let zmax = rd.iter().flatten().chain(&rv).fold(1.0f64, |m, x| m.max(x.abs()));
-    let tol = td_tol(phi_q.len(), b64.len(), &cs, zmax);
-    let err = max_abs_diff(&tf.readouts, &rv)
-        .max(tf.bottom.iter().zip(&rd).map(|(a, b)| max_abs_diff(a, b)).fold(0.0, f64::max));
-    out.push(InstanceResult {
-        theorem: id.into(),
-        arithmetic: Arithmetic::F64,
-        holds: err <= tol && tf.rows_unchanged,
-        max_abs_error: err,
-        transformer: tf.readouts,
-        reference: rv,
-    });
-    Ok(out)
+    let d = inst.features.dim();
+    let (q, cs) = read_params_with(inst, limits)?;
+    let given = match &inst.weights {
+        Some(v) => match Weights::from_json(v, "weights", Layout::Td(2 * d + 1))? {
+            Weights::Td(ls) => {
+                if ls.len() != cs.len() {
+                    return Err(InputError::new(
+                        "weights.layers",
+                        format!("has {} layers, params name {} (params.layers / preconditioners)", ls.len(), cs.len()),
+                    ));
+                }
+                Some(ls.into_iter().map(|l| (l.p, l.q)).collect::<Vec<_>>())
+            }
+            _ => unreachable!("Layout::Td parses to Weights::Td"),
+        },
+        None => None,
+    };
+    let x =
+        TdInput { features: &inst.features, traj: &inst.trajectory, gamma: inst.mdp.gamma(), query_state: q, lambda };
+    let sides = Sides::default();
+    let n = inst.trajectory.len();
+    let (work, _) = crate::theorem::common::cost::td(2 * d + 1, n, cs.len());
+    let mut out = InstanceOutcome::default();
+    match crate::theorem::common::cost::exact_skip(work, degree(cs.len()), limits) {
+        Some(reason) => out.skipped.push(Skipped { theorem: id.into(), arithmetic: Arithmetic::Exact, reason }),
+        None => {
+            let csq: Vec<Mat<BigRational>> = cs.iter().map(|c| c.to_exact()).collect();
+            let layers: Vec<(Mat<BigRational>, Mat<BigRational>)> = match &given {
+                Some(ls) => ls.iter().map(|(p, q)| (p.to_exact(), q.to_exact())).collect(),
+                None => construction(d, &csq, variant, false),
+            };
+            let o = body(&x, &layers, &csq, variant, &sides);
+            let mut r = instance_result(
+                id,
+                Arithmetic::Exact,
+                "v̂_l",
+                &o.tf.readouts,
+                &o.values,
+                0.0,
+                o.exact_equal(),
+                given.is_some(),
+            );
+            if r.first_mismatch.is_none() && !o.exact_equal() {
+                r.first_mismatch = first_bottom_mismatch(&o, true, 0.0);
+                r.holds = false;
+            }
+            out.results.push(r);
+        }
+    }
+    let layers = given.clone().unwrap_or_else(|| construction(d, &cs, variant, false));
+    let o = body(&x, &layers, &cs, variant, &sides);
+    let tol = o.tol(d, n, &cs);
+    let (e1, e2) = o.max_err();
+    let mut r = instance_result(
+        id,
+        Arithmetic::F64,
+        "v̂_l",
+        &o.tf.readouts,
+        &o.values,
+        tol,
+        o.tf.rows_unchanged,
+        given.is_some(),
+    );
+    r.max_abs_error = e1.max(e2);
+    if !(e2 <= tol) {
+        r.holds = false;
+        r.first_mismatch = r.first_mismatch.or_else(|| first_bottom_mismatch(&o, false, tol));
+    }
+    out.results.push(r);
+    Ok(Some(out))
+}
+
+fn first_bottom_mismatch<T: Scalar>(o: &TdOutcome<T>, exact: bool, tol: f64) -> Option<String> {
+    o.tf.bottom
+        .iter()
+        .zip(&o.deltas)
+        .enumerate()
+        .find_map(|(l, (a, b))| first_mismatch(&format!("Z_{}[2d, ·] = δ(w_{})", l + 1, l + 1), a, b, exact, tol))
 }

@@ -5,6 +5,9 @@
 //! named [`Assumption`]s (the same values the generators enforce and `search --relax` drops),
 //! and the check of one random case.
 
+use crate::error::InputError;
+use crate::instance::Instance;
+use crate::mdp::batch::Pairing;
 use crate::rng::Rng;
 use serde::Serialize;
 
@@ -103,12 +106,94 @@ pub struct CheckCtx {
     pub sabotage: bool,
     /// Build the instance JSON (only when a failing case is re-run for its report).
     pub want_instance: bool,
+    /// How each side pairs a transition with its next pair (the real readings by default;
+    /// the mutation tests substitute one side's to show `verify` catches it).
+    pub sides: Sides,
 }
 
 impl Default for CheckCtx {
     fn default() -> Self {
-        CheckCtx { arith: ArithFilter::Both, sabotage: false, want_instance: false }
+        CheckCtx { arith: ArithFilter::Both, sabotage: false, want_instance: false, sides: Sides::default() }
     }
+}
+
+/// The two independent readings of the raw trajectory: the transformer side's
+/// (`attention::prompt::next_pair`, used to build the prompt) and the reference side's
+/// (`rl::pairing::next_pair`, used by the RL update). Neither reads the other's batch.
+#[derive(Clone, Copy, Debug)]
+pub struct Sides {
+    /// Pairing the prompt builder uses.
+    pub prompt_pairing: Pairing,
+    /// Pairing the reference update uses.
+    pub reference_pairing: Pairing,
+}
+
+impl Default for Sides {
+    fn default() -> Self {
+        Sides { prompt_pairing: crate::attention::prompt::next_pair, reference_pairing: crate::rl::pairing::next_pair }
+    }
+}
+
+/// A family of instances (`"family"` in the instance JSON): the `params` keys it reads, the
+/// pairs of keys that exclude each other, and the layout of its `weights`.
+#[derive(Debug)]
+pub struct Family {
+    /// `sarsa`, `actor-critic`, `linear-td`, `softmax-td`.
+    pub name: &'static str,
+    /// Every key `params` may have.
+    pub params: &'static [&'static str],
+    /// Pairs of `params` keys that must not be given together.
+    pub conflicts: &'static [(&'static str, &'static str)],
+    /// One line on the `weights` layout (README and `icrl list`).
+    pub weights: &'static str,
+}
+
+/// Resource limits of `icrl check` (estimated before running, `crate::theorem::cost`).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest estimated work (scalar multiply-adds, `f64`) a check may run.
+    pub max_work: f64,
+    /// Largest estimated working memory in bytes.
+    pub max_memory: f64,
+    /// Largest estimated exact work (multiply-adds weighted by operand bits); beyond it the
+    /// exact check is skipped and the output says so (the `f64` check still runs).
+    pub max_exact_work: f64,
+}
+
+impl Default for Limits {
+    /// About 10 s and well under 2 GB on one core: `2e9` multiply-adds (≈ 1–4 s measured in
+    /// `icrl bench`), `1 GB`, and `2e9` bit-weighted exact operations.
+    fn default() -> Self {
+        Limits { max_work: 2e9, max_memory: 1e9, max_exact_work: 2e9 }
+    }
+}
+
+/// One theorem's check of a user instance (`icrl check`): the same body `verify` runs on its
+/// random cases, fed the instance and its weights (given, or the construction from `params`).
+/// `Ok(None)` when the theorem does not apply to this instance (e.g. `sarsa-stacking` on one
+/// layer).
+pub type InstanceRun = fn(&Instance, &Limits) -> Result<Option<InstanceOutcome>, InputError>;
+
+/// What one theorem's instance check produced.
+#[derive(Clone, Debug, Default)]
+pub struct InstanceOutcome {
+    /// One entry per arithmetic that ran.
+    pub results: Vec<InstanceResult>,
+    /// Arithmetics skipped by the limits, and why.
+    pub skipped: Vec<Skipped>,
+}
+
+/// How a theorem reads user instances.
+#[derive(Clone, Copy, Debug)]
+pub struct InstanceCheck {
+    /// The family it reads.
+    pub family: &'static Family,
+    /// The run.
+    pub run: InstanceRun,
+    /// Whether the body takes `weights` (so that a sabotaged `verify` prints the sabotaged
+    /// weights and the replay fails); otherwise it checks the construction only and is skipped
+    /// when the instance carries weights.
+    pub takes_weights: bool,
 }
 
 /// One compared quantity of one case.
@@ -173,11 +258,35 @@ pub struct TheoremSpec {
     pub proof_page: &'static str,
     /// Check one random case drawn from `rng`.
     pub check: fn(&mut Rng, &CheckCtx) -> CaseResult,
+    /// Its check of user instances, if it has an instance family.
+    pub instance: Option<InstanceCheck>,
 }
 
 impl std::fmt::Debug for TheoremSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TheoremSpec").field("id", &self.id).finish()
+    }
+}
+
+/// Registry of replays by `(theorem, relax)`, used by the fixture test and `icrl check`.
+/// A combined relaxation `a+b` uses the replay of its first assumption (one search function
+/// serves all relaxations of a theorem and reads what was relaxed from the file).
+pub fn replay_fn(theorem: &str, relax: &str) -> Option<crate::search::ReplayFn> {
+    let t = find(theorem)?;
+    let first = relax.split('+').next()?;
+    t.assumptions.iter().find(|a| a.name == first).and_then(|a| a.replay)
+}
+
+/// The budget a search uses when `--budget` is not given: enough for the committed
+/// counterexample to be found from seed 0 (the divergence search needs many draws: diverging
+/// instances are rare among small MRPs).
+pub fn default_budget(theorem: &str, relax: &str) -> u64 {
+    match (theorem, relax) {
+        ("contraction-decay", "contraction") => 30_000,
+        ("contraction-decay", "coverage") => 5_000,
+        ("softmax-td-equivalence", _) => 500,
+        ("sarsa-equivalence", "recorded-next-action") => 400,
+        _ => 2_000,
     }
 }
 
@@ -205,6 +314,7 @@ pub mod common;
 pub mod contraction;
 pub mod dynamics;
 pub mod linear_td;
+pub mod relax;
 pub mod sarsa;
 pub mod softmax_td;
 
@@ -223,17 +333,110 @@ pub struct InstanceResult {
     pub transformer: Vec<f64>,
     /// The reference side's output, flat.
     pub reference: Vec<f64>,
+    /// The first output entry where the two sides differ (beyond the tolerance), named as the
+    /// output is (e.g. `w'[1]`), with both values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_mismatch: Option<String>,
+    /// Whether the check used the instance's `weights` (else the construction from `params`).
+    pub weights: bool,
 }
 
-/// Run every theorem that applies to the instance's family.
-pub fn check_instance(inst: &crate::instance::Instance) -> Result<Vec<InstanceResult>, crate::error::InputError> {
-    match inst.family.as_str() {
-        "linear-td" => linear_td::check_instance(inst),
-        "sarsa" => sarsa::check_instance(inst),
-        "actor-critic" => actor_critic::check_instance(inst),
-        "softmax-td" => softmax_td::check_instance(inst),
-        other => {
-            Err(crate::error::InputError::new("family", format!("`icrl check` does not support family {other:?} yet")))
+/// A skipped check (exact arithmetic beyond the limits), said in the output.
+#[derive(Clone, Debug, Serialize)]
+pub struct Skipped {
+    /// Theorem id.
+    pub theorem: String,
+    /// Arithmetic skipped.
+    pub arithmetic: Arithmetic,
+    /// Why.
+    pub reason: String,
+}
+
+/// Everything `icrl check` reports on one instance.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    /// The family.
+    pub family: String,
+    /// One entry per theorem and arithmetic that ran.
+    pub results: Vec<InstanceResult>,
+    /// What the parser adjusted (renormalized rows, float32 rewards).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Checks not run, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
+}
+
+impl CheckReport {
+    /// Whether every check that ran holds.
+    pub fn holds(&self) -> bool {
+        self.results.iter().all(|r| r.holds)
+    }
+}
+
+/// Every instance family, in catalogue order (read off the registry: one place).
+pub fn families() -> Vec<&'static Family> {
+    let mut v: Vec<&'static Family> = Vec::new();
+    for t in registry() {
+        if let Some(ic) = t.instance {
+            if !v.iter().any(|f| f.name == ic.family.name) {
+                v.push(ic.family);
+            }
         }
     }
+    v
+}
+
+/// The family an instance names, or an input error with a did-you-mean.
+pub fn family_of(inst: &Instance) -> Result<&'static Family, InputError> {
+    let fams = families();
+    fams.iter().find(|f| f.name == inst.family).copied().ok_or_else(|| {
+        let names: Vec<&str> = fams.iter().map(|f| f.name).collect();
+        InputError::new(
+            "family",
+            format!("unknown family {:?}{}", inst.family, crate::instance::did_you_mean(&inst.family, &names)),
+        )
+    })
+}
+
+/// Check `params` against the family: unknown keys (with a did-you-mean) and conflicting pairs.
+/// A counterexample fixture may carry extra keys its replay reads.
+pub fn validate_params(inst: &Instance, fam: &Family) -> Result<(), InputError> {
+    if !inst.is_fixture() {
+        crate::instance::check_keys(&inst.params.0, "params", fam.params)?;
+    }
+    for (a, b) in fam.conflicts {
+        if inst.params.has(a) && inst.params.has(b) {
+            return Err(InputError::new(format!("params.{b}"), format!("give either {a} or {b}, not both")));
+        }
+    }
+    Ok(())
+}
+
+/// Run every theorem of the instance's family at the default [`Limits`].
+pub fn check_instance(inst: &Instance) -> Result<Vec<InstanceResult>, InputError> {
+    Ok(check_instance_with(inst, &Limits::default())?.results)
+}
+
+/// Run every theorem of the instance's family through the registry: each theorem's
+/// [`InstanceCheck`] (its `verify` body fed this instance).
+pub fn check_instance_with(inst: &Instance, limits: &Limits) -> Result<CheckReport, InputError> {
+    let fam = family_of(inst)?;
+    validate_params(inst, fam)?;
+    let mut results = Vec::new();
+    let mut skipped = Vec::new();
+    for t in registry() {
+        let Some(ic) = t.instance else { continue };
+        if ic.family.name != fam.name || (inst.weights.is_some() && !ic.takes_weights) {
+            continue;
+        }
+        if let Some(o) = (ic.run)(inst, limits)? {
+            results.extend(o.results);
+            skipped.extend(o.skipped);
+        }
+    }
+    if results.is_empty() {
+        return Err(InputError::new("params", format!("no theorem of family {} applies to this instance", fam.name)));
+    }
+    Ok(CheckReport { family: fam.name.to_string(), results, notes: inst.notes.clone(), skipped })
 }

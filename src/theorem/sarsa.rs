@@ -25,14 +25,18 @@ use crate::error::InputError;
 use crate::instance::{to_json, Instance};
 use crate::linalg::Mat;
 use crate::mdp::batch::TransitionBatch;
-use crate::rl::sarsa::{batch_sarsa, batch_sarsa_steps};
+use crate::mdp::features::Features;
+use crate::mdp::rollout::Trajectory;
+use crate::rl::sarsa::batch_sarsa_steps;
 use crate::rng::Rng;
 use crate::scalar::{grid, Scalar};
 use crate::theorem::common::*;
 use crate::theorem::{
-    Arithmetic, Assumption, CaseResult, CheckCtx, InstanceResult, Measurement, Provenance, TheoremSpec,
+    Arithmetic, Assumption, CaseResult, CheckCtx, Family, InstanceCheck, InstanceOutcome, Limits, Measurement,
+    Provenance, Sides, Skipped, TheoremSpec,
 };
 use crate::tolerance::poly_rel_tol;
+use crate::weights::{Layout, Weights};
 use num_rational::BigRational;
 use rand::Rng as _;
 
@@ -41,22 +45,31 @@ pub const ASSUMPTIONS: &[Assumption] = &[
     Assumption {
         name: "p22-zero",
         statement: "P22 = 0 (the parameter column does not attend to itself through P)",
-        search: Some(crate::search::sarsa::search),
-        replay: Some(crate::search::sarsa::replay),
+        search: Some(crate::theorem::relax::sarsa::search),
+        replay: Some(crate::theorem::relax::sarsa::replay),
     },
     Assumption {
         name: "v22-bar-zero",
         statement: "V̄22 = 0 (V does not write the parameter column into the w rows)",
-        search: Some(crate::search::sarsa::search),
-        replay: Some(crate::search::sarsa::replay),
+        search: Some(crate::theorem::relax::sarsa::search),
+        replay: Some(crate::theorem::relax::sarsa::replay),
     },
     Assumption {
         name: "recorded-next-action",
         statement: "φ⁺_i = φ(s_{i+1}, a_{i+1}) is the recorded next pair (SARSA, not a max over actions)",
-        search: Some(crate::search::qlearning::search),
-        replay: Some(crate::search::qlearning::replay),
+        search: Some(crate::theorem::relax::qlearning::search),
+        replay: Some(crate::theorem::relax::qlearning::replay),
     },
 ];
+
+/// The `sarsa` instance family: params `w` (`d`), `alpha`, `layers` [1], `c` [1]; weights
+/// `{"P": D×D, "V": D×D}`, `D = 3d + 2`, the block applied `layers` times.
+pub static FAMILY: Family = Family {
+    name: "sarsa",
+    params: &["w", "alpha", "layers", "c"],
+    conflicts: &[],
+    weights: "{\"P\": D×D, \"V\": D×D}, D = 3d+2 ([LL] eq. 4 prompt); applied params.layers times",
+};
 
 /// Registry entries.
 pub fn specs() -> Vec<TheoremSpec> {
@@ -71,6 +84,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 1000,
             proof_page: "proofs/sarsa-equivalence.md",
             check: check_equivalence,
+            instance: Some(InstanceCheck { family: &FAMILY, run: |i, l| check_instance(i, l, false), takes_weights: true }),
         },
         TheoremSpec {
             id: "sarsa-readout-identity",
@@ -82,6 +96,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 1000,
             proof_page: "proofs/sarsa-readout-identity.md",
             check: check_readout_identity,
+            instance: None,
         },
         TheoremSpec {
             id: "sarsa-output-independence",
@@ -93,6 +108,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 1000,
             proof_page: "proofs/sarsa-output-independence.md",
             check: check_output_independence,
+            instance: None,
         },
         TheoremSpec {
             id: "sarsa-stacking",
@@ -104,6 +120,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 1000,
             proof_page: "proofs/sarsa-stacking.md",
             check: check_stacking,
+            instance: Some(InstanceCheck { family: &FAMILY, run: |i, l| check_instance(i, l, true), takes_weights: true }),
         },
     ]
 }
@@ -171,6 +188,131 @@ fn c_pair(rng: &mut Rng) -> (i64, i64) {
     C_VALUES[rng.random_range(0..C_VALUES.len())]
 }
 
+/// The raw input of one `sarsa` check, as an instance holds it: features, the trajectory
+/// window, `γ`, and the params `w`, `α`, `L`. Each side reads it with its own code.
+#[derive(Clone, Copy, Debug)]
+pub struct SarsaInput<'a> {
+    /// `φ(s,a)`.
+    pub features: &'a Features,
+    /// The window `s_0, a_0, r_1, …, s_n, a_n`.
+    pub traj: &'a Trajectory,
+    /// `γ`.
+    pub gamma: f64,
+    /// The parameter `w`.
+    pub w: &'a [f64],
+    /// The step size `α`.
+    pub alpha: f64,
+    /// Blocks `L` (the same block stacked).
+    pub layers: usize,
+}
+
+/// Both sides of one `sarsa` check.
+#[derive(Clone, Debug)]
+pub struct LsaOutcome<T> {
+    /// The readout `w` after `L` blocks.
+    pub transformer: Vec<T>,
+    /// `L` batch SARSA steps.
+    pub reference: Vec<T>,
+    /// With `L > 1`: whether the data rows and the constant 1 are unchanged bit for bit.
+    pub rows_unchanged: Option<bool>,
+}
+
+/// The `sarsa` comparison on given context batches (the free grid prompts pass one batch to
+/// both sides; an instance passes each side's own reading of the trajectory). One layer reads
+/// only the last output column (`lsa_block_last_column`) unless `full_blocks`; full blocks also
+/// report whether the data rows and the constant 1 stayed unchanged.
+#[allow(clippy::too_many_arguments)] // the paper's symbols, one argument each
+pub fn compare_batches<T: Scalar>(
+    prompt_batch: &TransitionBatch<T>,
+    reference_batch: &TransitionBatch<T>,
+    w: &[T],
+    alpha: &T,
+    layers: usize,
+    p: &Mat<T>,
+    v: &Mat<T>,
+    full_blocks: bool,
+) -> LsaOutcome<T> {
+    let reference = batch_sarsa_steps(reference_batch, w, alpha, layers);
+    if layers == 1 && !full_blocks {
+        return LsaOutcome { transformer: transformer_readout(prompt_batch, w, p, v), reference, rows_unchanged: None };
+    }
+    let (tf, h) = transformer(prompt_batch, w, p, v, layers);
+    let t = 2 * w.len() + 1;
+    let h0 = sarsa_prompt(prompt_batch, w);
+    let n = h.cols() - 1;
+    let same = (0..t).all(|i| (0..=n).all(|j| h0[(i, j)] == h[(i, j)])) && h0[(t, n)] == h[(t, n)];
+    LsaOutcome { transformer: tf, reference, rows_unchanged: Some(same) }
+}
+
+/// The one check body of `sarsa-equivalence` and `sarsa-stacking`, for `verify` (random
+/// instances, `f64` and exact), `icrl check` and the replays: the transformer side builds its
+/// prompt from the raw trajectory (`attention::prompt::context`), the reference side reads the
+/// same trajectory with its own pairing (`rl::pairing::transitions`); the weights `(P, V)` are
+/// given (the construction, sabotaged or not, or the user's).
+pub fn body<T: Scalar>(x: &SarsaInput, p: &Mat<T>, v: &Mat<T>, sides: &Sides) -> LsaOutcome<T> {
+    body_with(x, p, v, sides, false)
+}
+
+/// [`body`] with full blocks at every depth (also `L = 1`), so the data rows are always
+/// checked: `sarsa-stacking`'s body.
+pub fn stack_body<T: Scalar>(x: &SarsaInput, p: &Mat<T>, v: &Mat<T>, sides: &Sides) -> LsaOutcome<T> {
+    body_with(x, p, v, sides, true)
+}
+
+fn body_with<T: Scalar>(x: &SarsaInput, p: &Mat<T>, v: &Mat<T>, sides: &Sides, full: bool) -> LsaOutcome<T> {
+    let pb: TransitionBatch<T> = crate::attention::prompt::context(x.features, x.traj, x.gamma, sides.prompt_pairing);
+    let rb: TransitionBatch<T> = crate::rl::pairing::transitions(x.features, x.traj, x.gamma, sides.reference_pairing);
+    let w: Vec<T> = x.w.iter().map(|&e| T::from_f64(e)).collect();
+    compare_batches(&pb, &rb, &w, &T::from_f64(x.alpha), x.layers, p, v, full)
+}
+
+/// The `f64` tolerance of [`body`] on `x` (from the reference side's reading).
+pub fn body_tol(x: &SarsaInput) -> f64 {
+    let rb: TransitionBatch<f64> =
+        crate::rl::pairing::transitions(x.features, x.traj, x.gamma, crate::rl::pairing::next_pair);
+    sarsa_tol(&rb, x.w, x.alpha, x.layers)
+}
+
+impl<T: Scalar> LsaOutcome<T> {
+    /// The measurements of this outcome (`label` names the quantity).
+    pub fn measurements(&self, arith: Arithmetic, label: &str, tol: f64) -> Vec<Measurement> {
+        let mut ms = vec![match arith {
+            Arithmetic::Exact => Measurement::exact(
+                label,
+                self.transformer == self.reference,
+                max_abs_diff(&self.transformer, &self.reference),
+            ),
+            Arithmetic::F64 => {
+                Measurement::equality(arith, label, max_abs_diff(&self.transformer, &self.reference), tol)
+            }
+        }];
+        if let Some(same) = self.rows_unchanged {
+            ms.push(match arith {
+                Arithmetic::Exact => Measurement::exact("data rows and constant 1 unchanged", same, 0.0),
+                Arithmetic::F64 => Measurement::equality(
+                    arith,
+                    "data rows and constant 1 bit for bit",
+                    if same { 0.0 } else { f64::INFINITY },
+                    0.0,
+                ),
+            });
+        }
+        ms
+    }
+}
+
+/// The instance JSON of a `sarsa` case with the weights it was checked with (`verify` prints
+/// it on failure; `icrl check` replays it through the same body).
+pub fn case_json(case: &MdpCase, alpha: f64, c: f64, layers: usize, weights: &Weights) -> serde_json::Value {
+    let mut params = serde_json::json!({"alpha": alpha, "w": case.w, "c": c});
+    if layers != 1 {
+        params["layers"] = serde_json::json!(layers);
+    }
+    let mut v = to_json("sarsa", &case.mdp, &case.features, &case.traj, params);
+    v["weights"] = weights.to_json();
+    v
+}
+
 fn check_equivalence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let sizes = draw_sizes(rng, (1, 5), (1, 4), (1, 6), (1, 10));
     let case = draw_mdp_case(rng, sizes);
@@ -184,44 +326,34 @@ fn check_equivalence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let (gcn, gcd) = c_pair(rng);
 
     let mut res = CaseResult::default();
-    let b64: TransitionBatch<f64> = TransitionBatch::from_trajectory(&case.features, &case.traj, case.mdp.gamma());
+    let x = SarsaInput {
+        features: &case.features,
+        traj: &case.traj,
+        gamma: case.mdp.gamma(),
+        w: &case.w,
+        alpha,
+        layers: 1,
+    };
+    let c = cn as f64 / cd as f64;
     if ctx.arith.wants(Arithmetic::F64) {
-        let c = cn as f64 / cd as f64;
         let (p, v) = construction(sizes.d, &alpha, &c, ctx.sabotage);
-        let tf = transformer_readout(&b64, &case.w, &p, &v);
-        let rf = batch_sarsa(&b64, &case.w, &alpha);
-        res.measurements.push(Measurement::equality(
-            Arithmetic::F64,
-            "w' (mdp instance)",
-            max_abs_diff(&tf, &rf),
-            sarsa_tol(&b64, &case.w, alpha, 1),
-        ));
+        let o = body::<f64>(&x, &p, &v, &ctx.sides);
+        res.measurements.extend(o.measurements(Arithmetic::F64, "w' (mdp instance)", body_tol(&x)));
     }
     if ctx.arith.wants(Arithmetic::Exact) {
-        let bq: TransitionBatch<BigRational> = b64.convert();
-        let wq = to_exact(&case.w);
         let aq = <BigRational as Scalar>::from_f64(alpha);
-        let cq = BigRational::from_ratio(cn, cd);
-        let (p, v) = construction(sizes.d, &aq, &cq, ctx.sabotage);
-        let tf = transformer_readout(&bq, &wq, &p, &v);
-        let rf = batch_sarsa(&bq, &wq, &aq);
-        res.measurements.push(Measurement::exact("w' (mdp instance)", tf == rf, max_abs_diff(&tf, &rf)));
+        let (p, v) = construction(sizes.d, &aq, &BigRational::from_ratio(cn, cd), ctx.sabotage);
+        let o = body::<BigRational>(&x, &p, &v, &ctx.sides);
+        res.measurements.extend(o.measurements(Arithmetic::Exact, "w' (mdp instance)", 0.0));
         let cq = BigRational::from_ratio(gcn, gcd);
         let (p, v) = construction(gd, &galpha, &cq, ctx.sabotage);
-        let tf = transformer_readout(&gb, &gw, &p, &v);
-        let rf = batch_sarsa(&gb, &gw, &galpha);
-        res.measurements.push(Measurement::exact("w' (free grid prompt)", tf == rf, max_abs_diff(&tf, &rf)));
+        let o = compare_batches(&gb, &gb, &gw, &galpha, 1, &p, &v, false);
+        res.measurements.extend(o.measurements(Arithmetic::Exact, "w' (free grid prompt)", 0.0));
         res.sz_shape = Some(format!("d={gd} n={gn} c={gcn}/{gcd}"));
     }
     if ctx.want_instance {
-        let c = cn as f64 / cd as f64;
-        res.instance = Some(to_json(
-            "sarsa",
-            &case.mdp,
-            &case.features,
-            &case.traj,
-            serde_json::json!({"alpha": alpha, "w": case.w, "c": c}),
-        ));
+        let (p, v) = construction(sizes.d, &alpha, &c, ctx.sabotage);
+        res.instance = Some(case_json(&case, alpha, c, 1, &Weights::Lsa { p, v }));
     }
     res
 }
@@ -380,47 +512,22 @@ fn check_stacking(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let gw = grid_vec(rng, gd);
     let galpha = <BigRational as Scalar>::from_f64(grid::draw(rng));
     let d = sizes.d;
-    let t = 2 * d + 1;
-    let b64: TransitionBatch<f64> = TransitionBatch::from_trajectory(&case.features, &case.traj, case.mdp.gamma());
+    let x =
+        SarsaInput { features: &case.features, traj: &case.traj, gamma: case.mdp.gamma(), w: &case.w, alpha, layers };
     let mut res = CaseResult::default();
-    fn unchanged<T: Scalar>(h0: &Mat<T>, h: &Mat<T>, t: usize) -> bool {
-        let n = h.cols() - 1;
-        (0..t).all(|i| (0..=n).all(|j| h0[(i, j)] == h[(i, j)])) && h0[(t, n)] == h[(t, n)]
-    }
+    let c = cn as f64 / cd as f64;
     if ctx.arith.wants(Arithmetic::F64) {
-        let c = cn as f64 / cd as f64;
         let (p, v) = construction(d, &alpha, &c, ctx.sabotage);
-        let (tf, h) = transformer(&b64, &case.w, &p, &v, layers);
-        let rf = batch_sarsa_steps(&b64, &case.w, &alpha, layers);
-        res.measurements.push(Measurement::equality(
-            Arithmetic::F64,
-            format!("w after {layers} blocks"),
-            max_abs_diff(&tf, &rf),
-            sarsa_tol(&b64, &case.w, alpha, layers),
-        ));
-        let same = unchanged(&sarsa_prompt(&b64, &case.w), &h, t);
-        res.measurements.push(Measurement::equality(
-            Arithmetic::F64,
-            "data rows and constant 1 bit for bit",
-            if same { 0.0 } else { f64::INFINITY },
-            0.0,
-        ));
+        let o = stack_body::<f64>(&x, &p, &v, &ctx.sides);
+        res.measurements.extend(o.measurements(Arithmetic::F64, &format!("w after {layers} blocks"), body_tol(&x)));
     }
     if ctx.arith.wants(Arithmetic::Exact) {
-        let bq: TransitionBatch<BigRational> = b64.convert();
-        let wq = to_exact(&case.w);
         let aq = <BigRational as Scalar>::from_f64(alpha);
         let (p, v) = construction(d, &aq, &BigRational::from_ratio(cn, cd), ctx.sabotage);
-        let (tf, h) = transformer(&bq, &wq, &p, &v, layers);
-        let rf = batch_sarsa_steps(&bq, &wq, &aq, layers);
-        res.measurements.push(Measurement::exact(
-            format!("w after {layers} blocks (mdp instance)"),
-            tf == rf,
-            max_abs_diff(&tf, &rf),
-        ));
-        res.measurements.push(Measurement::exact(
-            "data rows and constant 1 unchanged",
-            unchanged(&sarsa_prompt(&bq, &wq), &h, t),
+        let o = stack_body::<BigRational>(&x, &p, &v, &ctx.sides);
+        res.measurements.extend(o.measurements(
+            Arithmetic::Exact,
+            &format!("w after {layers} blocks (mdp instance)"),
             0.0,
         ));
         let (p, v) = construction(gd, &galpha, &BigRational::from_ratio(cn, cd), ctx.sabotage);
@@ -433,51 +540,92 @@ fn check_stacking(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
         ));
         res.sz_shape = Some(format!("d={gd} n={gn} L={layers} c={cn}/{cd}"));
     }
+    if ctx.want_instance {
+        let (p, v) = construction(d, &alpha, &c, ctx.sabotage);
+        res.instance = Some(case_json(&case, alpha, c, layers, &Weights::Lsa { p, v }));
+    }
     res
 }
 
-/// `icrl check` for `sarsa` instances: params `w`, `alpha`, `layers` [1], `c` [1].
-pub fn check_instance(inst: &Instance) -> Result<Vec<InstanceResult>, InputError> {
+/// `icrl check` for `sarsa` instances (params `w`, `alpha`, `layers` [1], `c` [1]; optional
+/// `weights`): `sarsa-equivalence` on one block, `sarsa-stacking` on more (`stacked`), both
+/// through [`body`] / [`stack_body`], exact (within the limits) and `f64`.
+pub fn check_instance(inst: &Instance, limits: &Limits, stacked: bool) -> Result<Option<InstanceOutcome>, InputError> {
     let d = inst.features.dim();
-    let w = inst.params.vec_req("w", d)?;
-    let alpha = inst.params.f64_req("alpha")?;
     let layers = inst.params.usize_or("layers", 1)?;
     if layers == 0 {
         return Err(InputError::new("params.layers", "must be at least 1"));
     }
+    if stacked != (layers > 1) {
+        return Ok(None);
+    }
+    let w = inst.params.vec_req("w", d)?;
+    let alpha = inst.params.f64_req("alpha")?;
     let c = inst.params.f64_or("c", 1.0)?;
     if c == 0.0 {
         return Err(InputError::new("params.c", "must be nonzero"));
     }
-    let theorem = if layers == 1 { "sarsa-equivalence" } else { "sarsa-stacking" };
-    let b64: TransitionBatch<f64> =
-        TransitionBatch::from_trajectory(&inst.features, &inst.trajectory, inst.mdp.gamma());
-    let mut out = Vec::new();
-    // exact
-    let bq: TransitionBatch<BigRational> = b64.convert();
-    let (wq, aq, cq) = (to_exact(&w), <BigRational as Scalar>::from_f64(alpha), <BigRational as Scalar>::from_f64(c));
-    let (p, v) = construction(d, &aq, &cq, false);
-    let (tf, _) = transformer(&bq, &wq, &p, &v, layers);
-    let rf = batch_sarsa_steps(&bq, &wq, &aq, layers);
-    out.push(InstanceResult {
-        theorem: theorem.into(),
-        arithmetic: Arithmetic::Exact,
-        holds: tf == rf,
-        max_abs_error: max_abs_diff(&tf, &rf),
-        transformer: to_f64(&tf),
-        reference: to_f64(&rf),
-    });
-    let (p, v) = construction(d, &alpha, &c, false);
-    let (tf, _) = transformer(&b64, &w, &p, &v, layers);
-    let rf = batch_sarsa_steps(&b64, &w, &alpha, layers);
-    let err = max_abs_diff(&tf, &rf);
-    out.push(InstanceResult {
-        theorem: theorem.into(),
-        arithmetic: Arithmetic::F64,
-        holds: err <= sarsa_tol(&b64, &w, alpha, layers),
-        max_abs_error: err,
-        transformer: tf,
-        reference: rf,
-    });
-    Ok(out)
+    let dd = 3 * d + 2;
+    let (work, mem) = cost::lsa(dd, inst.trajectory.len(), layers);
+    cost::admit("params.layers", work, mem, limits)?;
+    let given = match &inst.weights {
+        Some(v) => Some(Weights::from_json(v, "weights", Layout::Lsa(dd))?),
+        None => None,
+    };
+    let (p, v) = match &given {
+        Some(Weights::Lsa { p, v }) => (p.clone(), v.clone()),
+        Some(_) => unreachable!("Layout::Lsa parses to Weights::Lsa"),
+        None => construction(d, &alpha, &c, false),
+    };
+    let theorem = if stacked { "sarsa-stacking" } else { "sarsa-equivalence" };
+    let x =
+        SarsaInput { features: &inst.features, traj: &inst.trajectory, gamma: inst.mdp.gamma(), w: &w, alpha, layers };
+    let sides = Sides::default();
+    let run = |pq: &Mat<BigRational>, vq: &Mat<BigRational>| {
+        if stacked {
+            stack_body(&x, pq, vq, &sides)
+        } else {
+            body(&x, pq, vq, &sides)
+        }
+    };
+    let mut out = InstanceOutcome::default();
+    match cost::exact_skip(work, (5 * layers + 2) as f64, limits) {
+        Some(reason) => out.skipped.push(Skipped { theorem: theorem.into(), arithmetic: Arithmetic::Exact, reason }),
+        None => {
+            // Without weights the construction is built in exact arithmetic from the dyadic
+            // `α` and `c` (so `c⁻¹` is exact); given weights are read as the dyadics they are.
+            let (pq, vq) = match &given {
+                Some(_) => (p.to_exact(), v.to_exact()),
+                None => construction(
+                    d,
+                    &<BigRational as Scalar>::from_f64(alpha),
+                    &<BigRational as Scalar>::from_f64(c),
+                    false,
+                ),
+            };
+            let o = run(&pq, &vq);
+            out.results.push(instance_result(
+                theorem,
+                Arithmetic::Exact,
+                "w'",
+                &o.transformer,
+                &o.reference,
+                0.0,
+                o.rows_unchanged.unwrap_or(true),
+                given.is_some(),
+            ));
+        }
+    }
+    let o = if stacked { stack_body(&x, &p, &v, &sides) } else { body(&x, &p, &v, &sides) };
+    out.results.push(instance_result(
+        theorem,
+        Arithmetic::F64,
+        "w'",
+        &o.transformer,
+        &o.reference,
+        body_tol(&x),
+        o.rows_unchanged.unwrap_or(true),
+        given.is_some(),
+    ));
+    Ok(Some(out))
 }

@@ -22,6 +22,7 @@
 //! The transformer side is `crate::attention::softmax` + `crate::construction::softmax`, the
 //! reference side `crate::rl::softmax_td`; they share only the MDP types.
 
+use crate::attention::softmax::MultiHeadLayer;
 use crate::attention::softmax::{forward_multi_head, forward_shift, prompt};
 use crate::construction::softmax::Parts;
 use crate::error::InputError;
@@ -35,9 +36,11 @@ use crate::mdp::Mrp;
 use crate::rl::softmax_td::{self as reference, WeightedSoftmaxTd};
 use crate::rng::Rng;
 use crate::theorem::{
-    Arithmetic, Assumption, CaseResult, CheckCtx, InstanceResult, Measurement, Provenance, TheoremSpec,
+    Arithmetic, Assumption, CaseResult, CheckCtx, Family, InstanceCheck, InstanceOutcome, InstanceResult, Limits,
+    Measurement, Provenance, TheoremSpec,
 };
 use crate::tolerance::{softmax_td_rel_tol, worst, LIMIT_SLOPE_TOL, UNIT_ROUNDOFF};
+use crate::weights::{Layout, Weights};
 use rand::Rng as _;
 use serde_json::{json, Value};
 
@@ -254,10 +257,18 @@ pub struct Equivalence {
 /// Theorem 1 on `case` with the (possibly relaxed or sabotaged) construction `parts`.
 /// `rng` draws the perturbations of the mask checks.
 pub fn equivalence(case: &Case, parts: &Parts, rng: &mut Rng) -> Equivalence {
+    body(case, &parts.two_head_stack(&case.alphas), rng)
+}
+
+/// The one check body of `softmax-td-equivalence` (`verify`, `icrl check`, the searches and
+/// replays): the given two-head `layers` (the construction, relaxed, sabotaged, or the
+/// user's) on the prompt built from the raw trajectory, against weighted softmax TD on the
+/// reference side's own reading of it. `rng` draws the perturbations of the mask checks.
+pub fn body(case: &Case, layers: &[MultiHeadLayer], rng: &mut Rng) -> Equivalence {
     let (d, n, gamma) = (case.d(), case.n(), case.gamma());
     let st = &case.traj.states;
     let z0 = case.prompt();
-    let layers = parts.two_head_stack(&case.alphas);
+    let layers = layers.to_vec();
     let zs = forward_multi_head(&z0, &layers);
     let vs = case.reference().iterates(&case.alphas);
     let scale = value_scale(&vs);
@@ -346,7 +357,12 @@ fn check_equivalence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let case = draw_case(rng, 8, 64, 50, false);
     let parts = parts_for(&case, ctx.sabotage);
     let e = equivalence(&case, &parts, rng);
-    CaseResult { measurements: e.measurements, instance: ctx.want_instance.then(|| case.to_json()), sz_shape: None }
+    let instance = ctx.want_instance.then(|| {
+        let mut v = case.to_json();
+        v["weights"] = Weights::Softmax(parts.two_head_stack(&case.alphas)).to_json();
+        v
+    });
+    CaseResult { measurements: e.measurements, instance, sz_shape: None }
 }
 
 /// Lemma 1: the two forms entry by entry, every layer. Returns (error, tol, one-head
@@ -603,21 +619,21 @@ fn check_small_temperature(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
 const A_MASK: Assumption = Assumption {
     name: "query-mask",
     statement: "M[n, j] = -inf for every j: the query column is never a source",
-    search: Some(crate::search::softmax::search_query_mask),
-    replay: Some(crate::search::softmax::replay_query_mask),
+    search: Some(crate::theorem::relax::softmax::search_query_mask),
+    replay: Some(crate::theorem::relax::softmax::replay_query_mask),
 };
 const A_TWO: Assumption = Assumption {
     name: "two-heads",
     statement:
         "a second head (gamma*alpha e_{d+1} u^T with the column shift) keeps the target memory at gamma v_l(S_{j+1})",
-    search: Some(crate::search::softmax::search_two_heads),
-    replay: Some(crate::search::softmax::replay_two_heads),
+    search: Some(crate::theorem::relax::softmax::search_two_heads),
+    replay: Some(crate::theorem::relax::softmax::replay_two_heads),
 };
 const A_ATTN: Assumption = Assumption {
     name: "feature-only-attention",
     statement: "A = diag(I_d, 0): the reward and memory rows do not enter the scores",
-    search: Some(crate::search::softmax::search_attention_block),
-    replay: Some(crate::search::softmax::replay_attention_block),
+    search: Some(crate::theorem::relax::softmax::search_attention_block),
+    replay: Some(crate::theorem::relax::softmax::replay_attention_block),
 };
 const A_SHIFT: Assumption = Assumption {
     name: "shift",
@@ -644,6 +660,20 @@ const A_SMALLBETA: Assumption = Assumption {
     replay: None,
 };
 
+/// The `softmax-td` instance family (an MRP): params `layers`, `alpha` [1] or `alphas`, `beta`
+/// [1]; weights `{"layers": [{"A": m×m, "heads": [{"V": m×m, "shift": bool}, …]}, …]}`,
+/// `m = d + 3`.
+pub static FAMILY: Family = Family {
+    name: "softmax-td",
+    params: &["layers", "alpha", "alphas", "beta"],
+    conflicts: &[("alpha", "alphas")],
+    weights: "{\"layers\": [{\"A\": m×m, \"heads\": [{\"V\": m×m, \"shift\": bool}]}]}, m = d+3 ([XZ] prompt)",
+};
+
+fn ic(run: crate::theorem::InstanceRun, takes_weights: bool) -> Option<InstanceCheck> {
+    Some(InstanceCheck { family: &FAMILY, run, takes_weights })
+}
+
 /// Registry entries of this family.
 pub fn specs() -> Vec<TheoremSpec> {
     vec![
@@ -657,6 +687,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 1000,
             proof_page: "proofs/softmax-td.md",
             check: check_equivalence,
+            instance: ic(instance_equivalence, true),
         },
         TheoremSpec {
             id: "softmax-td-single-head",
@@ -668,6 +699,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 1000,
             proof_page: "proofs/softmax-td.md",
             check: check_single_head,
+            instance: ic(instance_single_head, false),
         },
         TheoremSpec {
             id: "softmax-td-state-space",
@@ -679,6 +711,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 1000,
             proof_page: "proofs/softmax-td.md",
             check: check_state_space,
+            instance: ic(instance_state_space, false),
         },
         TheoremSpec {
             id: "softmax-td-tabular-limit",
@@ -690,6 +723,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 300,
             proof_page: "proofs/softmax-td.md",
             check: check_tabular_limit,
+            instance: None,
         },
         TheoremSpec {
             id: "softmax-td-small-temperature",
@@ -701,35 +735,80 @@ pub fn specs() -> Vec<TheoremSpec> {
             default_cases: 500,
             proof_page: "proofs/softmax-td.md",
             check: check_small_temperature,
+            instance: None,
         },
     ]
 }
 
-/// `icrl check` for `softmax-td` instances: Theorem 1 and Lemma 1 always, the state-space
-/// form when the context has coverage. `transformer`/`reference` are the query values
-/// `[v_1(S_n) … v_L(S_n)]`.
-pub fn check_instance(inst: &Instance) -> Result<Vec<InstanceResult>, InputError> {
+/// Read the case of a `softmax-td` instance and admit its cost (`O(L (n+1)² (d+3))` work,
+/// `(n+1)²` score and attention buffers).
+fn admitted_case(inst: &Instance, limits: &Limits) -> Result<Case, InputError> {
     let case = Case::from_instance(inst)?;
+    let (l, c, m) = (case.layers() as f64, (case.n() + 1) as f64, (case.d() + 3) as f64);
+    let work = l * (c * c * m * 4.0 + crate::theorem::common::cost::LAYER_OVERHEAD);
+    let work_field = if l > 1.0 { "params.layers" } else { "trajectory.rewards" };
+    crate::theorem::common::cost::admit(work_field, work, 0.0, limits)?;
+    crate::theorem::common::cost::admit("trajectory.rewards", 0.0, 8.0 * 6.0 * c * c + l * 8.0 * c * m, limits)?;
+    Ok(case)
+}
+
+/// `softmax-td-equivalence` on an instance: [`body`] with the given weights or the construction.
+fn instance_equivalence(inst: &Instance, limits: &Limits) -> Result<Option<InstanceOutcome>, InputError> {
+    let mut case = admitted_case(inst, limits)?;
+    let layers = match &inst.weights {
+        Some(v) => match Weights::from_json(v, "weights", Layout::Softmax(case.d() + 3))? {
+            Weights::Softmax(ls) => {
+                if ls.len() != case.layers() {
+                    if inst.params.has("layers") || inst.params.has("alphas") {
+                        return Err(InputError::new(
+                            "weights.layers",
+                            format!("has {} layers, params name {}", ls.len(), case.layers()),
+                        ));
+                    }
+                    case.alphas = vec![case.alphas[0]; ls.len()];
+                }
+                ls
+            }
+            _ => unreachable!("Layout::Softmax parses to Weights::Softmax"),
+        },
+        None => Parts::new(case.d(), case.gamma()).two_head_stack(&case.alphas),
+    };
     let mut rng = crate::rng::case_rng(0, "softmax-td-check", 0);
-    let parts = Parts::new(case.d(), case.gamma());
-    let e = equivalence(&case, &parts, &mut rng);
-    let mut out = vec![result("softmax-td-equivalence", &e.measurements, e.transformer, e.reference)];
+    let e = body(&case, &layers, &mut rng);
+    let mut r = result("softmax-td-equivalence", &e.measurements, e.transformer, e.reference);
+    r.weights = inst.weights.is_some();
+    Ok(Some(InstanceOutcome { results: vec![r], skipped: vec![] }))
+}
+
+/// `softmax-td-single-head` (Lemma 1, about the construction) on an instance.
+fn instance_single_head(inst: &Instance, limits: &Limits) -> Result<Option<InstanceOutcome>, InputError> {
+    let case = admitted_case(inst, limits)?;
     let (err, tol, r1, r2) = single_head(&case, false);
-    out.push(result(
+    let r = result(
         "softmax-td-single-head",
         &[Measurement::equality(Arithmetic::F64, "one head = two heads", err, tol)],
         r1,
         r2,
-    ));
-    if reference::coverage(&case.traj.states, case.n(), case.mrp.n_states()) {
-        let (ms, t, r) = state_space(&case, false);
-        out.push(result("softmax-td-state-space", &ms, t, r));
+    );
+    Ok(Some(InstanceOutcome { results: vec![r], skipped: vec![] }))
+}
+
+/// `softmax-td-state-space` on an instance whose context has coverage.
+fn instance_state_space(inst: &Instance, limits: &Limits) -> Result<Option<InstanceOutcome>, InputError> {
+    let case = admitted_case(inst, limits)?;
+    if !reference::coverage(&case.traj.states, case.n(), case.mrp.n_states()) {
+        return Ok(None);
     }
-    Ok(out)
+    let (ms, t, r) = state_space(&case, false);
+    Ok(Some(InstanceOutcome { results: vec![result("softmax-td-state-space", &ms, t, r)], skipped: vec![] }))
 }
 
 fn result(id: &str, ms: &[Measurement], transformer: Vec<f64>, reference: Vec<f64>) -> InstanceResult {
     let max_abs_error = transformer.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0, worst);
+    let first_mismatch = ms
+        .iter()
+        .find(|m| !m.holds)
+        .map(|m| format!("{}: error {:e} > tolerance {:e}", m.quantity, m.error, m.tolerance));
     InstanceResult {
         theorem: id.to_string(),
         arithmetic: Arithmetic::F64,
@@ -737,6 +816,8 @@ fn result(id: &str, ms: &[Measurement], transformer: Vec<f64>, reference: Vec<f6
         max_abs_error,
         transformer,
         reference,
+        first_mismatch,
+        weights: false,
     }
 }
 

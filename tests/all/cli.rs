@@ -167,7 +167,14 @@ fn bad_input_is_a_typed_error_naming_the_field() {
         assert!(e.starts_with("error: "), "{what}: {e}");
         assert!(e.contains(field), "{what}: {e} should name {field}");
         assert!(!e.contains("panicked"), "{what}: {e}");
-        assert!(stdout(&o).is_empty(), "{what}: nothing on stdout");
+        // Under --json the error is also one JSON line on stdout, naming the same field.
+        let j: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("one JSON error line");
+        assert!(
+            j["error"]["field"].as_str().is_some_and(|f| field.contains(f) || f.contains(field) || e.contains(f)),
+            "{what}: {j}"
+        );
+        let o = icrl(&["check", f.to_str().unwrap()]);
+        assert!(stdout(&o).is_empty(), "{what}: nothing on stdout without --json");
     }
     let before: Vec<_> = std::fs::read_dir(&d).unwrap().collect();
     // Usage errors: exit 2, nothing written.
@@ -219,7 +226,7 @@ fn search_finds_the_two_layer_query_mask_counterexample() {
     let v = icrl_proofs::instance::parse_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(v["params"]["layers"], 2, "shrinks to L = 2");
     assert_eq!(v["counterexample"]["first_failing_layer"], 2);
-    assert!(icrl_proofs::search::replay_fn("linear-td", "query-mask").unwrap()(&v).unwrap() > 0.0);
+    assert!(icrl_proofs::theorem::replay_fn("linear-td", "query-mask").unwrap()(&v).unwrap() > 0.0);
     // `check` reads a counterexample file, reports the replayed violation.
     let c = icrl(&["check", out.to_str().unwrap()]);
     assert_eq!(c.status.code(), Some(0));

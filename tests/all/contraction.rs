@@ -115,7 +115,7 @@ fn the_diverging_fixture_violates_assumption_5_1_and_grows() {
     let case = Case::from_instance(&Instance::from_value(raw.clone()).unwrap()).unwrap();
     let pop = Population::new(&case.mrp, &case.features, case.beta).unwrap();
     assert!(pop.margin < 0.0, "Assumption 5.1 must fail on the diverging instance: C = {}", pop.margin);
-    let f = icrl_proofs::search::replay_fn("contraction-decay", "contraction").unwrap();
+    let f = icrl_proofs::theorem::replay_fn("contraction-decay", "contraction").unwrap();
     assert!(f(&raw).unwrap() > 0.0);
 }
 
@@ -147,6 +147,7 @@ fn verdicts_and_errors_do_not_depend_on_the_thread_count() {
         sabotage: false,
         only_case: None,
         progress: false,
+        sides: Default::default(),
     };
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| run(&specs, &cfg));
     let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| run(&specs, &cfg));

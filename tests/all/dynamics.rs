@@ -202,7 +202,7 @@ fn richness_counterexample_fixture_replays() {
         .expect("fixture committed");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["family"], "sarsa");
-    let f = icrl_proofs::search::replay_fn("sarsa-local-convergence", "richness").expect("replay registered");
+    let f = icrl_proofs::theorem::replay_fn("sarsa-local-convergence", "richness").expect("replay registered");
     let viol = f(&v).expect("valid fixture");
     assert!(viol > 0.0, "replayed violation {viol}");
     // malformed input is an error naming the field, not a panic

@@ -22,7 +22,7 @@ fn counterexamples_replay() {
         let cx = v.get("counterexample").unwrap_or_else(|| panic!("{}: no counterexample block", f.display()));
         let th = cx["theorem"].as_str().unwrap();
         let rl = cx["relax"].as_str().unwrap();
-        let replay = icrl_proofs::search::replay_fn(th, rl)
+        let replay = icrl_proofs::theorem::replay_fn(th, rl)
             .unwrap_or_else(|| panic!("{}: no replay for {th} / {rl}", f.display()));
         let violation = replay(&v).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         assert!(violation > 0.0, "{}: the counterexample no longer violates {th} with {rl} relaxed", f.display());

@@ -17,6 +17,7 @@ mod linear_td;
 mod mdp;
 mod neu;
 mod rates;
+mod registry;
 mod sarsa;
 mod softmax_td;
 mod speed;

@@ -250,7 +250,8 @@ fn softmax_fixtures_replay_as_violations() {
             continue;
         }
         let cx = &raw["counterexample"];
-        let f = icrl_proofs::search::replay_fn(cx["theorem"].as_str().unwrap(), cx["relax"].as_str().unwrap()).unwrap();
+        let f =
+            icrl_proofs::theorem::replay_fn(cx["theorem"].as_str().unwrap(), cx["relax"].as_str().unwrap()).unwrap();
         let v = f(&raw).unwrap();
         assert!(v > 0.0, "{} no longer violates: {v}", path.display());
         seen += 1;

@@ -80,6 +80,7 @@ pub fn assert_verify_holds_and_sabotage_fails(ids: &[&str], seed: u64, cases: u6
         sabotage: false,
         only_case: None,
         progress: false,
+        sides: Default::default(),
     };
     let rep = run(&specs, &cfg);
     assert!(rep.all_hold(), "{}", render_table(&rep));

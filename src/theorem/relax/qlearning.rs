@@ -10,7 +10,6 @@
 //! (residual at rounding level: the control, the method can find an exact fit) and Q-learning
 //! (residual bounded away from 0: the counterexample).
 
-use super::{provenance_block, Counterexample, SearchArgs, SearchOutcome};
 use crate::attention::prompt::sarsa_prompt;
 use crate::error::InputError;
 use crate::instance::{to_json, Instance};
@@ -21,6 +20,7 @@ use crate::mdp::rollout::rollout_from_initial;
 use crate::mdp::{generators, Mdp};
 use crate::rl::sarsa::{batch_q_learning, batch_sarsa};
 use crate::rng::case_rng;
+use crate::search::{provenance_block, Counterexample, SearchArgs, SearchOutcome};
 use nalgebra::{DMatrix, DVector};
 use rand::Rng as _;
 use serde_json::{json, Value};

@@ -4,7 +4,6 @@
 //! second layer on the query feeds its own `-w_lᵀφ_q` back in. The search should end at
 //! `L = 2`.
 
-use super::{find_and_shrink, provenance_block, Counterexample, SearchArgs, SearchOutcome};
 use crate::error::InputError;
 use crate::instance::{to_json, Instance};
 use crate::linalg::Mat;
@@ -13,6 +12,7 @@ use crate::mdp::features::Features;
 use crate::mdp::rollout::Trajectory;
 use crate::mdp::Mdp;
 use crate::scalar::Scalar;
+use crate::search::{find_and_shrink, provenance_block, Counterexample, SearchArgs, SearchOutcome};
 use crate::theorem::common::to_exact;
 use crate::theorem::linear_td::{read_params, reference, transformer, Variant};
 use num_rational::BigRational;

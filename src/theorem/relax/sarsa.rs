@@ -9,7 +9,6 @@
 //! Instances are small and integer-valued (features, rewards, `w`, perturbations in `-2..=2`),
 //! checked exactly, so shrinking ends at simple numbers.
 
-use super::{find_and_shrink, provenance_block, Counterexample, SearchArgs, SearchOutcome};
 use crate::construction::sarsa::Shape;
 use crate::error::InputError;
 use crate::instance::{to_json, vec2, Instance};
@@ -20,6 +19,7 @@ use crate::mdp::rollout::Trajectory;
 use crate::mdp::Mdp;
 use crate::rl::sarsa::batch_sarsa;
 use crate::scalar::Scalar;
+use crate::search::{find_and_shrink, provenance_block, Counterexample, SearchArgs, SearchOutcome};
 use crate::theorem::common::{max_abs_diff, to_exact};
 use crate::theorem::sarsa::{construction, transformer};
 use num_rational::BigRational;
