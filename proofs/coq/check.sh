@@ -23,6 +23,8 @@ MAIN_THEOREMS=(
   pathwise_unrolled
   pathwise_unrolled_closed
   rho_hat_row_bound
+  linear_td_query_mask_needed
+  sarsa_p22_v22_needed
 )
 
 # No escape hatches in the sources.
