@@ -2,7 +2,7 @@
    "Closed under the global context" (no Axiom, no Admitted, no open section variable).
    proofs/coq/check.sh compares the list below with its own list of main theorems and counts
    the lines. *)
-From ICRL Require Import Prelude LinearTD LSA Sarsa ActorCritic SoftmaxTD Contraction Counterexamples.
+From ICRL Require Import Prelude LinearTD LSA Sarsa ActorCritic SoftmaxTD Contraction StateSpace Counterexamples.
 
 (* [WB] linear TD: linear-td, linear-td-lambda, linear-td-residual *)
 Print Assumptions linear_td.
@@ -25,6 +25,14 @@ Print Assumptions pathwise_step.
 Print Assumptions pathwise_unrolled.
 Print Assumptions pathwise_unrolled_closed.
 Print Assumptions rho_hat_row_bound.
+(* [XZ] eq. 20, state-space form: softmax-td-state-space *)
+Print Assumptions state_space_step.
+Print Assumptions state_space_iterates.
+Print Assumptions r_hat_M_hat.
+Print Assumptions M_hat_ge0.
+Print Assumptions P_hat_ge0.
+Print Assumptions M_hat_row1.
+Print Assumptions P_hat_row1.
 (* Refutations of the relaxed statements (the saved counterexamples, over rat) *)
 Print Assumptions linear_td_query_mask_needed.
 Print Assumptions sarsa_p22_v22_needed.
