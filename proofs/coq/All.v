@@ -2,7 +2,7 @@
    "Closed under the global context" (no Axiom, no Admitted, no open section variable).
    proofs/coq/check.sh compares the list below with its own list of main theorems and counts
    the lines. *)
-From ICRL Require Import Prelude LinearTD LSA Sarsa ActorCritic SoftmaxTD Contraction StateSpace Counterexamples.
+From ICRL Require Import Prelude LinearTD LSA Sarsa ActorCritic SoftmaxTD Contraction StateSpace Population Counterexamples.
 
 (* [WB] linear TD: linear-td, linear-td-lambda, linear-td-residual *)
 Print Assumptions linear_td.
@@ -33,6 +33,11 @@ Print Assumptions M_hat_ge0.
 Print Assumptions P_hat_ge0.
 Print Assumptions M_hat_row1.
 Print Assumptions P_hat_row1.
+(* [XZ] eq. 22, algebraic parts of contraction-assumption *)
+Print Assumptions M_pi_ge0.
+Print Assumptions M_pi_row1.
+Print Assumptions one_hot_diag.
+Print Assumptions population_fixed_point.
 (* Refutations of the relaxed statements (the saved counterexamples, over rat) *)
 Print Assumptions linear_td_query_mask_needed.
 Print Assumptions sarsa_p22_v22_needed.

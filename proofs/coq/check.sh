@@ -30,6 +30,10 @@ MAIN_THEOREMS=(
   P_hat_ge0
   M_hat_row1
   P_hat_row1
+  M_pi_ge0
+  M_pi_row1
+  one_hot_diag
+  population_fixed_point
   linear_td_query_mask_needed
   sarsa_p22_v22_needed
 )
