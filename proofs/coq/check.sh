@@ -34,6 +34,7 @@ MAIN_THEOREMS=(
   M_pi_row1
   one_hot_diag
   population_fixed_point
+  score_mean_zero
   linear_td_query_mask_needed
   sarsa_p22_v22_needed
 )
