@@ -104,3 +104,8 @@ by move=> c0; rewrite actor_critic_block // /parameter_readout /param_prompt
 Qed.
 
 End ActorCritic.
+
+Arguments P12_star_ac {R d dp}.
+Arguments P_star_ac {R d dp}.
+Arguments V21_star_ac {R d dp}.
+Arguments V_star_ac {R d dp}.

@@ -296,3 +296,6 @@ exact: td_form_claim.
 Qed.
 
 End LinearTD.
+
+Arguments P_TD {R d}.
+Arguments query_mask {R n}.

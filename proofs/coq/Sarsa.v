@@ -193,3 +193,8 @@ by rewrite /parameter_readout /sarsa_prompt /param_prompt block_mxKdr col_mxKd.
 Qed.
 
 End Sarsa.
+
+Arguments P12_star {R d}.
+Arguments P_star {R d}.
+Arguments V21_star {R d}.
+Arguments V_star {R d}.

@@ -23,6 +23,20 @@ MAIN_THEOREMS=(
   pathwise_unrolled
   pathwise_unrolled_closed
   rho_hat_row_bound
+  state_space_step
+  state_space_iterates
+  r_hat_M_hat
+  M_hat_ge0
+  P_hat_ge0
+  M_hat_row1
+  P_hat_row1
+  M_pi_ge0
+  M_pi_row1
+  one_hot_diag
+  population_fixed_point
+  score_mean_zero
+  linear_td_query_mask_needed
+  sarsa_p22_v22_needed
 )
 
 # No escape hatches in the sources.
