@@ -46,6 +46,8 @@ pub fn lsa_block_last_column<T: Scalar>(h: &Mat<T>, p: &Mat<T>, v: &Mat<T>) -> V
 pub struct LsaReadout<T> {
     p: SparseRows<T>,
     v: SparseRows<T>,
+    /// The columns of `V` that hold a nonzero: the only rows of `H g` the output reads.
+    v_cols: Vec<bool>,
 }
 
 /// Workspace of [`LsaReadout::last_column_into`]; reuse one per thread.
@@ -74,7 +76,8 @@ impl<T: Scalar> LsaReadout<T> {
             p.rows() == p.cols() && v.rows() == v.cols() && p.rows() == v.rows(),
             "LsaReadout::new: P and V must be D×D"
         );
-        LsaReadout { p: SparseRows::from_mat(p), v: SparseRows::from_mat(v) }
+        let v_cols = (0..v.cols()).map(|j| (0..v.rows()).any(|i| !v[(i, j)].is_zero())).collect();
+        LsaReadout { p: SparseRows::from_mat(p), v: SparseRows::from_mat(v), v_cols }
     }
 
     /// `D`.
@@ -108,7 +111,8 @@ impl<T: Scalar> LsaReadout<T> {
             }
         }
         s.hg.clear();
-        s.hg.extend((0..rows).map(|i| crate::linalg::dot(h.row(i), &s.g))); // H g
+        // H g, only in the rows V reads (the others meet only zeros of V).
+        s.hg.extend((0..rows).map(|i| if self.v_cols[i] { crate::linalg::dot(h.row(i), &s.g) } else { T::zero() }));
         s.upd.resize_with(rows, zero);
         self.v.mul_vec_into(&s.hg, &mut s.upd); // V (H g)
         let inv_n = T::one() / T::from_ratio((cols - 1) as i64, 1);

@@ -150,10 +150,20 @@ impl<const P: u64> Fp<P> {
         }
     }
 
-    /// A uniform element of `F_P` (the Schwartz–Zippel draw).
+    /// A uniform element of `F_P` (the Schwartz–Zippel draw): the top `bits(P)` bits of one
+    /// `u64`, rejected while `≥ P` (probability `(2^62 - P)/2^62 < 2^-54` for the primes of
+    /// [`FIELD_PRIMES`], `< 1/2` for any `P`), so exactly uniform. The draw is taken as the
+    /// Montgomery representative directly: `x ↦ x·2^64 mod P` is a bijection of `F_P`, so the
+    /// element is uniform either way, and no conversion is needed.
     #[inline]
     pub fn random<R: Rng + ?Sized>(rng: &mut R) -> Self {
-        Fp(Self::mul_mont(rng.random_range(0..P), Self::R2))
+        let shift = P.leading_zeros();
+        loop {
+            let x = rng.random::<u64>() >> shift;
+            if x < P {
+                return Fp(x);
+            }
+        }
     }
 
     /// `self^e` by square and multiply.
