@@ -295,6 +295,7 @@ pub fn registry() -> Vec<TheoremSpec> {
     let mut v = Vec::new();
     // Each family appends its specs; keep one line per family (merge-friendly).
     v.extend(crate::theorem::linear_td::specs());
+    v.extend(crate::theorem::average_reward::specs());
     v.extend(crate::theorem::sarsa::specs());
     v.extend(crate::theorem::actor_critic::specs());
     v.extend(crate::theorem::softmax_td::specs());
@@ -309,6 +310,7 @@ pub fn find(id: &str) -> Option<TheoremSpec> {
 }
 
 pub mod actor_critic;
+pub mod average_reward;
 pub mod bench;
 pub mod common;
 pub mod contraction;

@@ -143,3 +143,10 @@ fn wb_setting_f64_error_is_relative_rounding() {
     assert!(grew, "expected the iterates to grow past 1e6 with Gaussian C_l");
     assert!(worst_abs > 1e-12, "expected visible absolute rounding error at depth 40, got {worst_abs:e}");
 }
+
+/// The registry row: `verify` holds on its random cases (exact, certificate and `f64`), and fails
+/// under `--sabotage` (one entry of `W`).
+#[test]
+fn registered_theorem_holds_and_fails_under_sabotage() {
+    assert_verify_holds_and_sabotage_fails(&["linear-td-average-reward"], 3, 60, 10);
+}

@@ -1,0 +1,167 @@
+//! [WB] (arXiv:2405.13861, their public `verification/` code): a two-head masked linear-attention
+//! layer implements average-reward batch TD, layer by layer ([Q] as their code states it; the
+//! proof and the exactness are ours, `proofs/linear-td-average-reward.md`).
+//!
+//! - `linear-td-average-reward`: on `Z_0 = [φ; φ'; r; 0]` (`γ = 1`), with the heads of
+//!   `construction::average_reward` and the query mask, `Z_l[2d+1, n] = w_lᵀφ_q` after every layer
+//!   `l`, where `w_{l+1} = w_l + (1/n) C_l Σ_i (r_i − r̄_i + w_lᵀφ'_i − w_lᵀφ_i) φ_i`, `w_0 = 0`,
+//!   `r̄_j = (1/(j+1)) Σ_{k≤j} r_k`; rows `0..=2d` never change.
+//!
+//! # Assumptions
+//! - `query-mask`: the query column is never a source (`M = diag(1,…,1,0)`), as for TD(0)
+//!   (negative control in `tests/all/average_reward.rs`).
+//!
+//! The transformer side is `attention::multi_head` on the prompt it builds from its own reading of
+//! the trajectory (`attention::prompt::context`); the reference is `rl::average_reward` on
+//! `rl::pairing::transitions`. Instances of this theorem are not yet a `check` family.
+
+use crate::attention::linear::query_mask;
+use crate::attention::multi_head::{average_reward_prompt, average_reward_readout, multi_head_masked_layer};
+use crate::construction::average_reward::{heads, w_out};
+use crate::linalg::{dot, Mat};
+use crate::mdp::batch::TransitionBatch;
+use crate::rl::average_reward::average_reward_td_iterates;
+use crate::rng::Rng;
+use crate::scalar::{grid, Scalar};
+use crate::theorem::common::*;
+use crate::theorem::linear_td::draw_mrp_case;
+use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, Measurement, Provenance, TheoremSpec};
+use crate::tolerance::poly_rel_tol;
+use num_rational::BigRational;
+use rand::Rng as _;
+
+/// Assumptions of the average-reward construction.
+pub const ASSUMPTIONS: &[Assumption] = &[Assumption {
+    name: "query-mask",
+    statement: "the mask zeroes the query column as a source (M = diag(1,…,1,0))",
+    search: None,
+    replay: None,
+}];
+
+/// Deepest exact check on the free grid prompt.
+pub const MAX_EXACT_LAYERS: usize = 4;
+/// Formal degree after [`MAX_EXACT_LAYERS`] layers: the last row has degree `3l + 1` after
+/// layer `l` (each layer multiplies `(r R + Z[2d+1])` by `Zᵀ Q Z`, of degree 2 in the prompt and
+/// 1 in `C_l`), and so has `w_lᵀφ_q`; `R`, `1/n` are fixed numbers.
+pub const SZ_DEGREE: u32 = 3 * MAX_EXACT_LAYERS as u32 + 1;
+
+/// Registry entries.
+pub fn specs() -> Vec<TheoremSpec> {
+    vec![TheoremSpec {
+        id: "linear-td-average-reward",
+        statement: "On Z_0 = [φ; φ'; r; 0] (γ = 1) the two-head layer (head 1: P1 Z R M Zᵀ Q Z on the reward row with R = U diag(1/(j+1)) − I; head 2: P2 Z M Zᵀ Q Z on the last row; W writes both into the last row) gives Z_l[2d+1, n] = w_lᵀφ_q for average-reward batch TD w_{l+1} = w_l + (1/n) C_l Σ (r_i − r̄_i + w_lᵀφ'_i − w_lᵀφ_i) φ_i, every layer, any C_l.",
+        provenance: Provenance::Quoted,
+        source: "[WB] public verification code (AVGREWTDLayer), arXiv:2405.13861 (proof and exactness ours)",
+        assumptions: ASSUMPTIONS,
+        sz_degree: Some(SZ_DEGREE),
+        default_cases: 1000,
+        proof_page: "proofs/linear-td-average-reward.md",
+        check,
+        instance: None,
+    }]
+}
+
+/// Readouts `Z_l[2d+1, n]`, `l = 1..=L`, and whether rows `0..=2d` stayed unchanged.
+pub fn transformer<T: Scalar>(b: &TransitionBatch<T>, phi_q: &[T], cs: &[Mat<T>], sabotage: bool) -> (Vec<T>, bool) {
+    let (n, d) = (b.len(), phi_q.len());
+    let mut z = average_reward_prompt(b, phi_q);
+    let z0 = z.clone();
+    let mask = query_mask(n);
+    let mut w = w_out::<T>(d);
+    if sabotage {
+        w[(2 * d + 1, 2 * d)] = w[(2 * d + 1, 2 * d)].clone() + T::from_ratio(1, 256);
+    }
+    let mut out = Vec::with_capacity(cs.len());
+    for c in cs {
+        z = multi_head_masked_layer(&z, &heads(c, n), &w, &mask);
+        out.push(average_reward_readout(&z));
+    }
+    let unchanged = (0..=2 * d).all(|i| (0..=n).all(|j| z[(i, j)] == z0[(i, j)]));
+    (out, unchanged)
+}
+
+/// `w_lᵀφ_q` for the reference iterates, `l = 1..=L`, and the iterates.
+pub fn reference<T: Scalar>(b: &TransitionBatch<T>, phi_q: &[T], cs: &[Mat<T>]) -> (Vec<T>, Vec<Vec<T>>) {
+    let ws = average_reward_td_iterates(b, cs);
+    (ws.iter().map(|w| dot(w, phi_q)).collect(), ws)
+}
+
+/// `f64` tolerance, as `linear_td::td_tol` with `m = 2d + 2` rows: each layer accumulates
+/// `3(m + n + 1)` rounded operations per entry plus `n + 1` for the running-mean mixer, on terms
+/// of magnitude at most `M = m z³ max|C|` (`z` bounds every prompt entry, `r̄ − r` and the last
+/// row `w_lᵀ(φ'_k − φ_k)` at every layer, read off the reference iterates), and a layer amplifies
+/// earlier errors by at most `a = 1 + m max|C| z²`: `poly_rel_tol(ops) · M · Σ_l a^l`.
+pub fn average_reward_tol(d: usize, n: usize, cs: &[Mat<f64>], zmax: f64) -> f64 {
+    let cmax = cs.iter().map(|c| c.max_abs()).fold(0.0, f64::max).max(1e-300);
+    let m = (2 * d + 2) as f64;
+    let big = m * zmax.powi(3) * cmax.max(1.0);
+    let a = 1.0 + m * cmax * zmax * zmax;
+    let amp: f64 = (0..cs.len()).map(|l| a.powi(l as i32)).sum();
+    poly_rel_tol(3 * (2 * d + n + 3) + n + 1) * big * amp
+}
+
+/// The `z` of [`average_reward_tol`]: the largest prompt entry, `|r̄ − r| ≤ 2 max|r|`, and
+/// `|w_l|₁ · max_k |φ'_k − φ_k|∞` over the layers (at least 1).
+fn zmax(b: &TransitionBatch<f64>, phi_q: &[f64], ws: &[Vec<f64>]) -> f64 {
+    let feat = b.phi.iter().chain(b.phi_next.iter()).map(|v| max_abs(v)).fold(max_abs(phi_q), f64::max);
+    let r = max_abs(&b.rewards);
+    let w1 = ws.iter().map(|w| w.iter().map(|x| x.abs()).sum::<f64>()).fold(0.0, f64::max);
+    1.0f64.max(feat).max(2.0 * r).max(w1 * 2.0 * feat)
+}
+
+fn check(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
+    let (ns, d, n) = (rng.random_range(1..=5), rng.random_range(1..=4), rng.random_range(1..=8));
+    let layers = rng.random_range(1..=6);
+    let exact_layers = layers.min(MAX_EXACT_LAYERS);
+    let (_mdp, features, traj, q) = draw_mrp_case(rng, ns, d, n);
+    // Dense preconditioners (not positive definite, as in [WB]'s script): any C_l.
+    let cs: Vec<Mat<f64>> =
+        (0..layers).map(|_| Mat::from_fn(d, d, |_, _| rng.random_range(-1.0..1.0) / d as f64)).collect();
+    let (gd, gn, gl) = (rng.random_range(1..=2), rng.random_range(1..=3), rng.random_range(1..=MAX_EXACT_LAYERS));
+    let gb = draw_grid_batch(rng, gd, gn);
+    let gq = grid_vec(rng, gd);
+    let gcs: Vec<Mat<BigRational>> =
+        (0..gl).map(|_| Mat::from_fn(gd, gd, |_, _| <BigRational as Scalar>::from_f64(grid::draw(rng)))).collect();
+
+    let phi_q = features.phi(q, 0).to_vec();
+    let mut res = CaseResult::default();
+    // Each side reads the raw trajectory itself; `γ = 1` by definition of the average-reward setting.
+    let prompt_side =
+        |ctx: &CheckCtx| crate::attention::prompt::context::<f64>(&features, &traj, 1.0, ctx.sides.prompt_pairing);
+    let reference_side =
+        |ctx: &CheckCtx| crate::rl::pairing::transitions::<f64>(&features, &traj, 1.0, ctx.sides.reference_pairing);
+    if ctx.arith.wants(Arithmetic::F64) {
+        let (tf, unchanged) = transformer(&prompt_side(ctx), &phi_q, &cs, ctx.sabotage);
+        let rb = reference_side(ctx);
+        let (rv, ws) = reference(&rb, &phi_q, &cs);
+        res.measurements.push(Measurement::equality(
+            Arithmetic::F64,
+            format!("query value, layers 1..{layers}"),
+            max_abs_diff(&tf, &rv),
+            average_reward_tol(d, n, &cs, zmax(&rb, &phi_q, &ws)),
+        ));
+        res.measurements.push(Measurement::equality(
+            Arithmetic::F64,
+            "rows 0..=2d unchanged",
+            if unchanged { 0.0 } else { f64::INFINITY },
+            0.0,
+        ));
+    }
+    if ctx.arith.wants(Arithmetic::Exact) {
+        let csq: Vec<Mat<BigRational>> = cs[..exact_layers].iter().map(|c| c.to_exact()).collect();
+        let qq = to_exact(&phi_q);
+        let tb: TransitionBatch<BigRational> =
+            crate::attention::prompt::context(&features, &traj, 1.0, ctx.sides.prompt_pairing);
+        let rb: TransitionBatch<BigRational> =
+            crate::rl::pairing::transitions(&features, &traj, 1.0, ctx.sides.reference_pairing);
+        let (tf, unchanged) = transformer(&tb, &qq, &csq, ctx.sabotage);
+        let (rv, _) = reference(&rb, &qq, &csq);
+        res.measurements.push(Measurement::exact("query value (mdp instance)", tf == rv, max_abs_diff(&tf, &rv)));
+        res.measurements.push(Measurement::exact("rows 0..=2d unchanged", unchanged, 0.0));
+        let (tf, _) = transformer(&gb, &gq, &gcs, ctx.sabotage);
+        let (rv, _) = reference(&gb, &gq, &gcs);
+        res.measurements.push(Measurement::exact("query value (free grid prompt)", tf == rv, max_abs_diff(&tf, &rv)));
+        res.sz_shape = Some(format!("d={gd} n={gn} L={gl}"));
+    }
+    res
+}
