@@ -7,6 +7,10 @@
 #   scripts/mutations.sh              # baseline + every mutation (one release build each)
 #   scripts/mutations.sh --no-baseline
 #
+# Runtime: one release build of this crate per mutant (plus one for the baseline) and a few
+# seconds of verify each; measured 22 min 39 s in all on 2 cores shared with other builds
+# (each build 5–7 min there; ~1.5 min on an idle machine).
+#
 # The copy builds in its own target directory (default `target/mutants`, override with
 # MUTANTS_TARGET_DIR), seeded from `target/release` so that only this crate is recompiled.
 # Exit status: 0 every mutant was caught (and the baseline held), 1 a mutant lived or the
@@ -49,7 +53,8 @@ lived=0
 if [ $baseline = 1 ]; then
     echo "== baseline (no mutation): every theorem below must hold"
     build
-    run_verify "${G_THEOREMS[@]}" "${ALPHA_THEOREMS[@]}" "${MARGIN_THEOREMS[@]}"
+    # shellcheck disable=SC2046 # one word per theorem id
+    run_verify $(printf '%s\n' "${G_THEOREMS[@]}" "${ALPHA_THEOREMS[@]}" "${MARGIN_THEOREMS[@]}" | sort -u)
     rc=$?
     if [ $rc -ne 0 ]; then echo "baseline FAILED (exit $rc): fix the checks before judging mutants"; exit 1; fi
 fi

@@ -98,7 +98,7 @@ fn an_unwritable_directory_is_refused_before_the_search_runs() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    one_error_line(&o, "cannot create");
+    one_error_line(&o, "cx.json");
     assert_eq!(entries(&d), ["file"]);
 }
 
