@@ -29,7 +29,7 @@ use crate::rl::actor_critic::batch_actor_critic;
 use crate::rng::Rng;
 use crate::scalar::{grid, Scalar};
 use crate::theorem::common::*;
-use crate::theorem::{
+use crate::theorem::{Formal, 
     Arithmetic, Assumption, CaseResult, CheckCtx, Family, InstanceCheck, InstanceOutcome, Limits, Measurement,
     Provenance, Sides, Skipped, TheoremSpec,
 };
@@ -74,6 +74,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: Some(7),
             default_cases: 1000,
             proof_page: "proofs/actor-critic-equivalence.md",
+            formal: Formal::Proved("ActorCritic.v", "actor_critic_equivalence"),
             check: check_equivalence,
             instance: Some(InstanceCheck { family: &FAMILY, run: check_instance, takes_weights: true }),
         },
@@ -86,6 +87,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 1000,
             proof_page: "proofs/actor-critic-score.md",
+            formal: Formal::Partial("Score.v", "score_mean_zero", "the centring of the score is proved; g = ∇ log π needs exp, log and derivatives"),
             check: check_score,
             instance: None,
         },

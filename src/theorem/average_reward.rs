@@ -25,7 +25,7 @@ use crate::rng::Rng;
 use crate::scalar::{grid, Scalar};
 use crate::theorem::common::*;
 use crate::theorem::linear_td::draw_mrp_case;
-use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, Measurement, Provenance, TheoremSpec};
+use crate::theorem::{Formal, Arithmetic, Assumption, CaseResult, CheckCtx, Measurement, Provenance, TheoremSpec};
 use crate::tolerance::poly_rel_tol;
 use num_rational::BigRational;
 use rand::Rng as _;
@@ -56,6 +56,7 @@ pub fn specs() -> Vec<TheoremSpec> {
         sz_degree: Some(SZ_DEGREE),
         default_cases: 1000,
         proof_page: "proofs/linear-td-average-reward.md",
+        formal: Formal::None("not formalized yet; the proof (the r̄ − r head and the + readout cancel) is on proofs/linear-td-average-reward.md"),
         check,
         instance: None,
     }]

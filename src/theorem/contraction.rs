@@ -25,7 +25,7 @@ use crate::mdp::Mrp;
 use crate::rl::softmax_td::{self as reference, StateSpace, WeightedSoftmaxTd};
 use crate::rng::Rng;
 use crate::theorem::softmax_td::{coverage_rollout, draw_case, ls_slope, parts_for, value_scale, Case};
-use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, Measurement, Provenance, TheoremSpec};
+use crate::theorem::{Formal, Arithmetic, Assumption, CaseResult, CheckCtx, Measurement, Provenance, TheoremSpec};
 use crate::tolerance::{
     decay_fit_slack, fixed_point_slack, pathwise_slack, softmax_td_rel_tol, worst, FLOOR_SLOPE_RANGE, UNIT_ROUNDOFF,
 };
@@ -760,6 +760,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 1000,
             proof_page: "proofs/contraction.md",
+            formal: Formal::None("checks that the code evaluates eq. 22 and the margin of Assumption 5.1 as written: a statement about the code, nothing to prove"),
             check: check_assumption,
             instance: None,
         },
@@ -772,6 +773,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 1000,
             proof_page: "proofs/contraction.md",
+            formal: Formal::Partial("Population.v", "population_fixed_point", "M_π nonnegative with unit rows, F(v_π) = v_π and the one-hot diagonal are proved (M_pi_ge0, M_pi_row1, one_hot_diag); the β threshold needs exp and log"),
             check: check_assumption_identities,
             instance: None,
         },
@@ -784,6 +786,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 1000,
             proof_page: "proofs/contraction.md",
+            formal: Formal::Proved("Contraction.v", "pathwise_unrolled"),
             check: check_pathwise,
             instance: None,
         },
@@ -796,6 +799,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 32,
             proof_page: "proofs/contraction.md",
+            formal: Formal::None("a statistical rate with unknown constants, checked on sampled windows"),
             check: check_decay,
             instance: None,
         },
@@ -808,6 +812,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 32,
             proof_page: "proofs/contraction.md",
+            formal: Formal::None("the ρ̂ bounds against M_π are not formalized (the pathwise recursion is: contraction-pathwise)"),
             check: check_decay_rate,
             instance: None,
         },
@@ -820,6 +825,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 200,
             proof_page: "proofs/contraction.md",
+            formal: Formal::None("not formalized as stated; StateSpace.v:state_space_iterates covers every state without coverage"),
             check: check_unvisited,
             instance: None,
         },

@@ -30,7 +30,7 @@ use crate::linalg::Mat;
 use crate::rng::Rng;
 use crate::scalar::Scalar;
 use crate::search::{Counterexample, SearchArgs, SearchOutcome};
-use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, Measurement, Provenance, TheoremSpec};
+use crate::theorem::{Formal, Arithmetic, Assumption, CaseResult, CheckCtx, Measurement, Provenance, TheoremSpec};
 use crate::tolerance;
 use num_rational::BigRational;
 use rand::Rng as _;
@@ -49,6 +49,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 24,
             proof_page: "proofs/sarsa-gradient-invariants.md",
+            formal: Formal::None("gradients of the teacher-mimicking loss need a derivative framework"),
             check: check_invariants,
             instance: None,
         },
@@ -61,6 +62,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 24,
             proof_page: "proofs/sarsa-gradient-invariants.md",
+            formal: Formal::None("gradients and finite differences need a derivative framework"),
             check: check_gradient_identities,
             instance: None,
         },
@@ -73,6 +75,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 16,
             proof_page: "proofs/sarsa-richness.md",
+            formal: Formal::None("numerical rank and spectrum of a Gauss–Newton matrix on sampled features"),
             check: check_richness,
             instance: None,
         },
@@ -85,6 +88,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 6,
             proof_page: "proofs/sarsa-local-convergence.md",
+            formal: Formal::None("convergence of a gradient-flow ODE needs analysis"),
             check: check_convergence,
             instance: None,
         },
@@ -97,6 +101,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 6,
             proof_page: "proofs/sarsa-local-convergence.md",
+            formal: Formal::None("the asymptotic rate of a gradient-flow ODE needs analysis"),
             check: check_rate,
             instance: None,
         },
@@ -109,6 +114,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 16,
             proof_page: "proofs/sarsa-local-convergence.md",
+            formal: Formal::None("a bit-for-bit check of the training stream's bookkeeping, not a mathematical statement"),
             check: check_teacher_step,
             instance: None,
         },

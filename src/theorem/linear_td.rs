@@ -29,7 +29,7 @@ use crate::rl::td::{td_errors, td_iterates, TdVariant};
 use crate::rng::Rng;
 use crate::scalar::{grid, Scalar};
 use crate::theorem::common::*;
-use crate::theorem::{
+use crate::theorem::{Formal, 
     Arithmetic, Assumption, CaseResult, CheckCtx, Family, InstanceCheck, InstanceOutcome, Limits, Measurement,
     Provenance, Sides, Skipped, TheoremSpec,
 };
@@ -93,6 +93,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: Some(SZ_DEGREE),
             default_cases: 1000,
             proof_page: "proofs/linear-td.md",
+            formal: Formal::Proved("LinearTD.v", "linear_td"),
             check: |rng, ctx| check_variant(rng, ctx, Variant::Td0),
             instance: Some(InstanceCheck {
                 family: &FAMILY,
@@ -109,6 +110,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: Some(SZ_DEGREE),
             default_cases: 1000,
             proof_page: "proofs/linear-td.md",
+            formal: Formal::Proved("LinearTD.v", "linear_td_lambda"),
             check: |rng, ctx| check_variant(rng, ctx, Variant::Lambda),
             instance: Some(InstanceCheck {
                 family: &FAMILY,
@@ -125,6 +127,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: Some(SZ_DEGREE),
             default_cases: 1000,
             proof_page: "proofs/linear-td.md",
+            formal: Formal::Proved("LinearTD.v", "linear_td_residual"),
             check: |rng, ctx| check_variant(rng, ctx, Variant::Residual),
             instance: Some(InstanceCheck {
                 family: &FAMILY,

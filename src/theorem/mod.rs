@@ -54,6 +54,37 @@ pub struct Assumption {
     pub replay: Option<crate::search::ReplayFn>,
 }
 
+/// A machine-checked proof of a statement in `proofs/coq/` (Coq/MathComp, for every dimension;
+/// `proofs/coq/All.v` prints its assumptions, which must be closed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Formal {
+    /// Proved: the file under `proofs/coq/` and the main lemma.
+    Proved(&'static str, &'static str),
+    /// Part of the statement is proved (file, lemma); what is not.
+    Partial(&'static str, &'static str, &'static str),
+    /// Not formalized, and why.
+    None(&'static str),
+}
+
+impl Formal {
+    /// `proofs/coq/FILE.v:LEMMA`, `partial: proofs/coq/FILE.v:LEMMA (what is missing)` or
+    /// `none: why`, as `icrl list` prints it.
+    pub fn describe(&self) -> String {
+        match self {
+            Formal::Proved(f, l) => format!("proofs/coq/{f}:{l}"),
+            Formal::Partial(f, l, missing) => format!("partial: proofs/coq/{f}:{l} ({missing})"),
+            Formal::None(why) => format!("none: {why}"),
+        }
+    }
+    /// The file and lemma, when there is one.
+    pub fn lemma(&self) -> Option<(&'static str, &'static str)> {
+        match *self {
+            Formal::Proved(f, l) | Formal::Partial(f, l, _) => Some((f, l)),
+            Formal::None(_) => None,
+        }
+    }
+}
+
 /// Arithmetic of one measurement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -256,6 +287,8 @@ pub struct TheoremSpec {
     pub default_cases: u64,
     /// The `proofs/` page.
     pub proof_page: &'static str,
+    /// The machine-checked proof in `proofs/coq/`, or why there is none.
+    pub formal: Formal,
     /// Check one random case drawn from `rng`.
     pub check: fn(&mut Rng, &CheckCtx) -> CaseResult,
     /// Its check of user instances, if it has an instance family.

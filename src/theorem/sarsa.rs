@@ -31,7 +31,7 @@ use crate::rl::sarsa::batch_sarsa_steps;
 use crate::rng::Rng;
 use crate::scalar::{grid, Scalar};
 use crate::theorem::common::*;
-use crate::theorem::{
+use crate::theorem::{Formal, 
     Arithmetic, Assumption, CaseResult, CheckCtx, Family, InstanceCheck, InstanceOutcome, Limits, Measurement,
     Provenance, Sides, Skipped, TheoremSpec,
 };
@@ -83,6 +83,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: Some(7),
             default_cases: 1000,
             proof_page: "proofs/sarsa-equivalence.md",
+            formal: Formal::Proved("Sarsa.v", "sarsa_equivalence"),
             check: check_equivalence,
             instance: Some(InstanceCheck { family: &FAMILY, run: |i, l| check_instance(i, l, false), takes_weights: true }),
         },
@@ -95,6 +96,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: Some(5),
             default_cases: 1000,
             proof_page: "proofs/sarsa-readout-identity.md",
+            formal: Formal::Proved("Sarsa.v", "sarsa_readout_identity"),
             check: check_readout_identity,
             instance: None,
         },
@@ -107,6 +109,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 1000,
             proof_page: "proofs/sarsa-output-independence.md",
+            formal: Formal::Proved("Sarsa.v", "sarsa_output_independence"),
             check: check_output_independence,
             instance: None,
         },
@@ -119,6 +122,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: Some(STACK_MAX_EXACT as u32 * 5 + 1),
             default_cases: 1000,
             proof_page: "proofs/sarsa-stacking.md",
+            formal: Formal::Proved("Sarsa.v", "sarsa_stacking"),
             check: check_stacking,
             instance: Some(InstanceCheck { family: &FAMILY, run: |i, l| check_instance(i, l, true), takes_weights: true }),
         },

@@ -35,7 +35,7 @@ use crate::mdp::rollout::{rollout, Trajectory};
 use crate::mdp::Mrp;
 use crate::rl::softmax_td::{self as reference, WeightedSoftmaxTd};
 use crate::rng::Rng;
-use crate::theorem::{
+use crate::theorem::{Formal, 
     Arithmetic, Assumption, CaseResult, CheckCtx, Family, InstanceCheck, InstanceOutcome, InstanceResult, Limits,
     Measurement, Provenance, TheoremSpec,
 };
@@ -686,6 +686,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 1000,
             proof_page: "proofs/softmax-td.md",
+            formal: Formal::Proved("SoftmaxTD.v", "softmax_td_equivalence"),
             check: check_equivalence,
             instance: ic(instance_equivalence, true),
         },
@@ -698,6 +699,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 1000,
             proof_page: "proofs/softmax-td.md",
+            formal: Formal::Proved("SoftmaxTD.v", "softmax_td_single_head"),
             check: check_single_head,
             instance: ic(instance_single_head, false),
         },
@@ -710,6 +712,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 1000,
             proof_page: "proofs/softmax-td.md",
+            formal: Formal::Proved("StateSpace.v", "state_space_iterates"),
             check: check_state_space,
             instance: ic(instance_state_space, false),
         },
@@ -722,6 +725,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 300,
             proof_page: "proofs/softmax-td.md",
+            formal: Formal::None("a limit β → ∞ at rate e^{-β} needs real analysis, which the installed libraries do not give"),
             check: check_tabular_limit,
             instance: None,
         },
@@ -734,6 +738,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             sz_degree: None,
             default_cases: 500,
             proof_page: "proofs/softmax-td.md",
+            formal: Formal::None("a derivative in β at 0 needs real analysis"),
             check: check_small_temperature,
             instance: None,
         },
