@@ -28,6 +28,7 @@ pub mod error;
 pub mod instance;
 pub mod linalg;
 pub mod mdp;
+pub mod probe;
 pub mod report;
 pub mod rl;
 pub mod rng;
