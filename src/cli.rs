@@ -37,7 +37,7 @@ enum Cmd {
     },
     /// Check theorems on random instances (parallel, deterministic for a seed).
     Verify(VerifyArgs),
-    /// Check the theorems of one instance file (spec `instances.md`).
+    /// Check the theorems of one instance file (`docs/theory/instances.md`).
     Check {
         /// The instance JSON.
         file: PathBuf,

@@ -3,7 +3,7 @@
 //!
 //! Linear-attention claims are polynomial identities in the prompt's entries, so the same generic
 //! forward pass and the same generic reference update run in both arithmetics: `f64` for speed
-//! and `BigRational` for exact equality (spec `README.md`, "Conventions"). Softmax code is `f64`
+//! and `BigRational` for exact equality (`docs/theory/README.md`, "Conventions"). Softmax code is `f64`
 //! only.
 
 use num_bigint::BigInt;

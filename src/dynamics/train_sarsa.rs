@@ -1,4 +1,4 @@
-//! Emergence of the SARSA construction ([LL] experiments; spec `gradient-flow.md`,
+//! Emergence of the SARSA construction ([LL] experiments; `docs/theory/gradient-flow.md`,
 //! "Emergence"): train the readout-relevant blocks `(P12, P22, V̄21, V̄22)` of a full `D×D`
 //! linear-attention block with Adam from a small random init (Xavier-normal, gain 0.1, on the
 //! full `P`, `V`) on the teacher-mimicking stream, then report structure recovery and

@@ -1,5 +1,5 @@
-//! Emergence of the [WB] TD(0) construction (arXiv:2405.13861; spec `linear-td.md`,
-//! `gradient-flow.md` "Emergence"): train the `L = 3` masked linear transformer
+//! Emergence of the [WB] TD(0) construction (arXiv:2405.13861; `docs/theory/linear-td.md`,
+//! `docs/theory/gradient-flow.md` "Emergence"): train the `L = 3` masked linear transformer
 //! `Z_{l+1} = Z_l + (1/n) P_l Z_l M (Z_lᵀ Q_l Z_l)` (readout `v̂ = -Z_L[2d, n]`) with Adam on
 //! the semi-gradient mean squared TD error over Boyan-style chains, at [WB]'s setting:
 //! 5 000 MRPs × 5 minibatches × 64 sliding prompts, `d = 4, |S| = 10, n = 30, γ = 0.9`,

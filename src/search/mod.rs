@@ -1,5 +1,5 @@
 //! Counterexample search: drop one named assumption of a theorem, look for an instance where
-//! its conclusion fails, shrink it, and save it as an instance JSON (spec `instances.md`) with
+//! its conclusion fails, shrink it, and save it as an instance JSON (`docs/theory/instances.md`) with
 //! its provenance under `fixtures/counterexamples/`.
 //!
 //! The engine is proptest's: a relaxation is a `Strategy` over instances whose generator no

@@ -13,5 +13,6 @@ mod fixtures;
 mod linear_td;
 mod mdp;
 mod neu;
+mod probe;
 mod sarsa;
 mod softmax_td;
