@@ -9,6 +9,7 @@ mod common;
 mod contraction;
 mod dynamics;
 mod dynamics_reports;
+mod examples;
 mod fixtures;
 mod linear_td;
 mod mdp;
