@@ -16,4 +16,5 @@ mod mdp;
 mod neu;
 mod probe;
 mod sarsa;
+mod schema;
 mod softmax_td;
