@@ -28,7 +28,7 @@ use std::path::Path;
 #[serde(untagged)]
 pub enum Probe {
     /// [LL] block.
-    Sarsa(sarsa::SarsaProbe),
+    Sarsa(Box<sarsa::SarsaProbe>),
     /// [WB] stack.
     LinearTd(linear_td::TdProbe),
     /// [XZ] stack.
@@ -39,7 +39,7 @@ pub enum Probe {
 pub fn probe(w: &Weights, seed: u64) -> Probe {
     let dist = PromptDist::new(seed);
     match w {
-        Weights::Sarsa { p, v } => Probe::Sarsa(sarsa::probe(p, v, dist)),
+        Weights::Sarsa { p, v } => Probe::Sarsa(Box::new(sarsa::probe(p, v, dist))),
         Weights::LinearTd { layers } => Probe::LinearTd(linear_td::probe(layers, dist)),
         Weights::SoftmaxTd { layers } => Probe::SoftmaxTd(softmax::probe(layers, dist)),
     }
