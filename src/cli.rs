@@ -48,6 +48,27 @@ enum Cmd {
     /// Reports: tables and SVG plots (`report decay`, `report neu`).
     #[command(subcommand)]
     Report(ReportCmd),
+    /// What do these weights implement? Distance to the constructions, recovered parameters,
+    /// error against the RL update on random prompts (.json, .npz or .safetensors).
+    Probe(ProbeCmd),
+}
+
+#[derive(Args, Debug)]
+struct ProbeCmd {
+    /// The weights: .json, .npz (float32/float64) or .safetensors.
+    file: PathBuf,
+    /// `sarsa` (P, V), `linear-td` (P0, Q0, …) or `softmax-td` (A0, V1_0, V2_0, …).
+    #[arg(long)]
+    family: String,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// Write DIR/probe.svg (learned vs nearest construction).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Seed of the random prompts.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -263,6 +284,10 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Cmd::Bench(a) => bench(a),
         Cmd::Train(a) => train(a),
         Cmd::Report(r) => report(r),
+        Cmd::Probe(a) => crate::probe::run(&a.file, &a.family, a.json, a.out.as_deref(), a.seed).map(|text| {
+            let _ = out().write_all(text.as_bytes());
+            EXIT_OK
+        }),
     };
     match result {
         Ok(code) => code,

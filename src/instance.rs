@@ -1,4 +1,4 @@
-//! One instance as JSON (spec `instances.md`): an MDP, its features, a trajectory and
+//! One instance as JSON (`docs/theory/instances.md`): an MDP, its features, a trajectory and
 //! family-specific parameters. A public contract: users export these from Python, and
 //! counterexamples are saved in this form.
 //!

@@ -3,7 +3,7 @@
 //!
 //! Linear-attention claims are polynomial identities in the prompt's entries, so the same generic
 //! forward pass and the same generic reference update run in both arithmetics: `f64` for speed
-//! and `BigRational` for exact equality (spec `README.md`, "Conventions"). Softmax code is `f64`
+//! and `BigRational` for exact equality (`docs/theory/README.md`, "Conventions"). Softmax code is `f64`
 //! only. [`field::Fp`] adds the prime fields `F_p` (`p ≈ 2^62`) for Schwartz–Zippel
 //! certificates at every shape, and [`degree::Degree`] the degree bound such a certificate needs.
 

@@ -4,7 +4,7 @@
 //! (column `j` is a query, normalized over the source index `i`); the mask `M[n, j] = -∞` for
 //! every `j` makes the last column (the query) never a source [Q]. There is no `1/n` and no
 //! `1/√d`. `Π_h` is either the identity or the column shift `(YΠ)[:, j] = Y[:, j+1]`, last
-//! column 0 ([D] exact form, spec `softmax-td.md`).
+//! column 0 ([D] exact form, `docs/theory/softmax-td.md`).
 //!
 //! Numerics: each column subtracts its maximum over the *unmasked* sources before `exp`, and a
 //! masked source is skipped (its weight is exactly 0), never represented as a large negative
@@ -25,7 +25,7 @@
 use crate::linalg::Mat;
 use crate::mdp::features::Features;
 
-/// The prompt `Z_0 ∈ R^{(d+3)×(n+1)}` of spec `softmax-td.md` ([Q] rows, [D] layout): column `j`
+/// The prompt `Z_0 ∈ R^{(d+3)×(n+1)}` of `docs/theory/softmax-td.md` ([Q] rows, [D] layout): column `j`
 /// holds `scale · x(S_j)` in rows `0..d`, `R_{j+1}` in row `d` (0 in the query column `n`), and
 /// zeros in the memory rows `d+1` (target value) and `d+2` (current value).
 ///

@@ -1,4 +1,4 @@
-//! [WB] linear-attention TD construction (arXiv:2405.13861) [Q], `spec/linear-td.md`:
+//! [WB] linear-attention TD construction (arXiv:2405.13861) [Q], `docs/theory/linear-td.md`:
 //! `P^TD = e_{2d} e_{2d}ᵀ` and `Q^TD = [[-Cᵀ, Cᵀ, 0], [0, 0, 0], [0, 0, 0]]` in blocks
 //! `(d, d, 1)`; the residual-gradient variant has top-left `[[-Cᵀ, Cᵀ], [Cᵀ, -Cᵀ]]`.
 

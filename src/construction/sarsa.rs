@@ -1,5 +1,5 @@
-//! [LL] Theorem 3.1 (arXiv:2605.05755) [Q], explicit matrices [D] (`spec/sarsa.md`), and the
-//! [R] actor-critic extension (Thm 3.3, `spec/actor-critic.md`).
+//! [LL] Theorem 3.1 (arXiv:2605.05755) [Q], explicit matrices [D] (`docs/theory/sarsa.md`), and the
+//! [R] actor-critic extension (Thm 3.3, `docs/theory/actor-critic.md`).
 //!
 //! `P`, `V` are `D×D`, partitioned along `(token, 1 + params)`. Nonzero blocks:
 //!

@@ -1,5 +1,5 @@
 //! [XZ] construction: softmax attention realizing weighted softmax TD (arXiv:2605.07333, Thm 1
-//! and Lemma 1; spec `softmax-td.md`). [Q] structure, [D] exact form.
+//! and Lemma 1; `docs/theory/softmax-td.md`). [Q] structure, [D] exact form.
 //!
 //! - `A = diag(I_d, 0_{3×3})`: the scores `Z_lᵀ A Z_l` are the Gram matrix of the feature rows,
 //!   i.e. `g(s, s') = ⟨x(s), x(s')⟩` (times `β` when the features carry `√β`).

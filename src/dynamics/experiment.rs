@@ -55,7 +55,7 @@ pub struct FlowReport {
 /// Decades of loss, ending at the final loss, over which the asymptotic slope is fitted.
 pub const SLOPE_WINDOW_DECADES: f64 = 4.0;
 
-/// `‖A⋆‖² = dα²` and `‖B⋆‖² = 2d+1` (spec `gradient-flow.md`).
+/// `‖A⋆‖² = dα²` and `‖B⋆‖² = 2d+1` (`docs/theory/gradient-flow.md`).
 pub fn star_norms(d: usize, alpha: f64) -> (f64, f64) {
     (d as f64 * alpha * alpha, (2 * d + 1) as f64)
 }

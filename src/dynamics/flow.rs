@@ -1,6 +1,6 @@
 //! Gradient flow `θ' = -∇L(θ)` of the empirical population loss, integrated by an adaptive
 //! Dormand–Prince RK5(4) with error control (written here: no ODE crate), and the geometry of
-//! its limit (spec `gradient-flow.md`):
+//! its limit (`docs/theory/gradient-flow.md`):
 //!
 //! - the scaling manifold `{(A⋆/c, c B⋆) : c ≠ 0}` [Q] and the distance to it (closest `c`);
 //! - the conserved quantity `‖B‖_F² - ‖A‖_F²` [D] (symmetry `(A, B) → (A/c, cB)`);

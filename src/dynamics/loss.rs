@@ -1,4 +1,4 @@
-//! The teacher-mimicking loss and its analytic gradients, two ways (spec `gradient-flow.md`):
+//! The teacher-mimicking loss and its analytic gradients, two ways (`docs/theory/gradient-flow.md`):
 //!
 //! - **full** `D×D` `(P, V)` [Q]: the loss through the generic [LL] eq. 1 forward pass
 //!   ([`crate::attention::linear::lsa_block`]), with the gradient written from

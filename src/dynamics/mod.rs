@@ -1,4 +1,4 @@
-//! Training dynamics of the [LL] SARSA block (arXiv:2605.05755; spec `gradient-flow.md`):
+//! Training dynamics of the [LL] SARSA block (arXiv:2605.05755; `docs/theory/gradient-flow.md`):
 //! the teacher-mimicking stream ([R] Algorithm 1), its loss and gradients on the full and the
 //! reduced parametrization, gradient flow with an adaptive integrator, the Gauss–Newton
 //! spectrum (Assumption 1, our [R] form), and the emergence experiments of [LL] and [WB]

@@ -1,4 +1,4 @@
-//! The spectrum of the Gauss–Newton matrix `G = E[JᵀJ]` (spec `gradient-flow.md`, Assumption 1
+//! The spectrum of the Gauss–Newton matrix `G = E[JᵀJ]` (`docs/theory/gradient-flow.md`, Assumption 1
 //! in our [R] form): rank, kernel direction against the manifold tangent `(-A⋆, B⋆)` (at a
 //! point `(A⋆/c, cB⋆)` the tangent is `(-A⋆/c², B⋆)`), and the smallest positive eigenvalue
 //! `λ⁺_min`. Symmetric eigendecomposition by `nalgebra::SymmetricEigen`.

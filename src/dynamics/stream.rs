@@ -1,5 +1,5 @@
 //! The teacher-mimicking data process ([R] [LL] Algorithm 1, arXiv:2605.05755; spec
-//! `gradient-flow.md`).
+//! `docs/theory/gradient-flow.md`).
 //!
 //! The teacher is batch semi-gradient SARSA (`crate::rl::sarsa::batch_sarsa`). Prompts come
 //! from the **teacher's** parameter trajectory, never from the model, so the data distribution

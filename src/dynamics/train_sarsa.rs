@@ -1,4 +1,4 @@
-//! Emergence of the SARSA construction ([LL] experiments; spec `gradient-flow.md`,
+//! Emergence of the SARSA construction ([LL] experiments; `docs/theory/gradient-flow.md`,
 //! "Emergence"): train the readout-relevant blocks `(P12, P22, V̄21, V̄22)` of a full `D×D`
 //! linear-attention block with Adam from a small random init (Xavier-normal, gain 0.1, on the
 //! full `P`, `V`) on the teacher-mimicking stream, then report structure recovery and
@@ -21,7 +21,7 @@
 use super::stream::{Frame, StreamPreset, Teacher, TokenFrame};
 use crate::attention::linear::lsa_block_last_column;
 use crate::attention::prompt::{parameter_readout, sarsa_prompt};
-use crate::construction::sarsa::{p_star, v_star, Shape};
+use crate::construction::sarsa::Shape;
 use crate::error::InputError;
 use crate::linalg::Mat;
 use crate::mdp::policy::{greedy_action, TabularPolicy};
@@ -374,71 +374,11 @@ pub fn xavier(rng: &mut crate::rng::Rng, dim: usize, gain: f64) -> Mat<f64> {
     Mat::from_fn(dim, dim, |_, _| nd.sample(rng))
 }
 
-/// Structure recovery of trained blocks against the construction (see
-/// `proofs/sarsa-emergence.md`).
-#[derive(Clone, Debug, Serialize)]
-pub struct Structure {
-    /// `min(s·cos(V̄21, A⋆), s·cos(P12, B⋆))`, `s = sign⟨P12, B⋆⟩` (sign-aligned).
-    pub structure_cosine: f64,
-    /// `s·cos(V̄21, A⋆)`.
-    pub cos_v21: f64,
-    /// `s·cos(P12, B⋆)`.
-    pub cos_p12: f64,
-    /// `s·cos(V̄21[:, :d], I_d)`.
-    pub identity_cosine: f64,
-    /// mean `|diag|` / mean `|off-diag|` of `V̄21[:, :d]`.
-    pub diag_offdiag_ratio: f64,
-    /// Least-squares `c` with `P12 ≈ c P12⋆`.
-    pub c_hat: f64,
-    /// `c_hat · mean diag V̄21[:, :d]` (the construction has `α`).
-    pub alpha_hat: f64,
-    /// `‖P22‖_F`, `‖V̄22‖_F` (the construction has 0).
-    pub p22_norm: f64,
-    /// `‖V̄22‖_F`.
-    pub v22_norm: f64,
-}
+pub use crate::probe::sarsa::Structure;
 
-/// Measure [`Structure`].
+/// Measure [`Structure`] (through `icrl probe`'s implementation, [`crate::probe::sarsa::structure`]).
 pub fn structure(b: &Blocks, alpha: f64) -> Structure {
-    let d = b.d;
-    let t = 2 * d + 1;
-    let s = Shape::sarsa(d);
-    let star = Blocks::from_full(d, &p_star(s, &1.0), &v_star(s, &alpha, &0.0, &1.0));
-    let dot = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(a, c)| a * c).sum::<f64>();
-    let cos = |x: &[f64], y: &[f64]| dot(x, y) / (dot(x, x).sqrt() * dot(y, y).sqrt()).max(f64::MIN_POSITIVE);
-    let sign = if dot(b.p12(), star.p12()) >= 0.0 { 1.0 } else { -1.0 };
-    let cos_v21 = sign * cos(b.v21_bar(), star.v21_bar());
-    let cos_p12 = sign * cos(b.p12(), star.p12());
-    let v = b.v21_bar();
-    let (mut tr, mut fro, mut dg, mut od) = (0.0, 0.0, 0.0, 0.0);
-    for i in 0..d {
-        for j in 0..d {
-            let x = v[i * t + j];
-            fro += x * x;
-            if i == j {
-                tr += x;
-                dg += x.abs();
-            } else {
-                od += x.abs();
-            }
-        }
-    }
-    let identity_cosine = sign * tr / (fro.sqrt() * (d as f64).sqrt()).max(f64::MIN_POSITIVE);
-    let diag_offdiag_ratio =
-        if d > 1 { (dg / d as f64) / (od / (d * d - d) as f64).max(f64::MIN_POSITIVE) } else { f64::INFINITY };
-    let c_hat = dot(b.p12(), star.p12()) / dot(star.p12(), star.p12());
-    let alpha_hat = c_hat * tr / d as f64;
-    Structure {
-        structure_cosine: cos_v21.min(cos_p12),
-        cos_v21,
-        cos_p12,
-        identity_cosine,
-        diag_offdiag_ratio,
-        c_hat,
-        alpha_hat,
-        p22_norm: dot(b.p22(), b.p22()).sqrt(),
-        v22_norm: dot(b.v22_bar(), b.v22_bar()).sqrt(),
-    }
+    crate::probe::sarsa::structure(b.d, b.p12(), b.p22(), b.v21_bar(), b.v22_bar(), alpha)
 }
 
 /// The result of `icrl train sarsa`.

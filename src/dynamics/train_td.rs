@@ -1,5 +1,5 @@
-//! Emergence of the [WB] TD(0) construction (arXiv:2405.13861; spec `linear-td.md`,
-//! `gradient-flow.md` "Emergence"): train the `L = 3` masked linear transformer
+//! Emergence of the [WB] TD(0) construction (arXiv:2405.13861; `docs/theory/linear-td.md`,
+//! `docs/theory/gradient-flow.md` "Emergence"): train the `L = 3` masked linear transformer
 //! `Z_{l+1} = Z_l + (1/n) P_l Z_l M (Z_lᵀ Q_l Z_l)` (readout `v̂ = -Z_L[2d, n]`) with Adam on
 //! the semi-gradient mean squared TD error over Boyan-style chains, at [WB]'s setting:
 //! 5 000 MRPs × 5 minibatches × 64 sliding prompts, `d = 4, |S| = 10, n = 30, γ = 0.9`,
@@ -317,58 +317,21 @@ pub fn mrp_prompts(cfg: &TdConfig, k: u64) -> Vec<TdPrompt> {
         .collect()
 }
 
-/// Structure of one trained layer against the [WB] construction (definitions in
-/// `proofs/sarsa-emergence.md`).
-#[derive(Clone, Debug, Serialize)]
-pub struct LayerStructure {
-    /// `|P[2d,2d]| / ‖P[2d,:]‖` (the readout row of `P` against `±e_{2d}ᵀ`).
-    pub p_row_dominance: f64,
-    /// Effective preconditioner `C = -P[2d,2d] · Q[:d,:d]ᵀ` (rows): the matrix the query update
-    /// applies, `Z[2d,n] += (1/n) Σ_i δ_i · (-φ_iᵀ Cᵀ φ_q)` in the construction.
-    pub c_eff: Vec<Vec<f64>>,
-    /// `tr C / (√d ‖C‖_F)`: cosine of `C_eff` with `I_d` (1 = plain TD direction).
-    pub c_identity_cosine: f64,
-    /// `|P[2d,2d]| / ‖P‖_F` (whole matrix; rows other than `2d` get little gradient in the last layer).
-    pub p_dominance: f64,
-    /// `‖proj Q‖_F / ‖Q‖_F` onto the construction's form `[[-X, X, 0], 0, 0]` (whole matrix).
-    pub q_cosine: f64,
-}
+pub use crate::probe::linear_td::{structure_cosine, LayerStructure};
 
-/// Structure of a trained model.
+/// Structure of a trained model (through `icrl probe`'s implementation,
+/// [`crate::probe::linear_td::layer_structure`]).
 pub fn td_structure(model: &TdModel, d: usize) -> Vec<LayerStructure> {
+    let mat = |m: &DMatrix<f64>| crate::linalg::Mat::from_fn(m.nrows(), m.ncols(), |i, j| m[(i, j)]);
     model
         .p
         .iter()
         .zip(&model.q)
         .map(|(p, q)| {
-            let m = 2 * d;
-            let p_dominance = p[(m, m)].abs() / p.norm().max(f64::MIN_POSITIVE);
-            let p_row_dominance = p[(m, m)].abs() / p.row(m).norm().max(f64::MIN_POSITIVE);
-            let x = DMatrix::from_fn(d, d, |i, j| 0.5 * (q[(i, d + j)] - q[(i, j)]));
-            let q_cosine = (2.0f64).sqrt() * x.norm() / q.norm().max(f64::MIN_POSITIVE);
-            let c = DMatrix::from_fn(d, d, |i, j| -p[(m, m)] * q[(j, i)]);
-            let tr: f64 = (0..d).map(|i| c[(i, i)]).sum();
-            let c_identity_cosine = tr / (c.norm() * (d as f64).sqrt()).max(f64::MIN_POSITIVE);
-            LayerStructure {
-                p_row_dominance,
-                c_eff: (0..d).map(|i| (0..d).map(|j| c[(i, j)]).collect()).collect(),
-                c_identity_cosine,
-                p_dominance,
-                q_cosine,
-            }
+            debug_assert_eq!(p.nrows(), 2 * d + 1);
+            crate::probe::linear_td::layer_structure(&mat(p), &mat(q))
         })
         .collect()
-}
-
-/// `min over layers of min(p_row_dominance, cos(C_eff, I))` (NaN-keeping: a NaN layer makes it NaN).
-pub fn structure_cosine(layers: &[LayerStructure]) -> f64 {
-    layers.iter().map(|l| l.p_row_dominance.min(l.c_identity_cosine)).fold(f64::INFINITY, |a, b| {
-        if a.is_nan() || b.is_nan() {
-            f64::NAN
-        } else {
-            a.min(b)
-        }
-    })
 }
 
 /// The [WB] construction (`construction::linear_td`) with `C_l = I` in every layer, as a model.

@@ -1,5 +1,5 @@
 //! Feature maps `φ(s,a) ∈ R^d` (action values) and `x(s) = φ(s,0)` (state values), spec
-//! `notation.md` "Features".
+//! `docs/theory/notation.md` "Features".
 
 use crate::error::{finite, InputError};
 use rand::Rng;

@@ -1,4 +1,4 @@
-//! Seeded random generators (spec `notation.md` "Random generators"). Validity is built in:
+//! Seeded random generators (`docs/theory/notation.md` "Random generators"). Validity is built in:
 //! Dirichlet rows come from normalized exponentials, `γ` is given, features are drawn in range.
 
 use super::features::Features;

@@ -1,4 +1,4 @@
-//! Finite MDPs and MRPs (spec `notation.md`): the objects, their validation, generators,
+//! Finite MDPs and MRPs (`docs/theory/notation.md`): the objects, their validation, generators,
 //! policies, rollouts and exact values.
 //!
 //! Both sides of every theorem (transformer and reference) read these types; nothing else is
@@ -13,7 +13,7 @@ pub mod values;
 
 use crate::error::{finite, InputError};
 
-/// Row sums must be 1 within this (spec `notation.md`, validity).
+/// Row sums must be 1 within this (`docs/theory/notation.md`, validity).
 pub const ROW_SUM_TOL: f64 = 1e-9;
 
 /// A finite MDP: `p(s'|s,a)`, `r(s,a,s')`, `p0`, `γ ∈ [0,1)`. Always valid once built.
@@ -280,7 +280,7 @@ impl Mrp {
     pub fn initial(&self) -> &[f64] {
         &self.p0
     }
-    /// As the one-action MDP of `instances.md` (`rewards[s][0][s'] = r(s)`).
+    /// As the one-action MDP of `docs/theory/instances.md` (`rewards[s][0][s'] = r(s)`).
     pub fn as_mdp(&self) -> Mdp {
         let ns = self.n_states;
         let r = (0..ns).flat_map(|s| std::iter::repeat(self.r[s]).take(ns)).collect();

@@ -1,4 +1,4 @@
-//! Policies (spec `notation.md` "Policies"): tabular `π(a|s)`, ε-greedy w.r.t. `Q_w`, and the
+//! Policies (`docs/theory/notation.md` "Policies"): tabular `π(a|s)`, ε-greedy w.r.t. `Q_w`, and the
 //! softmax policy `π_λ(a|s) ∝ exp(λᵀφ_π(s,a))` with its score `g_λ = ∇_λ log π_λ`.
 
 use super::features::Features;

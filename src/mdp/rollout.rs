@@ -1,4 +1,4 @@
-//! Trajectory windows `(s_0, a_0, r_1, s_1, a_1, r_2, …, s_n, a_n)` (spec `notation.md`).
+//! Trajectory windows `(s_0, a_0, r_1, s_1, a_1, r_2, …, s_n, a_n)` (`docs/theory/notation.md`).
 
 use super::policy::{sample_categorical, TabularPolicy};
 use super::{features::Features, Mdp};

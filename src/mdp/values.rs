@@ -1,4 +1,4 @@
-//! Exact values (spec `notation.md` "True values"): `v_π` and `q_π` by a linear solve, `v*` and
+//! Exact values (`docs/theory/notation.md` "True values"): `v_π` and `q_π` by a linear solve, `v*` and
 //! `q*` by value iteration to `1e-12`, and the stationary distribution `μ_π`.
 //!
 //! These are the reference side's ground truth; they use `nalgebra`'s LU in `f64`.

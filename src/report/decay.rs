@@ -1,6 +1,6 @@
 //! `icrl report decay`: the error of the softmax transformer against `v_π` as a function of
 //! depth, for several context lengths, and the statistical floor against `n` ([XZ] Thm 2,
-//! arXiv:2605.07333; spec `contraction.md` checks 4–5).
+//! arXiv:2605.07333; `docs/theory/contraction.md` checks 4–5).
 //!
 //! Iterates are the weighted-softmax-TD iterates in state-space form, which
 //! `softmax-td-equivalence` and `softmax-td-state-space` equate with the transformer's columns.

@@ -1,9 +1,9 @@
 //! `icrl report neu`: a probe of [XZ] Theorem 3 (arXiv:2605.07333) — **[R], reported, never
 //! asserted as a theorem**.
 //!
-//! [XZ] Theorem 3 says the softmax construction (spec `softmax-td.md`) is a global minimizer of a
+//! [XZ] Theorem 3 says the softmax construction (`docs/theory/softmax-td.md`) is a global minimizer of a
 //! pretraining loss named NEU ([XZ] eqs. 24–27). Those equations were **not recovered**, so the
-//! theorem is not a claim of this crate (spec `gradient-flow.md`, "[XZ] Theorem 3 — open"). This
+//! theorem is not a claim of this crate (`docs/theory/gradient-flow.md`, "[XZ] Theorem 3 — open"). This
 //! module measures one plausible reading of it and reports the numbers, whatever they are:
 //!
 //! ```text
@@ -47,7 +47,7 @@
 //! # References
 //! Z. Xie, X. Liu, C. Chen, S. D. Liu, R. Chandra, S. Zhang, *Beyond Linear Attention: Softmax
 //! Transformers Implement In-Context Reinforcement Learning*, arXiv:2605.07333 (2026): Thm 3 and
-//! eqs. 24–27 (not recovered); the construction is Thm 1 / Lemma 1 (spec `softmax-td.md`).
+//! eqs. 24–27 (not recovered); the construction is Thm 1 / Lemma 1 (`docs/theory/softmax-td.md`).
 
 use crate::attention::softmax::{
     forward_multi_head, masked_softmax_cols, prompt, query_readouts, scores_into, Head, MultiHeadLayer,

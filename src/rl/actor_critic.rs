@@ -1,5 +1,5 @@
 //! Batch TD-error actor-critic: our reconstruction [R] of [LL] eq. 3 / Thm 3.3
-//! (arXiv:2605.05755; the exact equations were not recovered, see `spec/actor-critic.md`).
+//! (arXiv:2605.05755; the exact equations were not recovered, see `docs/theory/actor-critic.md`).
 //!
 //! `δ_i = r_{i+1} + γ wᵀf⁺_i - wᵀf_i`, `w' = w + (α/n) Σ δ_i f_i`, `λ' = λ + (β/n) Σ δ_i ψ_i`
 //! with `ψ_i = g_λ(s_i,a_i)` the softmax policy score.

@@ -1,5 +1,5 @@
 //! Weighted softmax TD ([XZ] eqs. 8–9, 20, 22; arXiv:2605.07333), written from its definition
-//! on the trajectory, never through attention code. Spec `softmax-td.md`, `contraction.md`.
+//! on the trajectory, never through attention code. `docs/theory/softmax-td.md`, `docs/theory/contraction.md`.
 //!
 //! On a fixed context `S_0, R_1, S_1, …, R_n, S_n`, with every `δ` from the same `v_l` [Q]:
 //!

@@ -1,6 +1,6 @@
 //! The counterexample search engine: given a relaxation (a proptest `Strategy` over instances
 //! whose generator no longer enforces an assumption, and a violation measure), find an instance
-//! where the conclusion fails, shrink it, and save it as an instance JSON with its provenance
+//! where the conclusion fails, shrink it, and save it as an instance JSON (`docs/theory/instances.md`) with its provenance
 //! under `fixtures/counterexamples/`. The engine imports nothing from `crate::theorem`: the
 //! relaxations themselves live with their theorems (`crate::theorem::relax`), which call it.
 //!

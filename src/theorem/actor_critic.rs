@@ -1,6 +1,6 @@
 //! [LL] Theorem 3.3 (arXiv:2605.05755): the SARSA block form implements one batch actor-critic
 //! step. The exact equations of [LL] eq. 3 / eq. 14 were not recovered: the update, prompt and
-//! construction here are **our reconstruction [R]** (`spec/actor-critic.md`), and the checks
+//! construction here are **our reconstruction [R]** (`docs/theory/actor-critic.md`), and the checks
 //! below are checks of that reconstruction.
 //!
 //! - `actor-critic-equivalence` [R]: with tokens `[f_i; γf⁺_i; r_{i+1}; ψ_i]` and parameter
@@ -442,7 +442,7 @@ pub fn policy_improvement_curve(
     out
 }
 
-/// The policy-improvement figure of `spec/actor-critic.md` as a table: mean (over `mdps`
+/// The policy-improvement figure of `docs/theory/actor-critic.md` as a table: mean (over `mdps`
 /// random MDPs) expected return of the in-context policy per step, against optimal and uniform.
 pub fn policy_improvement_table(seed: u64, mdps: usize, steps: usize) -> String {
     use rayon::prelude::*;

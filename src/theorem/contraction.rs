@@ -1,5 +1,5 @@
 //! [XZ] contraction: the policy-evaluation error decays geometrically in depth
-//! (arXiv:2605.07333, Assumption 5.1, Thm 2, eqs. 22–23; spec `contraction.md`).
+//! (arXiv:2605.07333, Assumption 5.1, Thm 2, eqs. 22–23; `docs/theory/contraction.md`).
 //!
 //! Theorems of this family:
 //! - `contraction-assumption` [Q]/[D]: the population kernel `M_π` is stochastic, `v_π` is a
@@ -477,7 +477,7 @@ pub fn median_of(mut v: Vec<f64>) -> f64 {
 
 /// The floor fit: for each `n` of [`FLOOR_NS`], over `reps` windows started from `μ_π`, the
 /// median floor `‖v_∞ - v_π‖_∞` and the mean `‖M̂_n - M_π‖_max` (consistency, spec
-/// `contraction.md` check 6); and the fitted log-log slopes of both.
+/// `docs/theory/contraction.md` check 6); and the fitted log-log slopes of both.
 #[derive(Clone, Debug)]
 pub struct FloorFit {
     /// Median floor per `n`.

@@ -1,4 +1,4 @@
-//! Training dynamics of the [LL] SARSA block (arXiv:2605.05755; spec `gradient-flow.md`).
+//! Training dynamics of the [LL] SARSA block (arXiv:2605.05755; `docs/theory/gradient-flow.md`).
 //!
 //! - `sarsa-gradient-invariants` [Q] (Prop. 3.1): on the full `D×D` parametrization the
 //!   teacher-mimicking gradient is zero on `P11, P21, V11, V12` and the first rows of `V21`,

@@ -1,5 +1,5 @@
 //! [WB] (arXiv:2405.13861): linear attention implements batch TD layer by layer ([Q], re-derived
-//! here for a general preconditioner `C_l`; `spec/linear-td.md`).
+//! here for a general preconditioner `C_l`; `docs/theory/linear-td.md`).
 //!
 //! With `Z_{l+1} = Z_l + (1/n) P Z_l M (Z_lᵀ Q_l Z_l)`, `P = P^TD`, `Q_l = Q^TD(C_l)`:
 //! for every `l ≤ L`, `-Z_l[2d, n] = w_lᵀφ_q`, `Z_l[2d, i] = δ_i(w_l)` for every context column,

@@ -1,7 +1,7 @@
 //! The theorem registry that `icrl list`, `icrl verify`, `icrl check` and `icrl search` read.
 //!
 //! One file per theorem family; each exports its [`TheoremSpec`]s. A spec carries the statement,
-//! its provenance label ([Q]/[D]/[R], spec `README.md`), the source (paper and arXiv id), the
+//! its provenance label ([Q]/[D]/[R], `docs/theory/README.md`), the source (paper and arXiv id), the
 //! named [`Assumption`]s (the same values the generators enforce and `search --relax` drops),
 //! and the check of one random case.
 
@@ -11,7 +11,7 @@ use crate::mdp::batch::Pairing;
 use crate::rng::Rng;
 use serde::Serialize;
 
-/// Where a statement comes from (spec `README.md`, "Provenance labels").
+/// Where a statement comes from (`docs/theory/README.md`, "Provenance labels").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Provenance {
     /// [Q] quoted: the paper's statement or equation, as recovered.
@@ -258,7 +258,7 @@ impl Measurement {
 pub struct CaseResult {
     /// Every compared quantity.
     pub measurements: Vec<Measurement>,
-    /// The instance, as `instances.md` JSON, when the case has one (printed on failure so it
+    /// The instance, as `docs/theory/instances.md` JSON, when the case has one (printed on failure so it
     /// can be replayed with `icrl check`).
     pub instance: Option<serde_json::Value>,
     /// The shape of the free grid prompt checked exactly in this case (`d`, `n`, depth,
@@ -353,7 +353,7 @@ pub mod relax;
 pub mod sarsa;
 pub mod softmax_td;
 
-/// One entry of `icrl check --json` (spec `instances.md`).
+/// One entry of `icrl check --json` (`docs/theory/instances.md`).
 #[derive(Clone, Debug, Serialize)]
 pub struct InstanceResult {
     /// Theorem id, as in `icrl list`.

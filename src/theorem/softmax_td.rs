@@ -1,5 +1,5 @@
 //! [XZ] softmax attention layer `l` = weighted softmax TD iterate `l` (arXiv:2605.07333,
-//! Thm 1, Lemma 1, eq. 20; spec `softmax-td.md`).
+//! Thm 1, Lemma 1, eq. 20; `docs/theory/softmax-td.md`).
 //!
 //! Theorems of this family (ids as in `icrl list`):
 //! - `softmax-td-equivalence` [Q] Thm 1: every layer, every column; memory invariants; rows
@@ -97,7 +97,7 @@ impl Case {
     pub fn tol(&self) -> f64 {
         softmax_td_rel_tol(self.n(), self.d(), self.layers(), self.g_max())
     }
-    /// The instance JSON (spec `instances.md`, family `softmax-td`).
+    /// The instance JSON (`docs/theory/instances.md`, family `softmax-td`).
     pub fn to_json(&self) -> Value {
         crate::instance::to_json(
             "softmax-td",

@@ -1,4 +1,4 @@
-//! Search for `linear-td` with the query mask dropped (`M = I`, spec `linear-td.md`).
+//! Search for `linear-td` with the query mask dropped (`M = I`, `docs/theory/linear-td.md`).
 //!
 //! The query's bottom entry is 0 before the first layer, so one layer still matches; from the
 //! second layer on the query feeds its own `-w_lᵀφ_q` back in. The search should end at

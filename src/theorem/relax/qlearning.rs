@@ -1,6 +1,6 @@
 //! `sarsa-equivalence` with `recorded-next-action` relaxed: a Q-learning target
 //! (`max_b wᵀφ(s_{i+1}, b)` instead of the recorded next action) is not linear in the prompt, so
-//! no block of this form implements it (`spec/sarsa.md`, "Relaxations worth searching").
+//! no block of this form implements it (`docs/theory/sarsa.md`, "Relaxations worth searching").
 //!
 //! With `P22 = V̄22 = 0` the readout is `w + V̄21 Σ̂ P12 w̃` (Lemma C.1): output `r` equals
 //! `Σ_{j,k,l} V̄21[r,j] P12[k,l] Σ̂[j,k] w̃[l]`. Replacing the rank-one coefficient

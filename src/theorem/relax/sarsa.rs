@@ -1,4 +1,4 @@
-//! Searches for `sarsa-equivalence` with `P22 = 0` and/or `V̄22 = 0` relaxed (`spec/sarsa.md`,
+//! Searches for `sarsa-equivalence` with `P22 = 0` and/or `V̄22 = 0` relaxed (`docs/theory/sarsa.md`,
 //! "Relaxations worth searching").
 //!
 //! By Lemma C.1 the readout gains the cubic term `(1/n) V̄22 w̃ w̃ᵀ P22 w̃`, which vanishes when

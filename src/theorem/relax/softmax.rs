@@ -1,5 +1,5 @@
 //! Counterexample searches of the softmax family ([XZ], arXiv:2605.07333; spec
-//! `softmax-td.md`, `contraction.md`, "Relaxations worth searching").
+//! `docs/theory/softmax-td.md`, `docs/theory/contraction.md`, "Relaxations worth searching").
 //!
 //! Instances are integer-parametrized ([`Small`]): `|S|`, `γ = g/10`, transition weights
 //! `1..=4` (normalized, so every step is possible and shrinking moves toward the uniform

@@ -1,0 +1,131 @@
+//! `icrl probe`: what do given (e.g. trained) weights implement? Measurements against the
+//! papers' constructions, never a verdict (definitions in `proofs/probe.md`, [D]).
+//!
+//! - [`sarsa`]: an [LL] block `(P, V)` (arXiv:2605.05755): Lemma C.1 reduction, nearest point
+//!   `(ĉ, α̂)` of the SARSA manifold and the distance to it, the cubic term, the error against
+//!   batch SARSA on random prompts, `train sarsa`'s structure metrics.
+//! - [`linear_td`]: [WB] layers `(P_l, Q_l)` (arXiv:2405.13861): per-layer `C_eff`, readout-row
+//!   dominance, `cos(C_eff, I)`, the error of the stack against preconditioned batch TD.
+//! - [`softmax`]: [XZ] two-head softmax layers (arXiv:2605.07333) against its construction.
+//! - [`load`]: `.json`, `.npz`, `.safetensors` readers.
+//!
+//! `icrl train sarsa` and `icrl train td` compute their structure metrics with
+//! [`sarsa::structure`] and [`linear_td::layer_structure`]: one implementation.
+
+pub mod heatmap;
+pub mod linear_td;
+pub mod load;
+pub mod sarsa;
+pub mod softmax;
+
+use crate::error::InputError;
+use load::{Family, Weights};
+use sarsa::PromptDist;
+use std::path::Path;
+
+/// The probe's result, one variant per family.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum Probe {
+    /// [LL] block.
+    Sarsa(Box<sarsa::SarsaProbe>),
+    /// [WB] stack.
+    LinearTd(linear_td::TdProbe),
+    /// [XZ] stack.
+    SoftmaxTd(softmax::SoftmaxProbe),
+}
+
+/// Probe validated weights on prompts drawn from `seed`.
+pub fn probe(w: &Weights, seed: u64) -> Probe {
+    let dist = PromptDist::new(seed);
+    match w {
+        Weights::Sarsa { p, v } => Probe::Sarsa(Box::new(sarsa::probe(p, v, dist))),
+        Weights::LinearTd { layers } => Probe::LinearTd(linear_td::probe(layers, dist)),
+        Weights::SoftmaxTd { layers } => Probe::SoftmaxTd(softmax::probe(layers, dist)),
+    }
+}
+
+fn g(x: f64) -> String {
+    format!("{x:.6e}")
+}
+
+/// The human-readable report.
+pub fn render(p: &Probe) -> String {
+    let mut s = String::new();
+    match p {
+        Probe::Sarsa(r) => {
+            s += &format!("family sarsa, d = {} (D = {})\n", r.d, 3 * r.d + 2);
+            s += &format!("nearest SARSA-manifold point: c = {}, alpha = {}\n", g(r.c), g(r.alpha));
+            s += &format!(
+                "manifold distance {} (P part {}, V part {})\n",
+                g(r.manifold_distance),
+                g(r.distance_p),
+                g(r.distance_v)
+            );
+            s += &format!(
+                "cubic-term share of the update: median {}, max {}\n",
+                g(r.cubic_share_median),
+                g(r.cubic_share_max)
+            );
+            s +=
+                &format!("error vs batch SARSA(alpha): median {}, max {}\n", g(r.sarsa_error_median), g(r.sarsa_error));
+            s += &format!("structure_cosine {}\n", g(r.structure_cosine));
+            s += &format!("prompts: {}\n", r.prompts);
+        }
+        Probe::LinearTd(r) => {
+            s += &format!("family linear-td, d = {}, {} layers\n", r.d, r.layers.len());
+            s += "layer  c             readout_dom   cos(C_eff,I)  distance\n";
+            for (l, x) in r.layers.iter().enumerate() {
+                s += &format!(
+                    "{l:<6} {:<13} {:<13} {:<13} {}\n",
+                    g(x.c),
+                    g(x.readout_dominance),
+                    g(x.cos_c_eff_identity),
+                    g(x.manifold_distance)
+                );
+            }
+            s += &format!("manifold distance (max over layers) {}\n", g(r.manifold_distance));
+            s += &format!(
+                "error vs preconditioned batch TD(C_eff): median {}, max {}\n",
+                g(r.td_error_median),
+                g(r.td_error)
+            );
+            s += &format!("structure_cosine {}\n", g(r.structure_cosine));
+            s += &format!("prompts: {}\n", r.prompts);
+        }
+        Probe::SoftmaxTd(r) => {
+            s += &format!("family softmax-td, d = {}, {} layers\n", r.d, r.layers.len());
+            s += "layer  beta          alpha         gamma         distance\n";
+            for (l, x) in r.layers.iter().enumerate() {
+                s += &format!(
+                    "{l:<6} {:<13} {:<13} {:<13} {}\n",
+                    g(x.beta),
+                    g(x.alpha),
+                    g(x.gamma),
+                    g(x.manifold_distance)
+                );
+            }
+            s += &format!("manifold distance (max over layers) {}\n", g(r.manifold_distance));
+            s += &format!("error vs weighted softmax TD: median {}, max {}\n", g(r.td_error_median), g(r.td_error));
+            s += &format!("prompts: {}\n", r.prompts);
+        }
+    }
+    s
+}
+
+/// `icrl probe FILE --family F [--json] [--out DIR] [--seed S]`: read, validate, probe, write
+/// `DIR/probe.svg` (learned vs nearest construction) when asked; returns the text to print.
+pub fn run(file: &Path, family: &str, json: bool, out: Option<&Path>, seed: u64) -> Result<String, InputError> {
+    let family = Family::parse(family)?;
+    let w = load::read_weights(file, family)?;
+    let p = probe(&w, seed);
+    if let Some(dir) = out {
+        crate::report::ensure_dir(dir)?;
+        heatmap::write(&dir.join("probe.svg"), &w, &p)?;
+    }
+    Ok(if json {
+        serde_json::to_string(&p).map_err(|e| InputError::new("probe", e.to_string()))? + "\n"
+    } else {
+        render(&p)
+    })
+}
