@@ -130,7 +130,7 @@ enum Format {
     Table,
     /// A GitHub-flavoured Markdown table.
     Markdown,
-    /// A LaTeX `tabular` (needs `booktabs`).
+    /// A LaTeX `tabular` (plain LaTeX, no package needed).
     Latex,
     /// JSON Lines: one object per line.
     Json,
@@ -150,7 +150,11 @@ struct ReportArgs {
     json: bool,
 }
 
-const REPORT_HELP: &str = "Writes NAME.md (the page), NAME.json (the numbers and every figure's data) and FIG.svg \
+const REPORT_HELP: &str = "Examples:
+  icrl report all --out report-out
+  icrl report decay --seed 1 --json
+
+Writes NAME.md (the page), NAME.json (the numbers and every figure's data) and FIG.svg \
 + FIG.csv per figure under --out DIR (default report-out); prints the Markdown (or, with --json, the JSON) to \
 stdout and the written paths to stderr.
 
@@ -417,15 +421,14 @@ pub fn render_catalogue_markdown(ts: &[TheoremSpec]) -> String {
     s
 }
 
-/// The catalogue as a LaTeX `longtable`-free `tabular` (`icrl list --format latex`; needs
-/// `booktabs`).
+/// The catalogue as a LaTeX `tabular` (`icrl list --format latex`; plain LaTeX).
 pub fn render_catalogue_latex(ts: &[TheoremSpec]) -> String {
     let e = crate::verify::latex_escape;
-    let mut s = String::from("% icrl list --format latex (needs \\usepackage{booktabs})\n\\begin{tabular}{@{}llp{0.55\\linewidth}@{}}\n\\toprule\nid & label & statement \\\\\n\\midrule\n");
+    let mut s = String::from("% icrl list --format latex\n\\begin{tabular}{@{}llp{0.55\\linewidth}@{}}\n\\hline\nid & label & statement \\\\\n\\hline\n");
     for t in ts {
         s.push_str(&format!("\\texttt{{{}}} & {} & {} \\\\\n", e(t.id), e(t.provenance.label()), e(t.statement)));
     }
-    s.push_str("\\bottomrule\n\\end{tabular}\n");
+    s.push_str("\\hline\n\\end{tabular}\n");
     s
 }
 

@@ -410,14 +410,14 @@ fn latex_num(x: f64) -> String {
 }
 
 /// The summary as a LaTeX `tabular` with its legend as a comment and a caption-ready note
-/// (`icrl verify --format latex`; needs `\usepackage{booktabs}`).
+/// (`icrl verify --format latex`; plain LaTeX, no package needed).
 pub fn render_latex(report: &Report) -> String {
-    let mut s = String::from("% icrl verify --format latex (needs \\usepackage{booktabs})\n");
+    let mut s = String::from("% icrl verify --format latex\n");
     s.push_str("% error/tolerance: those of the measurement closest to (or furthest past) its tolerance:\n");
     for (kind, text) in ERROR_LEGEND {
         s.push_str(&format!("%   {kind}: {text}.\n"));
     }
-    s.push_str("\\begin{tabular}{@{}lllrrrl@{}}\n\\toprule\ntheorem & label & arithmetic & cases & error & tolerance & verdict \\\\\n\\midrule\n");
+    s.push_str("\\begin{tabular}{@{}lllrrrl@{}}\n\\hline\ntheorem & label & arithmetic & cases & error & tolerance & verdict \\\\\n\\hline\n");
     for r in &report.rows {
         s.push_str(&format!(
             "\\texttt{{{}}} & {} & {} & {} & {} & {} & {} \\\\\n",
@@ -430,7 +430,7 @@ pub fn render_latex(report: &Report) -> String {
             latex_escape(&verdict(r))
         ));
     }
-    s.push_str("\\bottomrule\n\\multicolumn{7}{@{}p{0.95\\linewidth}@{}}{\\footnotesize ");
+    s.push_str("\\hline\n\\multicolumn{7}{@{}p{0.95\\linewidth}@{}}{\\footnotesize ");
     let legend: Vec<String> =
         ERROR_LEGEND.iter().map(|(k, t)| format!("\\textbf{{{}}}: {}.", latex_escape(k), latex_escape(t))).collect();
     s.push_str(&legend.join(" "));

@@ -41,10 +41,12 @@ pub const REFERENCE: RGBColor = RGBColor(0, 0, 0);
 pub const GREY: RGBColor = RGBColor(120, 120, 120);
 
 const FONT: &str = "sans-serif";
-const TITLE_PX: u32 = 15;
-const LABEL_PX: u32 = 14;
-const TICK_PX: u32 = 13;
-const LEGEND_PX: u32 = 13;
+// Requested sizes; plotters writes `font-size` = requested / 1.24, so ticks are ≈ 14 px: ≈ 7 pt
+// when a one-column figure (520 px) is printed 3.5 in wide.
+const TITLE_PX: u32 = 20;
+const LABEL_PX: u32 = 19;
+const TICK_PX: u32 = 17;
+const LEGEND_PX: u32 = 17;
 
 /// Figure size: one or two paper columns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -342,9 +344,10 @@ fn io(path: &Path, e: impl std::fmt::Display) -> InputError {
     InputError::new("--out", format!("cannot write {}: {e}", path.display()))
 }
 
-/// Estimated width in pixels of `s` at `px` (DejaVu Sans averages ≈ 0.6 em per glyph).
+/// Estimated width in pixels of `s` at requested size `px` (DejaVu Sans averages ≈ 0.6 em per
+/// glyph; the em is `px / 1.24`).
 fn text_width(s: &str, px: u32) -> i32 {
-    (s.chars().count() as f64 * px as f64 * 0.6).ceil() as i32
+    (s.chars().count() as f64 * px as f64 / 1.24 * 0.6).ceil() as i32
 }
 
 /// Legend entries laid out in rows within `width`: `(row, x offset)` per entry.
@@ -438,7 +441,7 @@ impl Figure {
         let (main, bar) = if heats.is_empty() {
             (root.clone(), None)
         } else {
-            let (a, b) = root.split_horizontally(w as i32 - 110);
+            let (a, b) = root.split_horizontally(w as i32 - 150);
             (a, Some(b))
         };
         let n = self.panels.len().max(1);
@@ -458,7 +461,7 @@ impl Figure {
             })
             .max()
             .unwrap_or(0);
-        let top = 8 + TITLE_PX as i32 + 8 + legend_rows * 20 + if legend_rows > 0 { 4 } else { 0 };
+        let top = 8 + TITLE_PX as i32 + 8 + legend_rows * 22 + if legend_rows > 0 { 4 } else { 0 };
         for (area, p) in areas.iter().zip(&self.panels) {
             let (aw, _) = area.dim_in_pixel();
             let (head, body) = area.split_vertically(top);
@@ -496,11 +499,11 @@ where
     let labelled: Vec<(usize, &Series)> = l.series.iter().enumerate().filter(|(_, s)| !s.label.is_empty()).collect();
     let labels: Vec<&str> = labelled.iter().map(|(_, s)| s.label.as_str()).collect();
     let (pos, _) = legend_layout(&labels, pw);
-    let y0 = 8 + TITLE_PX as i32 + 10;
+    let y0 = 8 + TITLE_PX as i32 + 8;
     let lstyle = TextStyle::from((FONT, LEGEND_PX).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
     for ((k, s), (row, x)) in labelled.iter().zip(pos) {
         let c = series_color(s, *k);
-        let (x, y) = (14 + x, y0 + row * 20 + 6);
+        let (x, y) = (14 + x, y0 + row * 22 + 6);
         let style = c.stroke_width(2);
         match s.mark {
             Mark::Dashed | Mark::DashedDots(_) => {
@@ -528,8 +531,8 @@ where
             let mut chart = ChartBuilder::on(body)
                 .margin(8)
                 .margin_right(22)
-                .x_label_area_size(46)
-                .y_label_area_size(70)
+                .x_label_area_size(54)
+                .y_label_area_size(84)
                 .build_cartesian_2d($xr, $yr)
                 .map_err(|e| io(path, e))?;
             chart
@@ -636,8 +639,8 @@ where
     let mut chart = ChartBuilder::on(body)
         .margin(8)
         .margin_right(16)
-        .x_label_area_size(46)
-        .y_label_area_size(46)
+        .x_label_area_size(54)
+        .y_label_area_size(54)
         // `a..b` of i32 is inclusive in plotters: `0..n-1` has n segments, the last ending at `Last`.
         .build_cartesian_2d((0..cols_i - 1).into_segmented(), (0..rows_i - 1).into_segmented())
         .map_err(|e| io(path, e))?;
@@ -686,9 +689,9 @@ where
 {
     let mut chart = ChartBuilder::on(body)
         .margin(8)
-        .margin_right(8)
-        .x_label_area_size(46)
-        .y_label_area_size(70)
+        .margin_right(40)
+        .x_label_area_size(54)
+        .y_label_area_size(84)
         .build_cartesian_2d(0f64..1.0, lin_axis(-vmax, vmax))
         .map_err(|e| io(path, e))?;
     let plain = axis_labels(&ticks(-vmax, vmax, Axis::Linear));

@@ -13,5 +13,6 @@ mod fixtures;
 mod linear_td;
 mod mdp;
 mod neu;
+mod reports;
 mod sarsa;
 mod softmax_td;
