@@ -104,7 +104,7 @@ pub fn flow(seed: u64) -> Result<Output, InputError> {
         "training loss {} -> {}; limit off the manifold by {} (relative); extra kernel directions {}; SARSA error on rich prompts {} (relative)\n",
         r3(relaxed.loss0), r3(relaxed.loss_end), r3(relaxed.manifold_rel), relaxed.extra_kernel, r3(relaxed.rich_error)
     ));
-    let trace: Vec<(f64, f64)> = r.run.trace.iter().copied().collect();
+    let trace: Vec<(f64, f64)> = r.run.trace.to_vec();
     let (t_end, l_end) = (r.run.t, r.loss_end);
     let t_start = t_end * 0.4;
     // The predicted asymptote L(t) = L(T) e^{slope (t - T)} over the last 60 % of the run.
