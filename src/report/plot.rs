@@ -725,7 +725,7 @@ mod tests {
     fn ticks_have_no_float_noise() {
         assert_eq!(tick(5000.0), "5000");
         assert_eq!(tick(0.0009000000000000001), "9×10⁻⁴");
-        assert_eq!(tick(0.0020000000000000001), "0.002");
+        assert_eq!(tick(0.002 + 1e-18), "0.002");
         assert_eq!(tick(0.0), "0");
         assert_eq!(tick(1e-5), "10⁻⁵");
         assert_eq!(tick(2.5e-7), "2.5×10⁻⁷");
