@@ -1,10 +1,10 @@
-//! The command line: `icrl list | verify | check | search | bench`. Every subcommand returns an
+//! The command line: `icrl list | verify | check | search | bench | train | report`. Every subcommand returns an
 //! exit code: 0 every claim holds, 1 a claim failed (with the seed and instance to replay it),
 //! 2 usage or input error (one `error:` line naming the field).
 
 use crate::error::InputError;
 use crate::theorem::{self, ArithFilter, TheoremSpec};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -20,7 +20,20 @@ pub const EXIT_USAGE: i32 = 2;
 #[command(
     name = "icrl",
     version,
-    about = "Executable checks of in-context RL theory: transformer forward passes that are RL updates"
+    about = "Executable checks of in-context RL theory: transformer forward passes that are RL updates",
+    after_help = "Reports: icrl report actor-critic | decay | flow | emergence | neu | all  (each writes NAME.md, \
+NAME.json, and FIG.svg + FIG.csv per figure under --out DIR, default report-out).
+
+Examples:
+  icrl list
+  icrl verify --theorem sarsa-equivalence --cases 200 --format markdown
+  icrl check fixtures/instances/sarsa-example.json
+  icrl search --theorem linear-td --relax query-mask
+  icrl report all --out report-out
+  icrl train sarsa --preset small
+
+Exit status: 0 every claim holds (or the command only measures), 1 a claim failed, 2 usage or input error \
+(one `error:` line naming the argument or field; nothing written). `icrl help COMMAND` explains a command."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,22 +43,77 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// The theorem catalogue: id, statement, provenance, assumptions.
+    #[command(after_help = "Examples:
+  icrl list
+  icrl list --format markdown > catalogue.md
+  icrl list --format json | head -1
+
+Exit status: 0; 2 on a usage error.")]
     List {
-        /// One JSON object per theorem.
-        #[arg(long)]
+        /// Output format: `table` (the text catalogue), `markdown` (a GFM table), `latex` (a
+        /// `tabular`), `json` (JSON Lines: one object per theorem per line).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Same as `--format json` (JSON Lines: one object per theorem per line).
+        #[arg(long, conflicts_with = "format")]
         json: bool,
     },
     /// Check theorems on random instances (parallel, deterministic for a seed).
+    #[command(after_help = "Examples:
+  icrl verify
+  icrl verify --theorem sarsa-equivalence --cases 20000 --seed 7 --f64
+  icrl verify --theorem linear-td --cases 50 --format latex > table.tex
+  icrl verify --theorem sarsa-equivalence --seed 9 --case 0     (replay one case)
+
+Columns: `error` and `tolerance` are those of the measurement closest to (or furthest past) its tolerance. \
+For an equality, error = |transformer − reference| (absolute, or relative where the quantity says so) and \
+tolerance = its rounding-error bound (0 in exact arithmetic); for a bound (quantities marked `excess`), \
+error = how far the measured side exceeds the bound (0 when it holds); for a rate (a fitted slope or \
+factor, `distance outside` / `excess`), error = how far the fitted value lies outside its accepted range.
+
+Exit status: 0 every claim holds, 1 a claim failed (the output names the seed, case and replay command), \
+2 usage or input error.")]
     Verify(VerifyArgs),
     /// Check the theorems of one instance file, or of many (JSON Lines); `-` reads stdin.
+    #[command(after_help = "Examples:
+  icrl check fixtures/instances/sarsa-example.json
+  icrl check fixtures/instances/sarsa-example.json --json
+  icrl check fixtures/counterexamples/linear-td--query-mask.json   (also replays the recorded violation)
+  python3 export.py | icrl check - --json                          (JSON Lines: one result line per instance)
+
+Exit status: 0 every claim holds, 1 a claim failed (naming the first differing output entry), 2 the input \
+is unreadable, invalid or over the resource limits (one `error:` line naming the field and index).")]
     Check(CheckArgs),
     /// Drop one assumption, find and shrink a counterexample, save it as a fixture.
+    #[command(after_help = "Examples:
+  icrl search --theorem linear-td --relax query-mask
+  icrl search --theorem sarsa-equivalence --relax p22-zero --relax v22-bar-zero --budget 500
+
+Assumption names: `icrl list` (those marked [searchable]).
+
+Exit status: 0 a counterexample was found and saved, 1 none was found within the budget, 2 usage or input \
+error.")]
     Search(SearchCmd),
     /// Throughput benchmarks (instances per second, end to end).
+    #[command(after_help = "Examples:
+  icrl bench
+  icrl bench --which softmax-td --seconds 1
+
+Exit status: 0; 2 on a usage error.")]
     Bench(BenchArgs),
     /// Emergence: train a linear-attention model on an RL teacher and report what it learned.
+    #[command(after_help = "Examples:
+  icrl train sarsa --preset small
+  icrl train sarsa --preset paper --out runs --json
+  icrl train td --shared --init-gain 0.1
+
+Writes train-KIND.md, train-KIND.json and FIG.svg + FIG.csv per figure under --out DIR (default \
+report-out); prints the Markdown (or, with --json, the JSON) to stdout and the written paths to stderr.
+
+Exit status: 0 (training measures, it asserts nothing); 2 usage or input error.")]
     Train(TrainCmd),
-    /// Reports: tables and SVG plots (`report decay`, `report neu`).
+    /// Reports: Markdown tables, JSON numbers, SVG figures with CSV data (actor-critic, decay,
+    /// flow, emergence, neu, all).
     #[command(subcommand)]
     Report(ReportCmd),
     /// What do these weights implement? Distance to the constructions, recovered parameters,
@@ -71,72 +139,97 @@ struct ProbeCmd {
     seed: u64,
 }
 
+/// An output format for `list` and `verify`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Plain text (the default).
+    Table,
+    /// A GitHub-flavoured Markdown table.
+    Markdown,
+    /// A LaTeX `tabular` (plain LaTeX, no package needed).
+    Latex,
+    /// JSON Lines: one object per line.
+    Json,
+}
+
+/// `--out`, `--seed`, `--json` of every report.
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// Output directory: NAME.md, NAME.json, FIG.svg + FIG.csv per figure.
+    #[arg(long, value_name = "DIR", default_value = "report-out")]
+    out: PathBuf,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print the report's JSON instead of its Markdown.
+    #[arg(long)]
+    json: bool,
+}
+
+const REPORT_HELP: &str = "Examples:
+  icrl report all --out report-out
+  icrl report decay --seed 1 --json
+
+Writes NAME.md (the page), NAME.json (the numbers and every figure's data) and FIG.svg \
++ FIG.csv per figure under --out DIR (default report-out); prints the Markdown (or, with --json, the JSON) to \
+stdout and the written paths to stderr.
+
+Exit status: 0 the report's claim holds or the report only measures, 1 its numbers violate its claim \
+(decay: the floor slope outside its accepted range), 2 usage or input error.";
+
 #[derive(Subcommand, Debug)]
+#[command(after_help = REPORT_HELP)]
 enum ReportCmd {
     /// [LL] Thm 3.3 ([R] actor-critic): in-context policy improvement, return per step vs
     /// optimal and uniform.
-    ActorCritic {
-        /// Output directory (writes actor-critic.txt); printed only when absent.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Seed.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-    },
-    /// [LL] Thm 3.2: gradient flow of the teacher-mimicking loss, its spectrum and rate (SVG plots).
-    Flow {
-        /// Output directory for the SVG plots.
-        #[arg(long, default_value = "report-out")]
-        out: PathBuf,
-        /// Seed.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-    },
+    #[command(after_help = concat!("Example:\n  icrl report actor-critic --out report-out\n\n", "Measures; exits 0 unless the input is bad (2)."))]
+    ActorCritic(ReportArgs),
+    /// [LL] Thm 3.2: gradient flow of the teacher-mimicking loss, its spectrum and rate.
+    #[command(after_help = concat!("Example:\n  icrl report flow --seed 0 --json\n\n", "Measures; exits 0 unless the input is bad (2)."))]
+    Flow(ReportArgs),
     /// [LL]/[WB] emergence: training from a small init, learned vs constructed blocks, control curves.
-    Emergence {
-        /// Output directory for the SVG plots.
-        #[arg(long, default_value = "report-out")]
-        out: PathBuf,
-        /// Seed.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-    },
+    #[command(after_help = concat!("Example:\n  icrl report emergence --out report-out\n\n", "Measures; exits 0 unless the input is bad (2)."))]
+    Emergence(ReportArgs),
     /// [XZ] Thm 2: error against depth for several n, and the floor against n with its slope.
-    Decay {
-        /// Output directory (writes decay.md and decay.svg).
-        #[arg(long, default_value = "report-out")]
-        out: PathBuf,
-        /// Seed.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-    },
-    /// [R] probe of [XZ] Thm 3: NEU = ||E[delta grad v^]||^2 at the softmax construction and
-    /// along random directions around it (a reconstruction, never asserted).
-    Neu {
-        /// Output directory (writes neu.md and neu.svg).
-        #[arg(long, default_value = "report-out")]
-        out: PathBuf,
-        /// Seed.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-    },
+    #[command(after_help = concat!("Example:\n  icrl report decay --out report-out\n\n", "Exit status: 0 the fitted floor slope is in its accepted range, 1 it is not, 2 bad input."))]
+    Decay(ReportArgs),
+    /// [R] probe of [XZ] Thm 3: NEU = ‖E[δ ∇v̂]‖² at the softmax construction and along random
+    /// directions around it (a reconstruction, never asserted).
+    #[command(after_help = concat!("Example:\n  icrl report neu --out report-out\n\n", "Measures; exits 0 unless the input is bad (2)."))]
+    Neu(ReportArgs),
+    /// Every report above, and `index.md`: a one-page summary linking them.
+    #[command(after_help = concat!("Example:\n  icrl report all --out report-out\n\n", "Exit status: 0 every report that checks a claim holds, 1 one does not, 2 bad input."))]
+    All(ReportArgs),
 }
 
 // ---- `icrl train` (issue 4, training dynamics): one self-contained block ----
 
+/// What `icrl train` trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum TrainKind {
+    /// [LL] teacher-mimicking stream of batch SARSA.
+    Sarsa,
+    /// [WB] L = 3 linear transformer on Boyan chains (TD).
+    Td,
+}
+
 #[derive(Args, Debug)]
 struct TrainCmd {
-    /// `sarsa` ([LL] teacher-mimicking stream) or `td` ([WB] L = 3 transformer on Boyan chains).
-    which: String,
-    /// `small` or `paper` (sarsa only).
-    #[arg(long, default_value = "small")]
+    /// What to train.
+    #[arg(value_enum)]
+    which: TrainKind,
+    /// Size preset (`train sarsa` only).
+    #[arg(long, default_value = "small", value_parser = ["small", "paper"])]
     preset: String,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Print one JSON object.
+    /// Print the report's JSON instead of its Markdown.
     #[arg(long)]
     json: bool,
+    /// Output directory: train-KIND.md, train-KIND.json, FIG.svg + FIG.csv per figure.
+    #[arg(long, value_name = "DIR", default_value = "report-out")]
+    out: PathBuf,
     /// `train td` only: one (P, Q) shared by all layers ([WB]'s code default `mode='auto'`)
     /// instead of independent layers (`mode='sequential'`).
     #[arg(long)]
@@ -149,7 +242,7 @@ struct TrainCmd {
 
 fn train(a: TrainCmd) -> Result<i32, InputError> {
     let progress = std::io::stderr().is_terminal();
-    if a.which != "td" {
+    if a.which != TrainKind::Td {
         if a.shared {
             return Err(InputError::new("--shared", "applies to `train td` only"));
         }
@@ -158,9 +251,30 @@ fn train(a: TrainCmd) -> Result<i32, InputError> {
         }
     }
     let td = crate::dynamics::TdOptions { shared: a.shared, init_gain: a.init_gain };
-    let text = crate::dynamics::cli_train(&a.which, &a.preset, a.seed, a.json, progress, td)?;
-    let _ = writeln!(out(), "{text}");
-    Ok(EXIT_OK)
+    let which = match a.which {
+        TrainKind::Sarsa => "sarsa",
+        TrainKind::Td => "td",
+    };
+    let o = crate::dynamics::cli_train(which, &a.preset, a.seed, progress, td)?;
+    emit(&o, &a.out, a.json)
+}
+
+/// Write a report's files under `dir`, print its Markdown (or JSON) to stdout and the written
+/// paths to stderr; the exit code comes from its numbers.
+fn emit(o: &crate::report::Output, dir: &std::path::Path, json: bool) -> Result<i32, InputError> {
+    let paths = o.write(dir)?;
+    print_report(o, json);
+    eprintln!("wrote {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    Ok(o.exit_code())
+}
+
+fn print_report(o: &crate::report::Output, json: bool) {
+    let mut w = out();
+    if json {
+        let _ = writeln!(w, "{}", serde_json::to_string_pretty(&o.to_json()).expect("serializable"));
+    } else {
+        let _ = write!(w, "{}", o.markdown);
+    }
 }
 
 // ---- end of `icrl train` / `icrl report` ----
@@ -182,8 +296,12 @@ struct VerifyArgs {
     /// `f64` checks only.
     #[arg(long = "f64")]
     f64: bool,
-    /// JSON lines instead of a table.
-    #[arg(long)]
+    /// Output format: `table` (plain text), `markdown` (a GFM table with a legend), `latex` (a
+    /// `tabular` with a legend), `json` (JSON Lines: one object per row, failures, a summary).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Same as `--format json`.
+    #[arg(long, conflicts_with = "format")]
     json: bool,
     /// Replay one case index (as printed by a failure).
     #[arg(long)]
@@ -219,7 +337,7 @@ struct SearchCmd {
     /// Assumption to drop (see `icrl list`); repeat to drop several at once.
     #[arg(long, required = true)]
     relax: Vec<String>,
-    /// Random instances to try (default: the relaxation's own, see `theorem::default_budget`).
+    /// Random instances to try (default: the relaxation's own budget, sized for a few seconds).
     #[arg(long)]
     budget: Option<u64>,
     /// Seed.
@@ -235,10 +353,8 @@ struct SearchCmd {
 
 #[derive(Args, Debug)]
 struct BenchArgs {
-    /// Which figure: `sarsa-paper`, `sarsa-paper-full-block`, `sarsa-paper-field`,
-    /// `sarsa-paper-field-weights`, `sarsa-paper-field-mdp`, `sarsa-paper-exact`, `linear-td-wb`,
-    /// `softmax-td`, or `all`.
-    #[arg(long, default_value = "all")]
+    /// Which figure (`all` runs every one).
+    #[arg(long, default_value = "all", value_parser = ["all", "sarsa-paper", "sarsa-paper-full-block", "sarsa-paper-field", "sarsa-paper-field-weights", "sarsa-paper-field-mdp", "sarsa-paper-exact", "linear-td-wb", "softmax-td"])]
     which: String,
     /// Seconds per repetition.
     #[arg(long, default_value_t = 1.0)]
@@ -270,14 +386,19 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
                     EXIT_OK
                 };
             }
+            // clap's whole message: the `error:` line, the missing argument or the did-you-mean
+            // tip, and the usage line.
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("error: invalid usage");
-            eprintln!("{}", if first.starts_with("error:") { first.to_string() } else { format!("error: {first}") });
+            if text.starts_with("error:") {
+                eprint!("{text}");
+            } else {
+                eprint!("error: {text}");
+            }
             return EXIT_USAGE;
         }
     };
     let result = match cli.cmd {
-        Cmd::List { json } => list(json),
+        Cmd::List { format, json } => list(if json { Format::Json } else { format }),
         Cmd::Verify(a) => verify(a),
         Cmd::Check(a) => check(a),
         Cmd::Search(a) => search(a),
@@ -318,15 +439,57 @@ pub fn render_catalogue(ts: &[TheoremSpec]) -> String {
                 s.push_str(&format!("    - {}{}: {}\n", a.name, tag, a.statement));
             }
         }
-        s.push_str(&format!("  proof:       {}\n\n", t.proof_page));
+        s.push_str(&format!("  proof:       {}\n", t.proof_page));
+        s.push_str(&format!("  formal:      {}\n\n", t.formal.describe()));
     }
     s
 }
 
-fn list(json: bool) -> Result<i32, InputError> {
+/// The catalogue as a GFM table (`icrl list --format markdown`).
+pub fn render_catalogue_markdown(ts: &[TheoremSpec]) -> String {
+    let cell = |x: &str| x.replace('|', "\\|").replace('\n', " ");
+    let mut s = String::from(
+        "| id | label | source | statement | assumptions | proof | formal |\n|:---|:---|:---|:---|:---|:---|:---|\n",
+    );
+    for t in ts {
+        let asm: Vec<String> = t
+            .assumptions
+            .iter()
+            .map(|a| format!("`{}`{}", a.name, if a.search.is_some() { " (searchable)" } else { "" }))
+            .collect();
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+            t.id,
+            t.provenance.label(),
+            cell(t.source),
+            cell(t.statement),
+            if asm.is_empty() { "(none)".to_string() } else { asm.join(", ") },
+            cell(t.proof_page),
+            cell(&t.formal.describe())
+        ));
+    }
+    s
+}
+
+/// The catalogue as a LaTeX `tabular` (`icrl list --format latex`; plain LaTeX).
+pub fn render_catalogue_latex(ts: &[TheoremSpec]) -> String {
+    let e = crate::verify::latex_escape;
+    let mut s = String::from("% icrl list --format latex\n\\begin{tabular}{@{}llp{0.55\\linewidth}@{}}\n\\hline\nid & label & statement \\\\\n\\hline\n");
+    for t in ts {
+        s.push_str(&format!("\\texttt{{{}}} & {} & {} \\\\\n", e(t.id), e(t.provenance.label()), e(t.statement)));
+    }
+    s.push_str("\\hline\n\\end{tabular}\n");
+    s
+}
+
+fn list(format: Format) -> Result<i32, InputError> {
     let ts = theorem::registry();
     let mut o = out();
-    if json {
+    if format == Format::Markdown {
+        let _ = write!(o, "{}", render_catalogue_markdown(&ts));
+    } else if format == Format::Latex {
+        let _ = write!(o, "{}", render_catalogue_latex(&ts));
+    } else if format == Format::Json {
         for t in &ts {
             let v = serde_json::json!({
                 "id": t.id,
@@ -337,6 +500,7 @@ fn list(json: bool) -> Result<i32, InputError> {
                     "name": a.name, "statement": a.statement, "searchable": a.search.is_some()
                 })).collect::<Vec<_>>(),
                 "proof": t.proof_page,
+                "formal": t.formal.describe(),
                 "family": t.instance.map(|i| i.family.name),
             });
             let _ = writeln!(o, "{v}");
@@ -362,6 +526,7 @@ fn select(ids: &[String]) -> Result<Vec<TheoremSpec>, InputError> {
 }
 
 fn verify(a: VerifyArgs) -> Result<i32, InputError> {
+    let format = if a.json { Format::Json } else { a.format };
     let ts = select(&a.theorems)?;
     if a.cases == Some(0) {
         return Err(InputError::new("--cases", "must be at least 1"));
@@ -378,14 +543,34 @@ fn verify(a: VerifyArgs) -> Result<i32, InputError> {
         },
         sabotage: a.sabotage,
         only_case: a.case,
-        progress: std::io::stderr().is_terminal() && !a.json,
+        progress: std::io::stderr().is_terminal() && format == Format::Table,
         sides: Default::default(),
     };
     let t0 = std::time::Instant::now();
     let report = crate::verify::run(&ts, &cfg);
     let wall = t0.elapsed().as_secs_f64();
     let mut o = out();
-    if a.json {
+    if format == Format::Markdown || format == Format::Latex {
+        let t = if format == Format::Markdown {
+            crate::verify::render_markdown(&report)
+        } else {
+            crate::verify::render_latex(&report)
+        };
+        let _ = write!(o, "{t}");
+        // Failures go to stderr so that stdout stays a table that can be pasted or \input.
+        for f in &report.failures {
+            eprintln!(
+                "FAILED {} (seed {}, case {}): {} error {:.3e} > tolerance {:.1e}; replay: {}",
+                f.theorem,
+                f.seed,
+                f.case,
+                f.measurement.quantity,
+                f.measurement.error,
+                f.measurement.tolerance,
+                f.replay
+            );
+        }
+    } else if format == Format::Json {
         for r in &report.rows {
             let _ = writeln!(o, "{}", serde_json::to_string(r).expect("serializable"));
         }
@@ -515,37 +700,37 @@ fn bench(a: BenchArgs) -> Result<i32, InputError> {
 }
 
 fn report(r: ReportCmd) -> Result<i32, InputError> {
+    let one =
+        |a: &ReportArgs, f: fn(u64) -> Result<crate::report::Output, InputError>| emit(&f(a.seed)?, &a.out, a.json);
     match r {
-        ReportCmd::Flow { out: dir, seed } => {
-            let t = crate::dynamics::report::flow(&dir, seed)?;
-            let _ = write!(out(), "{t}");
-            Ok(EXIT_OK)
-        }
-        ReportCmd::Emergence { out: dir, seed } => {
-            let t = crate::dynamics::report::emergence(&dir, seed)?;
-            let _ = write!(out(), "{t}");
-            Ok(EXIT_OK)
-        }
-        ReportCmd::ActorCritic { out: dir, seed } => {
-            let t = crate::report::actor_critic(dir.as_deref(), seed)?;
-            let _ = write!(out(), "{t}");
-            Ok(EXIT_OK)
-        }
-        ReportCmd::Decay { out: dir, seed } => {
-            let (table, md, svg) = crate::report::decay::run(&dir, seed)?;
-            let mut o = out();
-            let _ = write!(o, "{table}");
-            let _ = writeln!(o, "\nwrote {} and {}", md.display(), svg.display());
-            let slope_line = table.lines().find(|l| l.starts_with("fitted log-log slope")).unwrap_or_default();
-            Ok(if slope_line.contains("in range") { EXIT_OK } else { EXIT_FAIL })
-        }
-        ReportCmd::Neu { out: dir, seed } => {
-            // A probe of an [R] reading: it reports numbers and asserts nothing, so it exits 0.
-            let (table, md, svg) = crate::report::neu::run(&dir, seed)?;
-            let mut o = out();
-            let _ = write!(o, "{table}");
-            let _ = writeln!(o, "\nwrote {} and {}", md.display(), svg.display());
-            Ok(EXIT_OK)
+        ReportCmd::ActorCritic(a) => one(&a, |s| Ok(crate::report::actor_critic::run(s))),
+        ReportCmd::Decay(a) => one(&a, |s| Ok(crate::report::decay::run(s))),
+        ReportCmd::Neu(a) => one(&a, |s| Ok(crate::report::neu::run(s))),
+        ReportCmd::Flow(a) => one(&a, crate::dynamics::report::flow),
+        ReportCmd::Emergence(a) => one(&a, crate::dynamics::report::emergence),
+        ReportCmd::All(a) => {
+            crate::report::ensure_dir(&a.out)?;
+            let outputs = crate::report::all(a.seed)?;
+            let mut paths = Vec::new();
+            for o in &outputs {
+                paths.extend(o.write(&a.out)?);
+            }
+            let index = crate::report::index(&outputs, a.seed);
+            paths.push(crate::report::write_text(&a.out, "index.md", &index)?);
+            let mut w = out();
+            if a.json {
+                let v: Vec<serde_json::Value> = outputs.iter().map(crate::report::Output::to_json).collect();
+                let _ = writeln!(w, "{}", serde_json::to_string_pretty(&v).expect("serializable"));
+            } else {
+                let _ = write!(w, "{index}");
+            }
+            eprintln!(
+                "wrote {} files under {} (index: {})",
+                paths.len(),
+                a.out.display(),
+                a.out.join("index.md").display()
+            );
+            Ok(if outputs.iter().any(|o| o.holds == Some(false)) { EXIT_FAIL } else { EXIT_OK })
         }
     }
 }

@@ -288,3 +288,154 @@ pub fn fmt_err(x: f64) -> String {
         format!("{x:.1e}")
     }
 }
+
+/// What `error` and `tolerance` mean, by the kind of claim (the legend of the Markdown and
+/// LaTeX tables; `icrl verify --help` says the same).
+pub const ERROR_LEGEND: [(&str, &str); 3] = [
+    (
+        "equality",
+        "error = max |transformer − reference| (relative where the quantity says so); tolerance = its rounding-error bound, 0 in exact arithmetic",
+    ),
+    (
+        "bound",
+        "error = how far the measured side exceeds the bound (quantities marked `excess`; 0 when it holds); tolerance = the rounding slack of the comparison",
+    ),
+    (
+        "rate",
+        "error = how far a fitted slope or factor lies outside its accepted range (`distance outside` / `excess`); tolerance = the slack of the fit",
+    ),
+];
+
+fn certificate(r: &Row) -> String {
+    match (r.sz_log10_bound, r.sz_degree, r.sz_shapes) {
+        (Some(b), Some(d), Some(m)) if r.holds => format!("P(false) ≤ 10^{b:.0} per shape ({m} shapes, deg ≤ {d})"),
+        _ => String::new(),
+    }
+}
+
+fn verdict(r: &Row) -> String {
+    if r.holds {
+        "holds".to_string()
+    } else {
+        format!("FAILS {}/{}", r.failed_cases, r.cases)
+    }
+}
+
+/// The summary as a GFM table with its legend (`icrl verify --format markdown`).
+pub fn render_markdown(report: &Report) -> String {
+    let mut s = String::from(
+        "| theorem | label | arithmetic | cases | error | tolerance | verdict | certificate |\n|:---|:---|:---|---:|---:|---:|:---|:---|\n",
+    );
+    for r in &report.rows {
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
+            r.theorem,
+            r.provenance,
+            r.arithmetic.name(),
+            r.cases,
+            fmt_err(r.worst_error),
+            fmt_err(r.tolerance),
+            verdict(r),
+            certificate(r)
+        ));
+    }
+    s.push_str(
+        "\n`error` and `tolerance` are those of the measurement closest to (or furthest past) its tolerance:\n\n",
+    );
+    for (kind, text) in ERROR_LEGEND {
+        s.push_str(&format!("- **{kind}**: {text}.\n"));
+    }
+    s
+}
+
+/// Escape `text` for LaTeX text mode (and map the Unicode our ids and statements use).
+pub fn latex_escape(text: &str) -> String {
+    let mut s = String::new();
+    for c in text.chars() {
+        match c {
+            '\\' => s.push_str("\\textbackslash{}"),
+            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
+                s.push('\\');
+                s.push(c);
+            }
+            '~' => s.push_str("\\textasciitilde{}"),
+            '^' => s.push_str("\\textasciicircum{}"),
+            '<' => s.push_str("\\textless{}"),
+            '>' => s.push_str("\\textgreater{}"),
+            '|' => s.push_str("\\textbar{}"),
+            '≤' => s.push_str("$\\le$"),
+            '≥' => s.push_str("$\\ge$"),
+            '−' => s.push_str("$-$"),
+            '≠' => s.push_str("$\\neq$"),
+            '→' => s.push_str("$\\to$"),
+            '∞' => s.push_str("$\\infty$"),
+            '∇' => s.push_str("$\\nabla$"),
+            '‖' => s.push_str("$\\|$"),
+            '·' => s.push_str("$\\cdot$"),
+            '×' => s.push_str("$\\times$"),
+            'α' => s.push_str("$\\alpha$"),
+            'β' => s.push_str("$\\beta$"),
+            'γ' => s.push_str("$\\gamma$"),
+            'δ' => s.push_str("$\\delta$"),
+            'ε' => s.push_str("$\\varepsilon$"),
+            'θ' => s.push_str("$\\theta$"),
+            'λ' => s.push_str("$\\lambda$"),
+            'μ' => s.push_str("$\\mu$"),
+            'π' => s.push_str("$\\pi$"),
+            'ρ' => s.push_str("$\\rho$"),
+            'σ' => s.push_str("$\\sigma$"),
+            'Σ' => s.push_str("$\\Sigma$"),
+            'φ' => s.push_str("$\\varphi$"),
+            'ψ' => s.push_str("$\\psi$"),
+            '⋆' => s.push_str("$^\\star$"),
+            '⁺' => s.push_str("$^+$"),
+            'ᵀ' => s.push_str("$^\\top$"),
+            '⁻' => s.push_str("$^-$"),
+            '¹' => s.push_str("$^1$"),
+            '²' => s.push_str("$^2$"),
+            c if c.is_ascii() => s.push(c),
+            // Anything else (combining marks such as the bar of V̄) is dropped rather than
+            // breaking the compile; the ids stay intact.
+            _ => {}
+        }
+    }
+    s
+}
+
+/// `1.2e-15` as LaTeX math (`$1.2\times10^{-15}$`), `0` as `0`.
+fn latex_num(x: f64) -> String {
+    let t = fmt_err(x);
+    match t.split_once('e') {
+        Some((m, e)) => format!("${m}\\times10^{{{}}}$", e.parse::<i32>().unwrap_or(0)),
+        None => t,
+    }
+}
+
+/// The summary as a LaTeX `tabular` with its legend as a comment and a caption-ready note
+/// (`icrl verify --format latex`; plain LaTeX, no package needed).
+pub fn render_latex(report: &Report) -> String {
+    let mut s = String::from("% icrl verify --format latex\n");
+    s.push_str("% error/tolerance: those of the measurement closest to (or furthest past) its tolerance:\n");
+    for (kind, text) in ERROR_LEGEND {
+        s.push_str(&format!("%   {kind}: {text}.\n"));
+    }
+    s.push_str("\\begin{tabular}{@{}lllrrrl@{}}\n\\hline\ntheorem & label & arithmetic & cases & error & tolerance & verdict \\\\\n\\hline\n");
+    for r in &report.rows {
+        s.push_str(&format!(
+            "\\texttt{{{}}} & {} & {} & {} & {} & {} & {} \\\\\n",
+            latex_escape(&r.theorem),
+            latex_escape(&r.provenance),
+            latex_escape(r.arithmetic.name()),
+            r.cases,
+            latex_num(r.worst_error),
+            latex_num(r.tolerance),
+            latex_escape(&verdict(r))
+        ));
+    }
+    s.push_str("\\hline\n\\multicolumn{7}{@{}p{0.95\\linewidth}@{}}{\\footnotesize ");
+    let legend: Vec<String> =
+        ERROR_LEGEND.iter().map(|(k, t)| format!("\\textbf{{{}}}: {}.", latex_escape(k), latex_escape(t))).collect();
+    s.push_str(&legend.join(" "));
+    s.push_str("} \\\\\n\\end{tabular}\n");
+    s
+}

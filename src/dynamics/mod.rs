@@ -28,21 +28,54 @@ pub struct TdOptions {
     pub init_gain: Option<f64>,
 }
 
-/// `icrl train WHICH [--preset P] [--seed S] [--json]`: run and render (text or one JSON line).
+/// `icrl train WHICH [--preset P] [--seed S]`: train and return the report ([`crate::report::Output`]
+/// named `train-sarsa` or `train-td`: Markdown, numbers, figures). It measures (exit 0).
 pub fn cli_train(
     which: &str,
     preset: &str,
     seed: u64,
-    json: bool,
     progress: bool,
     td: TdOptions,
-) -> Result<String, crate::error::InputError> {
+) -> Result<crate::report::Output, crate::error::InputError> {
+    use crate::report::plot::{Axis, Figure, Heat, Lines, Mark, Panel, Series, Width, GREY, REFERENCE};
     match which {
         "sarsa" => {
             let mut cfg = train_sarsa::TrainConfig::preset(preset, seed)?;
             cfg.progress = progress;
             let r = train_sarsa::train(&cfg, preset)?;
-            Ok(if json { serde_json::to_string(&r).expect("serializable") } else { render_sarsa(&r) })
+            let xs: Vec<f64> = r.curve_steps.iter().map(|&k| k as f64).collect();
+            let fig = Figure::new(
+                "train-sarsa-control",
+                Width::One,
+                vec![Panel::Lines(Lines {
+                    title: format!("train sarsa --preset {preset}: held-out greedy return"),
+                    xlabel: "in-context step".into(),
+                    ylabel: "mean discounted return".into(),
+                    x: Axis::Linear,
+                    y: Axis::Linear,
+                    series: vec![
+                        Series::line("trained model", xs.iter().copied().zip(r.curve_model.iter().copied()).collect()),
+                        Series::line("teacher", xs.iter().copied().zip(r.curve_teacher.iter().copied()).collect()),
+                        Series::line("optimal", xs.iter().map(|x| (*x, r.heldout_return_optimal)).collect())
+                            .mark(Mark::Dashed)
+                            .color(REFERENCE),
+                        Series::line("uniform", xs.iter().map(|x| (*x, r.heldout_return_uniform)).collect())
+                            .mark(Mark::Dashed)
+                            .color(GREY),
+                    ],
+                })],
+            );
+            Ok(crate::report::Output {
+                name: "train-sarsa".into(),
+                summary: format!(
+                    "[LL] train sarsa --preset {preset}: structure cosine {:.3}, held-out return model {:.3} vs teacher {:.3}",
+                    r.structure.structure_cosine, r.heldout_return_model, r.heldout_return_teacher
+                ),
+                markdown: render_sarsa(&r),
+                numbers: serde_json::to_value(&r).expect("serializable"),
+                figures: vec![fig],
+                holds: None,
+            })
         }
         "td" => {
             if preset != "small" {
@@ -58,7 +91,30 @@ pub fn cli_train(
                 cfg.init_gain = g;
             }
             let r = train_td::train(&cfg)?;
-            Ok(if json { serde_json::to_string(&r).expect("serializable") } else { render_td(&r) })
+            let panels =
+                r.p.iter()
+                    .enumerate()
+                    .map(|(l, p)| {
+                        Panel::Heat(Heat {
+                            title: format!("trained P of layer {l}"),
+                            xlabel: "column j".into(),
+                            ylabel: "row i".into(),
+                            matrix: p.clone(),
+                        })
+                    })
+                    .collect();
+            let fig = Figure::new("train-td-p", Width::Two, panels);
+            Ok(crate::report::Output {
+                name: "train-td".into(),
+                summary: format!(
+                    "[WB] train td: structure cosine {:.3}, held-out MSVE trained {:.4} vs construction {:.4}",
+                    r.structure_cosine, r.heldout_msve_model, r.heldout_msve_construction
+                ),
+                markdown: render_td(&r),
+                numbers: serde_json::to_value(&r).expect("serializable"),
+                figures: vec![fig],
+                holds: None,
+            })
         }
         other => Err(crate::error::InputError::new("WHICH", format!("unknown training {other:?}: use sarsa or td"))),
     }
@@ -66,22 +122,32 @@ pub fn cli_train(
 
 fn render_sarsa(r: &train_sarsa::TrainReport) -> String {
     let s = &r.structure;
-    let mut o = String::new();
+    let mut o = format!("# train sarsa --preset {} --seed {}\n\n", r.preset, r.seed);
     o.push_str(&format!(
-        "train sarsa --preset {} --seed {}: {} MDPs × {} frames, minibatch {} MDPs, {} Adam steps, {:.1} s ({:.2} µs/frame)\n",
-        r.preset, r.seed, r.mdps, r.frames, r.minibatch, r.adam_steps, r.wall_seconds, r.us_per_frame
+        "{} MDPs × {} frames, minibatch {} MDPs, {} Adam steps, {:.1} s ({:.2} µs/frame).\n\n",
+        r.mdps, r.frames, r.minibatch, r.adam_steps, r.wall_seconds, r.us_per_frame
     ));
-    o.push_str(&format!("loss (mean of first / last 1 % of steps): {:.3e} → {:.3e}\n", r.loss_first, r.loss_last));
-    o.push_str(&format!(
-        "structure: cosine {:.4} (V̄21 vs A⋆ {:.4}, P12 vs B⋆ {:.4}), V̄21[:, :d] vs I: cosine {:.4}, diag/off-diag {:.1}; c ≈ {:.4}, α ≈ {:.4}; ‖P22‖ {:.2e}, ‖V̄22‖ {:.2e}\n",
-        s.structure_cosine, s.cos_v21, s.cos_p12, s.identity_cosine, s.diag_offdiag_ratio, s.c_hat, s.alpha_hat, s.p22_norm, s.v22_norm
-    ));
-    o.push_str("held-out greedy return per in-context step (mean over MDPs):\n  step   model  teacher\n");
+    o.push_str(&format!("Loss (mean of first / last 1 % of steps): {:.3e} → {:.3e}.\n\n", r.loss_first, r.loss_last));
+    o.push_str("| structure | value |\n|:---|---:|\n");
+    for (k, v) in [
+        ("structure cosine", s.structure_cosine),
+        ("cos(V̄21, A⋆)", s.cos_v21),
+        ("cos(P12, B⋆)", s.cos_p12),
+        ("cos(V̄21[:, :d], I)", s.identity_cosine),
+        ("diag/off-diag", s.diag_offdiag_ratio),
+        ("c ≈", s.c_hat),
+        ("α ≈", s.alpha_hat),
+        ("‖P22‖", s.p22_norm),
+        ("‖V̄22‖", s.v22_norm),
+    ] {
+        o.push_str(&format!("| {k} | {v:.4} |\n"));
+    }
+    o.push_str("\nHeld-out greedy return per in-context step (mean over MDPs):\n\n| step | model | teacher |\n|---:|---:|---:|\n");
     for i in 0..r.curve_steps.len() {
-        o.push_str(&format!("  {:>4} {:>7.4} {:>8.4}\n", r.curve_steps[i], r.curve_model[i], r.curve_teacher[i]));
+        o.push_str(&format!("| {} | {:.4} | {:.4} |\n", r.curve_steps[i], r.curve_model[i], r.curve_teacher[i]));
     }
     o.push_str(&format!(
-        "final: model {:.4}, teacher {:.4}, optimal {:.4}, uniform {:.4}; (teacher - model)/(teacher - uniform) = {:.3}",
+        "\nFinal: model {:.4}, teacher {:.4}, optimal {:.4}, uniform {:.4}; (teacher − model)/(teacher − uniform) = {:.3}.\n",
         r.heldout_return_model,
         r.heldout_return_teacher,
         r.heldout_return_optimal,
@@ -93,17 +159,18 @@ fn render_sarsa(r: &train_sarsa::TrainReport) -> String {
 
 fn render_td(r: &train_td::TdReport) -> String {
     let mut o = format!(
-        "train td --seed {}: {} MRPs × {} minibatches × {} prompts ({}), {:.1} s\n",
+        "# train td --seed {}\n\n{} MRPs × {} minibatches × {} prompts ({}), {:.1} s.\n\n",
         r.seed, r.mrps, r.minibatches, r.prompts, r.sizes, r.wall_seconds
     );
-    o.push_str(&format!("loss (mean of first / last 1 % of steps): {:.3e} → {:.3e}\n", r.loss_first, r.loss_last));
+    o.push_str(&format!("Loss (mean of first / last 1 % of steps): {:.3e} → {:.3e}.\n\n", r.loss_first, r.loss_last));
     o.push_str(&format!(
-        "structure cosine (min over layers of P readout-row dominance and cos(C_eff, I)): {:.4}\n",
+        "Structure cosine (min over layers of P readout-row dominance and cos(C_eff, I)): {:.4}.\n\n",
         r.structure_cosine
     ));
+    o.push_str("| layer | \\|P[2d,2d]\\| / ‖P[2d,:]‖ | cos(C_eff, I) | whole P | Q in [−X, X] form | diag C_eff |\n|---:|---:|---:|---:|---:|:---|\n");
     for (l, s) in r.layers.iter().enumerate() {
         o.push_str(&format!(
-            "  layer {l}: |P[2d,2d]|/‖P[2d,:]‖ {:.4}, cos(C_eff, I) {:.4} (whole P: {:.3}, Q in [-X, X] form: {:.3}), diag C_eff {:?}\n",
+            "| {l} | {:.4} | {:.4} | {:.3} | {:.3} | {:?} |\n",
             s.p_row_dominance,
             s.c_identity_cosine,
             s.p_dominance,
@@ -112,7 +179,7 @@ fn render_td(r: &train_td::TdReport) -> String {
         ));
     }
     o.push_str(&format!(
-        "held-out MSVE of v̂(query): trained {:.4}, construction (C = I) {:.4}, zero predictor {:.4}",
+        "\nHeld-out MSVE of v̂(query): trained {:.4}, construction (C = I) {:.4}, zero predictor {:.4}.\n",
         r.heldout_msve_model, r.heldout_msve_construction, r.heldout_msve_zero
     ));
     o

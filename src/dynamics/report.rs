@@ -15,13 +15,9 @@ use super::loss;
 use super::spectrum;
 use super::stream::{FeatureKind, StreamPreset};
 use crate::error::InputError;
-use crate::report::ensure_dir;
-use plotters::prelude::*;
-use std::path::Path;
-
-fn io_err(path: &Path, e: impl std::fmt::Display) -> InputError {
-    InputError::new("--out", format!("cannot write {}: {e}", path.display()))
-}
+use crate::report::plot::{Axis, Figure, Heat, Lines, Mark, Panel, Series, Width, GREY, REFERENCE};
+use crate::report::Output;
+use serde_json::json;
 
 /// Round to 3 significant digits for tables (stable across platforms).
 fn r3(x: f64) -> String {
@@ -31,92 +27,15 @@ fn r3(x: f64) -> String {
     format!("{x:.2e}")
 }
 
-/// One line of a plot: label, points, colour.
-type Series<'a> = (&'a str, Vec<(f64, f64)>, RGBColor);
-
-fn line_plot(path: &Path, title: &str, series: &[Series], xlabel: &str, ylabel: &str) -> Result<(), InputError> {
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
-    for (_, pts, _) in series {
-        for &(x, y) in pts {
-            if x.is_finite() && y.is_finite() {
-                x0 = x0.min(x);
-                x1 = x1.max(x);
-                y0 = y0.min(y);
-                y1 = y1.max(y);
-            }
-        }
-    }
-    if !(x1 > x0) {
-        x1 = x0 + 1.0;
-    }
-    if !(y1 > y0) {
-        y1 = y0 + 1.0;
-    }
-    let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| io_err(path, e))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(|e| io_err(path, e))?;
-    chart.configure_mesh().x_desc(xlabel).y_desc(ylabel).draw().map_err(|e| io_err(path, e))?;
-    for (name, pts, color) in series {
-        let c = *color;
-        chart
-            .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
-            .map_err(|e| io_err(path, e))?
-            .label(*name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| io_err(path, e))?;
-    root.present().map_err(|e| io_err(path, e))?;
-    Ok(())
+fn spectrum_json(sp: &spectrum::Spectrum) -> serde_json::Value {
+    json!({"n_params": sp.n_params, "rank": sp.rank, "zero_eigenvalues": sp.zero_eigenvalues,
+           "kernel_cosine": sp.kernel_cosine, "lambda_min_pos": sp.lambda_min_pos, "lambda_max": sp.lambda_max,
+           "eigenvalues": sp.eigenvalues})
 }
 
-/// Heat maps of matrices side by side (blue negative, red positive, common scale).
-fn heatmaps(path: &Path, title: &str, mats: &[(&str, Vec<Vec<f64>>)]) -> Result<(), InputError> {
-    let vmax = mats.iter().flat_map(|(_, m)| m.iter().flatten()).fold(0.0f64, |a, x| a.max(x.abs())).max(1e-300);
-    let w = 360 * mats.len() as u32;
-    let root = SVGBackend::new(path, (w, 420)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| io_err(path, e))?;
-    let root = root.titled(title, ("sans-serif", 18)).map_err(|e| io_err(path, e))?;
-    let panels = root.split_evenly((1, mats.len()));
-    for (panel, (name, m)) in panels.iter().zip(mats) {
-        let (rows, cols) = (m.len(), m.first().map_or(0, Vec::len));
-        let mut chart = ChartBuilder::on(panel)
-            .caption(*name, ("sans-serif", 14))
-            .margin(10)
-            .build_cartesian_2d(0..cols as i32, 0..rows as i32)
-            .map_err(|e| io_err(path, e))?;
-        chart
-            .draw_series(m.iter().enumerate().flat_map(|(i, row)| {
-                row.iter().enumerate().map(move |(j, &x)| {
-                    let t = (x / vmax).clamp(-1.0, 1.0);
-                    let c = if t >= 0.0 {
-                        RGBColor(255, (255.0 * (1.0 - t)) as u8, (255.0 * (1.0 - t)) as u8)
-                    } else {
-                        RGBColor((255.0 * (1.0 + t)) as u8, (255.0 * (1.0 + t)) as u8, 255)
-                    };
-                    let yi = (rows - 1 - i) as i32;
-                    Rectangle::new([(j as i32, yi), (j as i32 + 1, yi + 1)], c.filled())
-                })
-            }))
-            .map_err(|e| io_err(path, e))?;
-    }
-    root.present().map_err(|e| io_err(path, e))?;
-    Ok(())
-}
-
-/// `icrl report flow`: returns the table; writes `flow-loss.svg` and `flow-spectrum.svg`.
-pub fn flow(out: &Path, seed: u64) -> Result<String, InputError> {
-    ensure_dir(out)?;
+/// `icrl report flow`: the table, the numbers, and the figures `flow-loss` and `flow-spectrum`.
+/// It measures (exit 0); `sarsa-local-convergence` in `verify` is the check.
+pub fn flow(seed: u64) -> Result<Output, InputError> {
     let data = FlowData { preset: StreamPreset::tiny(), seed };
     let d = data.preset.tab.d;
     let alpha = data.preset.tab.alpha;
@@ -185,36 +104,76 @@ pub fn flow(out: &Path, seed: u64) -> Result<String, InputError> {
         "training loss {} -> {}; limit off the manifold by {} (relative); extra kernel directions {}; SARSA error on rich prompts {} (relative)\n",
         r3(relaxed.loss0), r3(relaxed.loss_end), r3(relaxed.manifold_rel), relaxed.extra_kernel, r3(relaxed.rich_error)
     ));
-    // plots
-    let trace: Vec<(f64, f64)> = r.run.trace.iter().map(|(t, l)| (*t, l.log10())).collect();
-    let (t_end, l_end) = (r.run.t, r.loss_end.log10());
+    let trace: Vec<(f64, f64)> = r.run.trace.to_vec();
+    let (t_end, l_end) = (r.run.t, r.loss_end);
     let t_start = t_end * 0.4;
-    let pred = vec![(t_start, l_end - r.slope_pred * (t_end - t_start) / std::f64::consts::LN_10), (t_end, l_end)];
-    line_plot(
-        &out.join("flow-loss.svg"),
-        "gradient flow: log10 L(t)",
-        &[("log10 L(t)", trace, BLUE), ("predicted slope -2 lambda+_min", pred, RED)],
-        "t",
-        "log10 L",
-    )?;
+    // The predicted asymptote L(t) = L(T) e^{slope (t - T)} over the last 60 % of the run.
+    let pred = vec![(t_start, l_end * (r.slope_pred * (t_start - t_end)).exp()), (t_end, l_end)];
+    let loss_fig = Figure::new(
+        "flow-loss",
+        Width::One,
+        vec![Panel::Lines(Lines {
+            title: "[LL] Thm 3.2: gradient flow of the loss".into(),
+            xlabel: "flow time t".into(),
+            ylabel: "training loss L(t)".into(),
+            x: Axis::Linear,
+            y: Axis::Log,
+            series: vec![
+                Series::line("L(t)", trace),
+                Series::line("predicted rate −2λ⁺_min", pred).mark(Mark::Dashed).color(REFERENCE),
+            ],
+        })],
+    );
     let ev = |sp: &spectrum::Spectrum| {
-        sp.eigenvalues.iter().enumerate().map(|(i, x)| (i as f64, x.abs().max(1e-20).log10())).collect::<Vec<_>>()
+        sp.eigenvalues.iter().enumerate().map(|(i, x)| (i as f64, x.abs())).collect::<Vec<_>>()
     };
-    line_plot(
-        &out.join("flow-spectrum.svg"),
-        "Gauss-Newton eigenvalues at the construction",
-        &[("random features", ev(&r.spectrum_star), BLUE), ("one-hot features", ev(&sph), RED)],
-        "index",
-        "log10 |eigenvalue|",
-    )?;
-    s.push_str("\nwrote flow-loss.svg, flow-spectrum.svg\n");
-    Ok(s)
+    let spec_fig = Figure::new(
+        "flow-spectrum",
+        Width::One,
+        vec![Panel::Lines(Lines {
+            title: "Gauss–Newton eigenvalues at θ⋆".into(),
+            xlabel: "eigenvalue index".into(),
+            ylabel: "|eigenvalue|".into(),
+            x: Axis::Linear,
+            y: Axis::Log,
+            series: vec![
+                Series::line("random features", ev(&r.spectrum_star)).mark(Mark::Dots),
+                Series::line("one-hot features", ev(&sph)).mark(Mark::Dots),
+            ],
+        })],
+    );
+    let numbers = json!({
+        "seed": seed,
+        "training": {"mdps": data.preset.mdps, "frames": data.preset.frames, "n_states": data.preset.tab.n_states,
+                     "n_actions": data.preset.tab.n_actions, "d": d, "n": data.preset.tab.n,
+                     "gamma": data.preset.tab.gamma, "alpha": alpha},
+        "spectrum_random": spectrum_json(&r.spectrum_star),
+        "spectrum_one_hot": spectrum_json(&sph),
+        "flow": {"loss0": r.loss0, "loss_end": r.loss_end, "t": r.run.t, "accepted": r.run.accepted,
+                 "rejected": r.run.rejected, "manifold_rel": r.manifold_rel, "conservation_drift": r.conservation_drift,
+                 "c_inf": r.c_inf, "c_pred": r.c_pred, "lambda_min_pos_limit": r.spectrum_limit.lambda_min_pos,
+                 "slope": r.slope, "slope_pred": r.slope_pred, "slope_raw": r.slope_raw},
+        "one_hot_relaxed": {"loss0": relaxed.loss0, "loss_end": relaxed.loss_end, "manifold_rel": relaxed.manifold_rel,
+                            "extra_kernel": relaxed.extra_kernel, "rich_error": relaxed.rich_error},
+    });
+    Ok(Output {
+        name: "flow".into(),
+        summary: format!(
+            "[Q] [LL] Thm 3.2: gradient flow reaches the manifold (distance {}), asymptotic slope of ln L {} vs predicted −2λ⁺_min = {}",
+            r3(r.manifold_rel),
+            r.slope.map_or("n/a".into(), r3),
+            r3(r.slope_pred)
+        ),
+        markdown: s,
+        numbers,
+        figures: vec![loss_fig, spec_fig],
+        holds: None,
+    })
 }
 
-/// `icrl report emergence`: trains the small preset; returns the table; writes
-/// `emergence-blocks.svg` and `emergence-control.svg`.
-pub fn emergence(out: &Path, seed: u64) -> Result<String, InputError> {
-    ensure_dir(out)?;
+/// `icrl report emergence`: trains the small preset; the table, the numbers, and the figures
+/// `emergence-v21`, `emergence-p12` (heat maps) and `emergence-control`. It measures (exit 0).
+pub fn emergence(seed: u64) -> Result<Output, InputError> {
     let cfg = super::train_sarsa::TrainConfig::preset("small", seed)?;
     let r = super::train_sarsa::train(&cfg, "small")?;
     let st = &r.structure;
@@ -239,34 +198,44 @@ pub fn emergence(out: &Path, seed: u64) -> Result<String, InputError> {
                 .collect()
         })
         .collect();
-    heatmaps(
-        &out.join("emergence-v21.svg"),
-        "V21 (without its first row): learned vs constructed (alpha/c) I",
-        &[("learned", r.v21_bar.clone()), ("construction / c", a_star)],
-    )?;
-    heatmaps(
-        &out.join("emergence-p12.svg"),
-        "P12: learned vs c P12*",
-        &[("learned", r.p12.clone()), ("c * construction", b_star)],
-    )?;
+    let heat = |title: &str, m: Vec<Vec<f64>>| {
+        Panel::Heat(Heat { title: title.into(), xlabel: "column j".into(), ylabel: "row i".into(), matrix: m })
+    };
+    let v21_fig = Figure::new(
+        "emergence-v21",
+        Width::Two,
+        vec![heat("learned V̄21 (first row dropped)", r.v21_bar.clone()), heat("construction (α/c) I", a_star)],
+    );
+    let p12_fig = Figure::new(
+        "emergence-p12",
+        Width::Two,
+        vec![heat("learned P12", r.p12.clone()), heat("construction c·P12⋆", b_star)],
+    );
     let xs: Vec<f64> = r.curve_steps.iter().map(|&k| k as f64).collect();
-    let series = [
-        (
-            "model (generic forward pass)",
-            xs.iter().zip(&r.curve_model).map(|(x, y)| (*x, *y)).collect::<Vec<_>>(),
-            BLUE,
-        ),
-        ("teacher (batch SARSA)", xs.iter().zip(&r.curve_teacher).map(|(x, y)| (*x, *y)).collect(), RED),
-        ("optimal", xs.iter().map(|x| (*x, r.heldout_return_optimal)).collect(), GREEN),
-        ("uniform", xs.iter().map(|x| (*x, r.heldout_return_uniform)).collect(), BLACK),
-    ];
-    line_plot(
-        &out.join("emergence-control.svg"),
-        "held-out in-context control: greedy return",
-        &series,
-        "in-context step",
-        "mean discounted return",
-    )?;
+    let control_fig = Figure::new(
+        "emergence-control",
+        Width::One,
+        vec![Panel::Lines(Lines {
+            title: "held-out in-context control: greedy return".into(),
+            xlabel: "in-context step".into(),
+            ylabel: "mean discounted return".into(),
+            x: Axis::Linear,
+            y: Axis::Linear,
+            series: vec![
+                Series::line("trained model", xs.iter().copied().zip(r.curve_model.iter().copied()).collect()),
+                Series::line(
+                    "teacher (batch SARSA)",
+                    xs.iter().copied().zip(r.curve_teacher.iter().copied()).collect(),
+                ),
+                Series::line("optimal", xs.iter().map(|x| (*x, r.heldout_return_optimal)).collect())
+                    .mark(Mark::Dashed)
+                    .color(REFERENCE),
+                Series::line("uniform", xs.iter().map(|x| (*x, r.heldout_return_uniform)).collect())
+                    .mark(Mark::Dashed)
+                    .color(GREY),
+            ],
+        })],
+    );
     let mut s = String::new();
     s.push_str(&format!("# emergence: icrl train sarsa --preset small --seed {seed}\n"));
     s.push_str(&format!(
@@ -296,6 +265,15 @@ pub fn emergence(out: &Path, seed: u64) -> Result<String, InputError> {
         "\nfinal held-out return: model {:.3}, teacher {:.3}, optimal {:.3}, uniform {:.3}\n",
         r.heldout_return_model, r.heldout_return_teacher, r.heldout_return_optimal, r.heldout_return_uniform
     ));
-    s.push_str("wrote emergence-v21.svg, emergence-p12.svg, emergence-control.svg\n");
-    Ok(s)
+    Ok(Output {
+        name: "emergence".into(),
+        summary: format!(
+            "[LL] emergence: training from a small init recovers the construction (structure cosine {:.3}); held-out return model {:.3}, teacher {:.3}, optimal {:.3}",
+            st.structure_cosine, r.heldout_return_model, r.heldout_return_teacher, r.heldout_return_optimal
+        ),
+        markdown: s,
+        numbers: serde_json::to_value(&r).expect("serializable"),
+        figures: vec![v21_fig, p12_fig, control_fig],
+        holds: None,
+    })
 }

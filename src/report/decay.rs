@@ -7,15 +7,14 @@
 //! Everything is drawn from `case_rng(seed, "report-decay", k)`: the same seed gives the same
 //! table at any thread count (the report is sequential).
 
-use crate::error::InputError;
+use super::plot::{Axis, Figure, Lines, Mark, Panel, Series, Width};
+use super::Output;
 use crate::rng::case_rng;
 use crate::theorem::contraction::{
     curve_on, draw_decay_instance, fit_decay, floor_fit, stationary_rollout, DecayInstance, FLOOR_NS,
 };
 use crate::theorem::softmax_td::coverage_rollout;
 use crate::tolerance::FLOOR_SLOPE_RANGE;
-use plotters::prelude::*;
-use std::path::{Path, PathBuf};
 
 /// Context lengths of the depth curves.
 pub const CURVE_NS: [usize; 4] = [64, 256, 1024, 4096];
@@ -143,78 +142,102 @@ pub fn render_table(r: &DecayReport) -> String {
     s.push_str(&format!(
         "\nfitted log-log slope of the floor: {:.3} (expected -1/2; accepted range [{lo}, {hi}]: {})\n",
         r.slope,
-        if r.slope >= lo && r.slope <= hi { "in range" } else { "OUT OF RANGE" }
+        if slope_in_range(r) { "in range" } else { "OUT OF RANGE" }
     ));
     s
 }
 
-/// Draw the SVG: left, error against depth (log scale) per `n`; right, floor against `n`
+/// The figure: left, `‖v_L − v_π‖∞` against depth per `n` (log y); right, the floor against `n`
 /// (log-log) with the fitted line.
-pub fn render_svg(r: &DecayReport, path: &Path) -> Result<(), InputError> {
-    let err = |e: String| InputError::new("--out", format!("cannot draw {}: {e}", path.display()));
-    let root = SVGBackend::new(path, (1100, 450)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
-    let (left, right) = root.split_horizontally(560);
-    let all: Vec<f64> = r.curves.iter().flatten().cloned().filter(|x| *x > 0.0).collect();
-    let ymin = all.iter().cloned().fold(f64::INFINITY, f64::min).max(1e-12) / 2.0;
-    let ymax = all.iter().cloned().fold(0.0, f64::max) * 2.0;
-    let mut chart = ChartBuilder::on(&left)
-        .caption("||v_L - v_pi||_inf vs depth L", ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(35)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0f64..DEPTH as f64, (ymin..ymax).log_scale())
-        .map_err(|e| err(e.to_string()))?;
-    chart.configure_mesh().x_desc("depth L").y_desc("error").draw().map_err(|e| err(e.to_string()))?;
-    let colors = [RED, BLUE, GREEN, MAGENTA];
-    for (i, (c, n)) in r.curves.iter().zip(CURVE_NS).enumerate() {
-        let col = colors[i % colors.len()];
-        chart
-            .draw_series(LineSeries::new(c.iter().enumerate().map(|(l, &e)| (l as f64, e.max(ymin))), &col))
-            .map_err(|e| err(e.to_string()))?
-            .label(format!("n = {n}"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col));
-    }
-    chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE)
-        .draw()
-        .map_err(|e| err(e.to_string()))?;
-    let fmin = r.floors.iter().cloned().fold(f64::INFINITY, f64::min) / 2.0;
-    let fmax = r.floors.iter().cloned().fold(0.0, f64::max) * 2.0;
-    let nmin = FLOOR_NS[0] as f64 / 1.5;
-    let nmax = FLOOR_NS[FLOOR_NS.len() - 1] as f64 * 1.5;
-    let mut ch2 = ChartBuilder::on(&right)
-        .caption(format!("floor vs n: fitted slope {:.3}", r.slope), ("sans-serif", 18))
-        .margin(12)
-        .x_label_area_size(35)
-        .y_label_area_size(60)
-        .build_cartesian_2d((nmin..nmax).log_scale(), (fmin..fmax).log_scale())
-        .map_err(|e| err(e.to_string()))?;
-    ch2.configure_mesh().x_desc("n").y_desc("median floor").draw().map_err(|e| err(e.to_string()))?;
+pub fn figure(r: &DecayReport) -> Figure {
+    let curves = r
+        .curves
+        .iter()
+        .zip(CURVE_NS)
+        .map(|(c, n)| Series::line(format!("n = {n}"), c.iter().enumerate().map(|(l, &e)| (l as f64, e)).collect()))
+        .collect();
     let pts: Vec<(f64, f64)> = FLOOR_NS.iter().map(|&n| n as f64).zip(r.floors.iter().cloned()).collect();
-    ch2.draw_series(pts.iter().map(|&p| Circle::new(p, 4, BLUE.filled()))).map_err(|e| err(e.to_string()))?;
     // Fitted line through the log-mean point.
     let mx = pts.iter().map(|p| p.0.ln()).sum::<f64>() / pts.len() as f64;
     let my = pts.iter().map(|p| p.1.ln()).sum::<f64>() / pts.len() as f64;
     let line = |n: f64| (my + r.slope * (n.ln() - mx)).exp();
-    ch2.draw_series(LineSeries::new(
-        [FLOOR_NS[0] as f64, *FLOOR_NS.last().expect("nonempty") as f64].map(|n| (n, line(n))),
-        &RED,
-    ))
-    .map_err(|e| err(e.to_string()))?;
-    root.present().map_err(|e| err(e.to_string()))?;
-    Ok(())
+    let ends = [FLOOR_NS[0] as f64, *FLOOR_NS.last().expect("nonempty") as f64];
+    Figure::new(
+        "decay",
+        Width::Two,
+        vec![
+            Panel::Lines(Lines {
+                title: "[XZ] Thm 2: error against depth".into(),
+                xlabel: "depth L".into(),
+                ylabel: "‖v_L − v_π‖∞ (median)".into(),
+                x: Axis::Linear,
+                y: Axis::Log,
+                series: curves,
+            }),
+            Panel::Lines(Lines {
+                title: format!("floor against n: fitted slope {:.3}", r.slope),
+                xlabel: "context length n".into(),
+                ylabel: "median floor ‖v_∞ − v_π‖∞".into(),
+                x: Axis::Log,
+                y: Axis::Log,
+                series: vec![
+                    Series::line("median floor", pts.clone()).mark(Mark::Dots),
+                    Series::line(format!("fit, slope {:.3}", r.slope), ends.map(|n| (n, line(n))).to_vec())
+                        .mark(Mark::Dashed),
+                ],
+            }),
+        ],
+    )
 }
 
-/// Run the report: write `decay.md` and `decay.svg` into `out`; returns the table and paths.
-pub fn run(out: &Path, seed: u64) -> Result<(String, PathBuf, PathBuf), InputError> {
-    super::ensure_dir(out)?;
+/// The numbers of the report as JSON.
+pub fn numbers(r: &DecayReport) -> serde_json::Value {
+    let g = r.inst.mrp.gamma();
+    let (lo, hi) = FLOOR_SLOPE_RANGE;
+    serde_json::json!({
+        "seed": r.seed,
+        "n_states": r.inst.mrp.n_states(),
+        "gamma": g,
+        "beta": r.inst.beta,
+        "margin_c51": r.inst.pop.margin,
+        "capped_margin": r.inst.pop.capped_margin(g).unwrap_or(0.0),
+        "curve_ns": CURVE_NS,
+        "depth": DEPTH,
+        "reps": REPS,
+        "curves": r.curves,
+        "curve_floors": r.curve_floors,
+        "floor_ns": FLOOR_NS,
+        "floors": r.floors,
+        "floor_slope": r.slope,
+        "floor_slope_range": [lo, hi],
+        "floor_slope_in_range": slope_in_range(r),
+        "kernel_errors": r.kernel_errors,
+        "kernel_slope": r.kernel_slope,
+        "factors": r.factors.iter().map(|&(ns, g, b, m, bound, f, k)| serde_json::json!({
+            "n_states": ns, "gamma": g, "beta": b, "margin_c51": m, "bound": bound, "fitted_factor": f,
+            "layers_fitted": k, "holds": f <= bound + crate::tolerance::DECAY_FACTOR_SLACK,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The report's verdict: the floor's fitted log-log slope lies in [`FLOOR_SLOPE_RANGE`].
+pub fn slope_in_range(r: &DecayReport) -> bool {
+    let (lo, hi) = FLOOR_SLOPE_RANGE;
+    r.slope >= lo && r.slope <= hi
+}
+
+/// Run the report at `seed`; its verdict is [`slope_in_range`].
+pub fn run(seed: u64) -> Output {
     let r = compute(seed);
-    let table = render_table(&r);
-    let md = super::write_text(out, "decay.md", &table)?;
-    let svg = out.join("decay.svg");
-    render_svg(&r, &svg)?;
-    Ok((table, md, svg))
+    Output {
+        name: "decay".into(),
+        summary: format!(
+            "[Q] [XZ] Thm 2: error decays geometrically in depth to a floor; floor slope in n {:.3} (accepted {:?})",
+            r.slope, FLOOR_SLOPE_RANGE
+        ),
+        markdown: render_table(&r),
+        numbers: numbers(&r),
+        figures: vec![figure(&r)],
+        holds: Some(slope_in_range(&r)),
+    }
 }

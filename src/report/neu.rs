@@ -49,20 +49,19 @@
 //! Transformers Implement In-Context Reinforcement Learning*, arXiv:2605.07333 (2026): Thm 3 and
 //! eqs. 24–27 (not recovered); the construction is Thm 1 / Lemma 1 (`docs/theory/softmax-td.md`).
 
+use super::plot::{Axis, Figure, Lines, Mark, Panel, Series, Width, PALETTE, REFERENCE};
+use super::Output;
 use crate::attention::softmax::{
     forward_multi_head, masked_softmax_cols, prompt, query_readouts, scores_into, Head, MultiHeadLayer,
 };
 use crate::construction::softmax::Parts;
-use crate::error::InputError;
 use crate::linalg::Mat;
 use crate::mdp::features::Features;
 use crate::mdp::generators::random_mrp;
 use crate::rng::case_rng;
 use crate::theorem::softmax_td::mrp_rollout;
-use plotters::prelude::*;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
-use std::path::{Path, PathBuf};
 
 /// Sizes of the probe.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -463,92 +462,93 @@ pub fn render_table(r: &NeuReport) -> String {
     t
 }
 
-/// Draw the SVG. Left: NEU against `ε` (log-log), one line per signed direction, `NEU(θ_con)` as
-/// a horizontal black line. Right: `|NEU(θ_con + ε u)/NEU(θ_con) - 1|` against `ε` (log-log),
-/// filled dots where NEU falls: slope 1 is a first-order change (a nonzero gradient of NEU),
-/// slope 2 what a stationary point would show.
-pub fn render_svg(r: &NeuReport, path: &Path) -> Result<(), InputError> {
-    let err = |e: String| InputError::new("--out", format!("cannot draw {}: {e}", path.display()));
-    let root = SVGBackend::new(path, (1200, 500)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
-    let (left, right) = root.split_horizontally(600);
-    let colors =
-        [RED, BLUE, GREEN, MAGENTA, CYAN, RGBColor(230, 140, 0), RGBColor(120, 60, 160), RGBColor(120, 120, 120)];
-    let (xmin, xmax) = (EPSILONS[0] / 1.5, EPSILONS[EPSILONS.len() - 1] * 1.5);
-    let range = |v: &[f64], pad: f64| {
-        let pos: Vec<f64> = v.iter().copied().filter(|x| *x > 0.0 && x.is_finite()).collect();
-        let lo = pos.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = pos.iter().copied().fold(0.0, f64::max);
-        if lo <= hi {
-            (lo / pad, hi * pad)
-        } else {
-            (1e-300, 1.0)
-        }
-    };
-    let all: Vec<f64> = r.along.iter().flatten().copied().chain([r.con.neu]).collect();
-    let (ymin, ymax) = range(&all, 1.1);
-    let mut chart = ChartBuilder::on(&left)
-        .caption("[R] NEU(theta_con + eps u) vs eps; black: NEU(theta_con)", ("sans-serif", 17))
-        .margin(12)
-        .x_label_area_size(35)
-        .y_label_area_size(70)
-        .build_cartesian_2d((xmin..xmax).log_scale(), (ymin..ymax).log_scale())
-        .map_err(|e| err(e.to_string()))?;
-    chart.configure_mesh().x_desc("eps").y_desc("NEU").draw().map_err(|e| err(e.to_string()))?;
-    for (k, a) in r.along.iter().enumerate() {
-        let col = colors[k % colors.len()];
-        chart
-            .draw_series(LineSeries::new(EPSILONS.iter().zip(a).map(|(&e, &q)| (e, q.max(ymin))), &col))
-            .map_err(|e| err(e.to_string()))?
-            .label(NeuReport::label(k))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col));
-    }
-    chart
-        .draw_series(LineSeries::new([(xmin, r.con.neu), (xmax, r.con.neu)], &BLACK))
-        .map_err(|e| err(e.to_string()))?
-        .label("theta_con")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .border_style(BLACK)
-        .background_style(WHITE)
-        .draw()
-        .map_err(|e| err(e.to_string()))?;
-    let changes: Vec<Vec<f64>> =
-        (0..r.along.len()).map(|k| (0..EPSILONS.len()).map(|e| r.ratios(e)[k] - 1.0).collect()).collect();
-    let abs: Vec<f64> = changes.iter().flatten().map(|x| x.abs()).collect();
-    let (cmin, cmax) = range(&abs, 1.5);
-    let mut ch2 = ChartBuilder::on(&right)
-        .caption("[R] |NEU(theta_con + eps u) / NEU(theta_con) - 1|; filled: NEU falls", ("sans-serif", 17))
-        .margin(12)
-        .x_label_area_size(35)
-        .y_label_area_size(70)
-        .build_cartesian_2d((xmin..xmax).log_scale(), (cmin..cmax).log_scale())
-        .map_err(|e| err(e.to_string()))?;
-    ch2.configure_mesh().x_desc("eps").y_desc("relative change").draw().map_err(|e| err(e.to_string()))?;
-    for (k, c) in changes.iter().enumerate() {
-        let col = colors[k % colors.len()];
-        let pts: Vec<(f64, f64)> = EPSILONS.iter().zip(c).map(|(&e, &q)| (e, q.abs().max(cmin))).collect();
-        ch2.draw_series(LineSeries::new(pts.clone(), &col)).map_err(|e| err(e.to_string()))?;
-        ch2.draw_series(
-            pts.iter()
-                .zip(c)
-                .map(|(&p, &q)| Circle::new(p, 3, if q < 0.0 { col.filled() } else { col.stroke_width(1) })),
-        )
-        .map_err(|e| err(e.to_string()))?;
-    }
-    root.present().map_err(|e| err(e.to_string()))?;
-    Ok(())
+/// The figure. Left: NEU against `ε` (log x), one colour per direction `u_i` (solid `+u_i`,
+/// dashed `−u_i`), `NEU(θ⋆)` as a black line. Right: `|NEU(θ⋆ + ε u)/NEU(θ⋆) − 1|` against `ε` (log-log), filled dots
+/// where NEU falls: slope 1 is a first-order change (a nonzero gradient of NEU), slope 2 what a
+/// stationary point would show. `θ⋆` is the construction `θ_con`.
+pub fn figure(r: &NeuReport) -> Figure {
+    let mut left: Vec<Series> = r
+        .along
+        .iter()
+        .enumerate()
+        .map(|(k, a)| {
+            let s = Series::line(NeuReport::label(k), EPSILONS.iter().copied().zip(a.iter().copied()).collect())
+                .color(PALETTE[k / 2]);
+            if k % 2 == 0 {
+                s
+            } else {
+                s.mark(Mark::Dashed)
+            }
+        })
+        .collect();
+    left.push(
+        Series::line("NEU(θ⋆)", vec![(EPSILONS[0], r.con.neu), (EPSILONS[EPSILONS.len() - 1], r.con.neu)])
+            .color(REFERENCE),
+    );
+    let right: Vec<Series> = (0..r.along.len())
+        .map(|k| {
+            let change: Vec<f64> = (0..EPSILONS.len()).map(|e| r.ratios(e)[k] - 1.0).collect();
+            let filled = change.iter().map(|q| *q < 0.0).collect();
+            Series::line("", EPSILONS.iter().zip(&change).map(|(&e, &q)| (e, q.abs())).collect())
+                .color(PALETTE[k / 2])
+                .mark(if k % 2 == 0 { Mark::LineDots(filled) } else { Mark::DashedDots(filled) })
+        })
+        .collect();
+    Figure::new(
+        "neu",
+        Width::Two,
+        vec![
+            Panel::Lines(Lines {
+                title: "[R] NEU(θ⋆ + ε u) along random unit directions u".into(),
+                xlabel: "step ε".into(),
+                ylabel: "NEU".into(),
+                x: Axis::Log,
+                y: Axis::Linear,
+                series: left,
+            }),
+            Panel::Lines(Lines {
+                title: "[R] |NEU(θ⋆ + ε u) / NEU(θ⋆) − 1|; filled: NEU falls".into(),
+                xlabel: "step ε".into(),
+                ylabel: "relative change".into(),
+                x: Axis::Log,
+                y: Axis::Log,
+                series: right,
+            }),
+        ],
+    )
 }
 
-/// Run the report: write `neu.md` and `neu.svg` into `out`; returns the table and the paths.
-pub fn run(out: &Path, seed: u64) -> Result<(String, PathBuf, PathBuf), InputError> {
-    super::ensure_dir(out)?;
+/// The numbers of the report as JSON.
+pub fn numbers(r: &NeuReport) -> serde_json::Value {
+    let point = |q: &NeuPoint| serde_json::json!({"neu": q.neu, "noise": q.noise, "mean_sq_delta": q.mean_sq_delta});
+    let s = &r.setting;
+    serde_json::json!({
+        "seed": r.seed,
+        "setting": {"n_states": s.n_states, "d": s.d, "n": s.n, "layers": s.layers, "gamma": s.gamma,
+                    "alpha": s.alpha, "tasks": s.tasks, "n_params": s.n_params()},
+        "theta_con_norm": r.theta_con_norm,
+        "construction": point(&r.con),
+        "zero": point(&r.zero),
+        "wrong_sign": point(&r.flipped),
+        "epsilons": EPSILONS,
+        "directions": (0..r.along.len()).map(NeuReport::label).collect::<Vec<_>>(),
+        "neu_along": r.along,
+        "looks_like_local_min": r.looks_like_local_min(),
+    })
+}
+
+/// Run the report at `seed`: a probe of an [R] reading, it asserts nothing (exit 0).
+pub fn run(seed: u64) -> Output {
     let r = compute(seed);
-    let table = render_table(&r);
-    let md = super::write_text(out, "neu.md", &table)?;
-    let svg = out.join("neu.svg");
-    render_svg(&r, &svg)?;
-    Ok((table, md, svg))
+    Output {
+        name: "neu".into(),
+        summary: format!(
+            "[R] probe of [XZ] Thm 3 (not a claim): the construction {} a local minimizer of the probed NEU",
+            if r.looks_like_local_min() { "looks like" } else { "does not look like" }
+        ),
+        markdown: render_table(&r),
+        numbers: numbers(&r),
+        figures: vec![figure(&r)],
+        holds: None,
+    }
 }

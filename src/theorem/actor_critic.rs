@@ -29,8 +29,8 @@ use crate::rl::actor_critic::batch_actor_critic;
 use crate::rng::Rng;
 use crate::scalar::{grid, Scalar};
 use crate::theorem::common::*;
-use crate::theorem::{Formal, 
-    Arithmetic, Assumption, CaseResult, CheckCtx, Family, InstanceCheck, InstanceOutcome, Limits, Measurement,
+use crate::theorem::{
+    Arithmetic, Assumption, CaseResult, CheckCtx, Family, Formal, InstanceCheck, InstanceOutcome, Limits, Measurement,
     Provenance, Sides, Skipped, TheoremSpec,
 };
 use crate::tolerance::{fd_score_tol, poly_rel_tol, SCORE_FD_STEP, UNIT_ROUNDOFF};
@@ -442,9 +442,36 @@ pub fn policy_improvement_curve(
     out
 }
 
-/// The policy-improvement figure of `docs/theory/actor-critic.md` as a table: mean (over `mdps`
-/// random MDPs) expected return of the in-context policy per step, against optimal and uniform.
-pub fn policy_improvement_table(seed: u64, mdps: usize, steps: usize) -> String {
+/// The numbers of the policy-improvement experiment: mean (over `mdps` random MDPs) expected
+/// return of the in-context policy before each step and after the last, optimal and uniform.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PolicyImprovement {
+    /// Seed.
+    pub seed: u64,
+    /// Random MDPs averaged over.
+    pub mdps: usize,
+    /// `|S|`.
+    pub n_states: usize,
+    /// `|A|`.
+    pub n_actions: usize,
+    /// Transitions per in-context step.
+    pub n: usize,
+    /// `γ`.
+    pub gamma: f64,
+    /// Critic step `α`.
+    pub alpha: f64,
+    /// Actor step `β`.
+    pub beta: f64,
+    /// Mean return of `π_λ` at steps `0..=steps`.
+    pub mean_return: Vec<f64>,
+    /// Mean optimal return.
+    pub optimal: f64,
+    /// Mean return of the uniform policy.
+    pub uniform: f64,
+}
+
+/// Run the policy-improvement experiment of `docs/theory/actor-critic.md`.
+pub fn policy_improvement(seed: u64, mdps: usize, steps: usize) -> PolicyImprovement {
     use rayon::prelude::*;
     let (ns, na, n, gamma, alpha, beta) = (3usize, 2usize, 40usize, 0.9, 0.5, 2.0);
     let runs: Vec<(Vec<f64>, f64, f64)> = (0..mdps as u64)
@@ -461,14 +488,32 @@ pub fn policy_improvement_table(seed: u64, mdps: usize, steps: usize) -> String 
         })
         .collect();
     let m = runs.len() as f64;
-    let opt = runs.iter().map(|r| r.1).sum::<f64>() / m;
-    let uni = runs.iter().map(|r| r.2).sum::<f64>() / m;
+    PolicyImprovement {
+        seed,
+        mdps,
+        n_states: ns,
+        n_actions: na,
+        n,
+        gamma,
+        alpha,
+        beta,
+        mean_return: (0..=steps).map(|t| runs.iter().map(|r| r.0[t]).sum::<f64>() / m).collect(),
+        optimal: runs.iter().map(|r| r.1).sum::<f64>() / m,
+        uniform: runs.iter().map(|r| r.2).sum::<f64>() / m,
+    }
+}
+
+/// The policy-improvement figure of `spec/actor-critic.md` as a table: mean (over `mdps`
+/// random MDPs) expected return of the in-context policy per step, against optimal and uniform.
+pub fn policy_improvement_table(seed: u64, mdps: usize, steps: usize) -> String {
+    let p = policy_improvement(seed, mdps, steps);
+    let (ns, na, n, gamma, alpha, beta, opt, uni) =
+        (p.n_states, p.n_actions, p.n, p.gamma, p.alpha, p.beta, p.optimal, p.uniform);
     let mut s = format!(
         "in-context actor-critic ([R] reconstruction of [LL] Thm 3.3): {mdps} random MDPs |S|={ns} |A|={na} γ={gamma}, one-hot critic and policy features, n={n}, α={alpha}, β={beta}, seed {seed}\n"
     );
     s.push_str("step | mean return π_λ | optimal | uniform | gap closed\n");
-    for t in 0..=steps {
-        let v = runs.iter().map(|r| r.0[t]).sum::<f64>() / m;
+    for (t, &v) in p.mean_return.iter().enumerate() {
         let closed = (v - uni) / (opt - uni);
         s.push_str(&format!("{t:>4} | {v:>15.3} | {opt:>7.3} | {uni:>7.3} | {:>9.0}%\n", closed * 100.0));
     }

@@ -25,7 +25,7 @@ use crate::rng::Rng;
 use crate::scalar::{grid, Scalar};
 use crate::theorem::common::*;
 use crate::theorem::linear_td::draw_mrp_case;
-use crate::theorem::{Formal, Arithmetic, Assumption, CaseResult, CheckCtx, Measurement, Provenance, TheoremSpec};
+use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, Formal, Measurement, Provenance, TheoremSpec};
 use crate::tolerance::poly_rel_tol;
 use num_rational::BigRational;
 use rand::Rng as _;

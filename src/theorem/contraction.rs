@@ -25,7 +25,7 @@ use crate::mdp::Mrp;
 use crate::rl::softmax_td::{self as reference, StateSpace, WeightedSoftmaxTd};
 use crate::rng::Rng;
 use crate::theorem::softmax_td::{coverage_rollout, draw_case, ls_slope, parts_for, value_scale, Case};
-use crate::theorem::{Formal, Arithmetic, Assumption, CaseResult, CheckCtx, Measurement, Provenance, TheoremSpec};
+use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, Formal, Measurement, Provenance, TheoremSpec};
 use crate::tolerance::{
     decay_fit_slack, fixed_point_slack, pathwise_slack, softmax_td_rel_tol, worst, FLOOR_SLOPE_RANGE, UNIT_ROUNDOFF,
 };

@@ -30,7 +30,7 @@ use crate::linalg::Mat;
 use crate::rng::Rng;
 use crate::scalar::Scalar;
 use crate::search::{Counterexample, SearchArgs, SearchOutcome};
-use crate::theorem::{Formal, Arithmetic, Assumption, CaseResult, CheckCtx, Measurement, Provenance, TheoremSpec};
+use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, Formal, Measurement, Provenance, TheoremSpec};
 use crate::tolerance;
 use num_rational::BigRational;
 use rand::Rng as _;

@@ -29,8 +29,8 @@ use crate::rl::td::{td_errors, td_iterates, TdVariant};
 use crate::rng::Rng;
 use crate::scalar::{grid, Scalar};
 use crate::theorem::common::*;
-use crate::theorem::{Formal, 
-    Arithmetic, Assumption, CaseResult, CheckCtx, Family, InstanceCheck, InstanceOutcome, Limits, Measurement,
+use crate::theorem::{
+    Arithmetic, Assumption, CaseResult, CheckCtx, Family, Formal, InstanceCheck, InstanceOutcome, Limits, Measurement,
     Provenance, Sides, Skipped, TheoremSpec,
 };
 use crate::tolerance::poly_rel_tol;

@@ -31,8 +31,8 @@ use crate::rl::sarsa::batch_sarsa_steps;
 use crate::rng::Rng;
 use crate::scalar::{grid, Scalar};
 use crate::theorem::common::*;
-use crate::theorem::{Formal, 
-    Arithmetic, Assumption, CaseResult, CheckCtx, Family, InstanceCheck, InstanceOutcome, Limits, Measurement,
+use crate::theorem::{
+    Arithmetic, Assumption, CaseResult, CheckCtx, Family, Formal, InstanceCheck, InstanceOutcome, Limits, Measurement,
     Provenance, Sides, Skipped, TheoremSpec,
 };
 use crate::tolerance::poly_rel_tol;

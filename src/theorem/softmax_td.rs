@@ -35,9 +35,9 @@ use crate::mdp::rollout::{rollout, Trajectory};
 use crate::mdp::Mrp;
 use crate::rl::softmax_td::{self as reference, WeightedSoftmaxTd};
 use crate::rng::Rng;
-use crate::theorem::{Formal, 
-    Arithmetic, Assumption, CaseResult, CheckCtx, Family, InstanceCheck, InstanceOutcome, InstanceResult, Limits,
-    Measurement, Provenance, TheoremSpec,
+use crate::theorem::{
+    Arithmetic, Assumption, CaseResult, CheckCtx, Family, Formal, InstanceCheck, InstanceOutcome, InstanceResult,
+    Limits, Measurement, Provenance, TheoremSpec,
 };
 use crate::tolerance::{softmax_td_rel_tol, worst, LIMIT_SLOPE_TOL, UNIT_ROUNDOFF};
 use crate::weights::{Layout, Weights};
@@ -692,7 +692,7 @@ pub fn specs() -> Vec<TheoremSpec> {
         },
         TheoremSpec {
             id: "softmax-td-single-head",
-            statement: "One head V = alpha e_{d+2} u^T followed by the parameter-free Z <- U Z~ + W Z~ Pi (U = I - e_{d+1}e_{d+1}^T, W = gamma e_{d+1}e_{d+2}^T) equals the two-head layer entry by entry.",
+            statement: "One head V = alpha e_{d+2} u^T followed by the parameter-free Z <- U Z~ + W Z~ Pi (U = I - e_{d+1}e_{d+1}^T, W = gamma e_{d+1}e_{d+2}^T) equals the two-head layer entry by entry along the forward pass from the prompt (where the target memory holds gamma v_l(S_{j+1}); on an arbitrary Z the two differ, proofs/coq/SoftmaxTD.v:single_head_gap).",
             provenance: Provenance::Quoted,
             source: "[XZ] Lemma 1, arXiv:2605.07333",
             assumptions: &[A_MASK, A_SHIFT],

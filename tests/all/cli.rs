@@ -201,7 +201,9 @@ fn bad_input_is_a_typed_error_naming_the_field() {
         let o = icrl(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         assert!(stderr(&o).starts_with("error:"), "{args:?}: {}", stderr(&o));
-        assert_eq!(stderr(&o).lines().count(), 1, "{args:?}: {}", stderr(&o));
+        // Our input errors are one line; clap's usage errors add the usage after one `error:` line.
+        assert_eq!(stderr(&o).lines().filter(|l| l.starts_with("error:")).count(), 1, "{args:?}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "{args:?}");
     }
     assert!(!out.exists());
     assert_eq!(std::fs::read_dir(&d).unwrap().count(), before.len());
@@ -250,4 +252,136 @@ fn relaxing_one_of_p22_v22_alone_finds_nothing() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(!out.exists());
+}
+
+/// Usage errors carry clap's whole message: the missing argument's name, the did-you-mean tip,
+/// the possible values; still exit 2 and one leading `error:` line.
+#[test]
+fn usage_errors_name_the_argument_and_suggest() {
+    let cases: [(&[&str], &[&str]); 5] = [
+        (&["check"], &["<FILE>", "Usage: icrl check"]),
+        (&["lst"], &["'lst'", "similar subcommand", "'list'"]),
+        (&["train", "q-learning"], &["q-learning", "sarsa", "td"]),
+        (&["verify", "--format", "pdf"], &["table", "markdown", "latex", "json"]),
+        (&["report", "decay", "--seed", "x"], &["--seed"]),
+    ];
+    for (args, needles) in cases {
+        let o = icrl(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let e = stderr(&o);
+        assert!(e.starts_with("error:"), "{args:?}: {e}");
+        assert_eq!(e.lines().filter(|l| l.starts_with("error:")).count(), 1, "{args:?}: {e}");
+        for n in needles {
+            assert!(e.contains(n), "{args:?}: {e} should contain {n}");
+        }
+        assert!(stdout(&o).is_empty());
+    }
+}
+
+/// Help lists every command and report kind, each subcommand's help has examples and the exit
+/// codes, closed sets list their values, and no help text names a Rust symbol.
+#[test]
+fn help_explains_itself() {
+    let top = stdout(&icrl(&["--help"]));
+    for c in ["list", "verify", "check", "search", "bench", "train", "report"] {
+        assert!(top.contains(&format!("  {c} ")), "top-level help lists {c}: {top}");
+    }
+    for k in crate::common::report_kinds() {
+        assert!(top.contains(k), "top-level help names report {k}");
+    }
+    let mut pages = vec![top];
+    for c in ["list", "verify", "check", "search", "bench", "train", "report"] {
+        let h = stdout(&icrl(&[c, "--help"]));
+        assert!(h.contains("Exit status"), "{c} --help states the exit codes: {h}");
+        assert!(h.contains("Example"), "{c} --help has an example: {h}");
+        pages.push(h);
+    }
+    for k in crate::common::report_kinds() {
+        let h = stdout(&icrl(&["report", k, "--help"]));
+        assert!(h.contains("Example:") && h.contains("--json") && h.contains("[default: report-out]"), "{k}: {h}");
+        pages.push(h);
+    }
+    let values = [
+        ("train", vec!["sarsa", "td", "small", "paper"]),
+        ("verify", vec!["table", "markdown", "latex", "json"]),
+        ("list", vec!["JSON Lines"]),
+        ("bench", vec!["sarsa-paper-exact", "linear-td-wb", "softmax-td"]),
+    ];
+    for (c, vs) in values {
+        let h = stdout(&icrl(&[c, "--help"]));
+        for v in vs {
+            assert!(h.contains(v), "{c} --help lists {v}: {h}");
+        }
+    }
+    for p in &pages {
+        assert!(!p.contains("::"), "a Rust path in help: {p}");
+        assert!(!p.contains("default_budget"), "{p}");
+    }
+}
+
+/// `verify --format markdown` is a GFM table, `--format latex` a `tabular` that compiles (with
+/// `pdflatex` when installed; structurally always), `--json` = `--format json`, and the
+/// default table is unchanged by the new formats.
+#[test]
+fn verify_formats() {
+    let args = ["verify", "--theorem", "sarsa-equivalence", "--theorem", "contraction-assumption", "--cases", "3"];
+    let with = |extra: &[&str]| {
+        let mut a = args.to_vec();
+        a.extend_from_slice(extra);
+        let o = icrl(&a);
+        assert_eq!(o.status.code(), Some(0), "{extra:?}: {}", stderr(&o));
+        stdout(&o)
+    };
+    let md = with(&["--format", "markdown"]);
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with('|')).collect();
+    let n_rows = with(&["--json"]).lines().filter(|l| l.contains("\"theorem\"")).count();
+    assert!(n_rows >= 2);
+    assert_eq!(rows.len(), 2 + n_rows, "{md}");
+    let cols = rows[0].matches('|').count();
+    assert!(rows.iter().all(|r| r.matches('|').count() == cols), "{md}");
+    assert!(rows[1].chars().all(|c| "|:-".contains(c)), "separator row: {}", rows[1]);
+    for kind in ["**equality**", "**bound**", "**rate**"] {
+        assert!(md.contains(kind), "legend names {kind}: {md}");
+    }
+    let tex = with(&["--format", "latex"]);
+    let body: Vec<&str> = tex.lines().filter(|l| !l.starts_with('%')).collect();
+    assert!(body[0].starts_with("\\begin{tabular}{"), "{tex}");
+    assert_eq!(body.last(), Some(&"\\end{tabular}"));
+    let data: Vec<&&str> = body.iter().filter(|l| l.contains("\\texttt{")).collect();
+    assert_eq!(data.len(), n_rows);
+    for l in &data {
+        assert_eq!(l.replace("\\&", "").matches('&').count(), 6, "{l}");
+        assert!(l.ends_with("\\\\"), "{l}");
+        assert!(!l.contains('_') || l.contains("\\_"), "unescaped _: {l}");
+    }
+    if Command::new("pdflatex").arg("--version").output().is_ok() {
+        let d = tmpdir("latex");
+        let doc = format!("\\documentclass{{article}}\n\\begin{{document}}\n{tex}\\end{{document}}\n");
+        std::fs::write(d.join("t.tex"), doc).unwrap();
+        let o = Command::new("pdflatex")
+            .args(["-interaction=nonstopmode", "-halt-on-error", "t.tex"])
+            .current_dir(&d)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "pdflatex failed: {}", String::from_utf8_lossy(&o.stdout));
+    }
+    let json = with(&["--format", "json"]);
+    assert_eq!(json.lines().count(), with(&["--json"]).lines().count());
+    assert!(json.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+    let table = with(&[]);
+    assert!(table.starts_with("theorem "), "{table}");
+    assert_eq!(icrl(&["verify", "--json", "--format", "table"]).status.code(), Some(2));
+}
+
+#[test]
+fn list_formats() {
+    let n = icrl_proofs::theorem::registry().len();
+    let md = stdout(&icrl(&["list", "--format", "markdown"]));
+    assert_eq!(md.lines().filter(|l| l.starts_with('|')).count(), n + 2);
+    let tex = stdout(&icrl(&["list", "--format", "latex"]));
+    assert_eq!(tex.lines().filter(|l| l.starts_with("\\texttt{")).count(), n);
+    let jl = stdout(&icrl(&["list", "--format", "json"]));
+    assert_eq!(jl, stdout(&icrl(&["list", "--json"])));
+    assert_eq!(jl.lines().count(), n, "JSON Lines: one object per theorem");
+    assert_eq!(stdout(&icrl(&["list"])), stdout(&icrl(&["list", "--format", "table"])));
 }

@@ -121,17 +121,22 @@ fn the_diverging_fixture_violates_assumption_5_1_and_grows() {
 
 #[test]
 fn report_decay_table_snapshot_and_svg() {
-    let dir = tempfile::tempdir().unwrap();
-    let (table, md, svg) = icrl_proofs::report::decay::run(dir.path(), 0).unwrap();
+    let o = icrl_proofs::report::decay::run(0);
+    let table = &o.markdown;
     insta::assert_snapshot!("report_decay_seed0", table);
-    assert!(md.exists());
-    let text = std::fs::read_to_string(&svg).unwrap();
-    assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"));
+    insta::assert_snapshot!("report_decay_seed0_json", crate::reports::report_json(&o));
+    crate::reports::check_output(&o);
+    let dir = tempfile::tempdir().unwrap();
+    o.write(dir.path()).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("decay.svg")).unwrap();
     assert!(text.matches("<polyline").count() >= 5, "4 depth curves and the fitted line");
     assert!(text.contains("fitted slope"));
     for n in icrl_proofs::report::decay::CURVE_NS {
         assert!(text.contains(&format!("n = {n}")));
     }
+    // The verdict is the number, and the text agrees with it.
+    assert_eq!(o.holds, Some(true));
+    assert_eq!(o.numbers["floor_slope_in_range"], true);
     let slope = table.lines().find(|l| l.starts_with("fitted log-log slope")).unwrap();
     assert!(slope.contains("in range"), "{slope}");
 }

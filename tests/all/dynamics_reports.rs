@@ -10,16 +10,16 @@ fn mask(text: &str) -> String {
 
 #[test]
 fn report_flow_snapshot() {
-    let dir = tempfile::tempdir().unwrap();
-    let text = icrl_proofs::dynamics::report::flow(dir.path(), 0).unwrap();
-    assert!(dir.path().join("flow-loss.svg").exists());
-    insta::assert_snapshot!("report_flow_seed0", mask(&text));
+    let o = icrl_proofs::dynamics::report::flow(0).unwrap();
+    insta::assert_snapshot!("report_flow_seed0", mask(&o.markdown));
+    insta::assert_snapshot!("report_flow_seed0_json", crate::reports::report_json(&o));
+    crate::reports::check_output(&o);
 }
 
 #[test]
 fn report_emergence_snapshot() {
-    let dir = tempfile::tempdir().unwrap();
-    let text = icrl_proofs::dynamics::report::emergence(dir.path(), 0).unwrap();
-    assert!(dir.path().join("emergence-control.svg").exists());
-    insta::assert_snapshot!("report_emergence_seed0", mask(&text));
+    let o = icrl_proofs::dynamics::report::emergence(0).unwrap();
+    insta::assert_snapshot!("report_emergence_seed0", mask(&o.markdown));
+    insta::assert_snapshot!("report_emergence_seed0_json", crate::reports::report_json(&o));
+    crate::reports::check_output(&o);
 }

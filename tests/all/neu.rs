@@ -6,8 +6,7 @@ use crate::common;
 
 use icrl_proofs::attention::softmax::query_readouts;
 use icrl_proofs::report::neu::{
-    compute, direction, draw_task, layers_from, readout, readout_grad, render_svg, render_table, theta_con, DEFAULT,
-    DIRECTIONS,
+    compute, direction, draw_task, layers_from, readout, readout_grad, render_table, theta_con, DEFAULT, DIRECTIONS,
 };
 use icrl_proofs::rng::case_rng;
 use icrl_proofs::tolerance::{FD_REL_TOL, NEU_FD_STEPS};
@@ -123,11 +122,21 @@ fn report_is_bit_identical_on_one_and_two_threads_and_matches_the_snapshot() {
     assert!(table.lines().any(|l| l.starts_with("[R] verdict:")));
     insta::assert_snapshot!("report_neu_seed0", round2(&table));
     let dir = tempfile::tempdir().unwrap();
-    let svg = dir.path().join("neu.svg");
-    render_svg(&two, &svg).unwrap();
-    let text = std::fs::read_to_string(&svg).unwrap();
+    let fig = icrl_proofs::report::neu::figure(&two);
+    fig.write(dir.path()).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("neu.svg")).unwrap();
     assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"));
     assert!(text.matches("<polyline").count() > 2 * DIRECTIONS, "one line per signed direction and the theta_con line");
+    let o = icrl_proofs::report::Output {
+        name: "neu".into(),
+        summary: String::new(),
+        markdown: table.clone(),
+        numbers: icrl_proofs::report::neu::numbers(&two),
+        figures: vec![fig],
+        holds: None,
+    };
+    insta::assert_snapshot!("report_neu_seed0_json", crate::reports::report_json(&o));
+    crate::reports::check_output(&o);
 }
 
 #[test]
@@ -136,7 +145,8 @@ fn cli_rejects_bad_input_with_one_error_line_and_exit_2() {
     let o = icrl(&["report", "neu", "--seed", "minus-one"]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
+    // clap's whole message: one `error:` line naming the argument, then the usage.
+    assert_eq!(err.lines().filter(|l| l.starts_with("error:")).count(), 1, "{err}");
     assert!(err.starts_with("error:") && err.contains("--seed"), "{err}");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a-file");

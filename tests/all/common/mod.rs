@@ -110,3 +110,8 @@ pub fn map_numbers(text: &str, trim: &[char], f: impl Fn(&str, f64) -> Option<St
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// Every `icrl report` kind.
+pub fn report_kinds() -> Vec<&'static str> {
+    vec!["actor-critic", "decay", "flow", "emergence", "neu", "all"]
+}
