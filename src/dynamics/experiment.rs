@@ -182,8 +182,20 @@ impl FlowData {
             frames: u("frames")?,
             features,
         };
+        // Sizes are bounded before anything is allocated or validated (a replay must finish in
+        // seconds); `mdps · frames` is formed without overflow.
+        for (k, x, max) in
+            [("n_states", preset.tab.n_states, 64), ("n_actions", preset.tab.n_actions, 64), ("n", preset.tab.n, 4096)]
+        {
+            if x > max {
+                return Err(InputError::new(
+                    format!("{prefix}.{k}"),
+                    format!("{x} is too large for a gradient-flow replay (at most {max})"),
+                ));
+            }
+        }
         preset.validate().map_err(|e| InputError::new(e.field.replacen("preset", prefix, 1), e.message))?;
-        if preset.tab.d > 12 || preset.mdps * preset.frames > 4096 {
+        if preset.tab.d > 12 || preset.mdps.checked_mul(preset.frames).is_none_or(|kt| kt > 4096) {
             return Err(InputError::new(
                 prefix.to_string(),
                 "too large for a gradient-flow replay (d ≤ 12, K·T ≤ 4096)",

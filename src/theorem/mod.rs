@@ -409,6 +409,26 @@ impl CheckReport {
     }
 }
 
+/// The path and magnitude of the largest finite number in an instance (the `counterexample`
+/// provenance block excluded): what an `f64` overflow is blamed on.
+fn largest_number(v: &serde_json::Value, path: &str) -> (String, f64) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) => (path.to_string(), n.as_f64().map(f64::abs).filter(|x| x.is_finite()).unwrap_or(0.0)),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .map(|(i, x)| largest_number(x, &format!("{path}[{i}]")))
+            .fold((String::new(), -1.0), |m, c| if c.1 > m.1 { c } else { m }),
+        Value::Object(o) => o
+            .iter()
+            .filter(|(k, _)| k.as_str() != "counterexample")
+            .map(|(k, x)| largest_number(x, &if path.is_empty() { k.clone() } else { format!("{path}.{k}") }))
+            .fold((String::new(), -1.0), |m, c| if c.1 > m.1 { c } else { m }),
+        _ => (String::new(), -1.0),
+    }
+}
+
 /// Every instance family, in catalogue order (read off the registry: one place).
 pub fn families() -> Vec<&'static Family> {
     let mut v: Vec<&'static Family> = Vec::new();
@@ -472,6 +492,25 @@ pub fn check_instance_with(inst: &Instance, limits: &Limits) -> Result<CheckRepo
     }
     if results.is_empty() {
         return Err(InputError::new("params", format!("no theorem of family {} applies to this instance", fam.name)));
+    }
+    // An `f64` side that overflowed (inf/NaN outputs) says nothing about the theorem: refuse the
+    // input (exit 2) naming its largest number, never report a failed claim. Where the exact
+    // check of the same theorem ran and failed, the failure stands (exact arithmetic decides).
+    let exact_failed =
+        |th: &str| results.iter().any(|e| e.arithmetic == Arithmetic::Exact && e.theorem == th && !e.holds);
+    if let Some(r) = results.iter().find(|r| {
+        r.arithmetic == Arithmetic::F64
+            && (!r.max_abs_error.is_finite() || r.transformer.iter().chain(&r.reference).any(|x| !x.is_finite()))
+            && !exact_failed(&r.theorem)
+    }) {
+        let (field, x) = largest_number(&inst.raw, "");
+        return Err(InputError::new(
+            if field.is_empty() { "instance".to_string() } else { field },
+            format!(
+                "{}: the f64 computation overflows (largest input magnitude {x:e}); rescale the instance",
+                r.theorem
+            ),
+        ));
     }
     Ok(CheckReport { family: fam.name.to_string(), results, notes: inst.notes.clone(), skipped })
 }

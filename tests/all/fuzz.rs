@@ -329,3 +329,26 @@ fn long_campaign() {
     }
     assert!(t.findings.is_empty(), "{} findings", t.findings.len());
 }
+
+/// Every input a campaign found (`fixtures/fuzz/`: f64 overflow reported as a failed claim, the
+/// Q-learning replay's SVD spinning on overflowed entries, replays allocating from unbounded
+/// sizes) is now refused: exit 2 with one `error:` line naming a field, well inside the limits.
+#[test]
+fn saved_findings_are_refused_by_name() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fuzz");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() >= 7, "{} saved findings", files.len());
+    for f in &files {
+        let o = run_check(f, false);
+        assert!(!o.timed_out, "{}: hang", f.display());
+        assert_eq!(o.code, Some(2), "{}: {}", f.display(), o.stderr);
+        let lines: Vec<&str> = o.stderr.lines().collect();
+        assert!(
+            lines.len() == 1 && lines[0].starts_with("error: ") && lines[0].contains(':'),
+            "{}: {}",
+            f.display(),
+            o.stderr
+        );
+    }
+}

@@ -72,6 +72,11 @@ pub fn residuals(mdp: &Mdp, f: &Features, n: usize, prompts: usize, alpha: f64, 
             yq[row] = wq[r] - w[r];
         }
     }
+    // Non-finite entries (features or rewards near the f64 limit) make the SVD iterate without
+    // end; such a fit has no meaning, so it is reported as NaN (the replay refuses it).
+    if x.iter().chain(ys.iter()).chain(yq.iter()).any(|v| !v.is_finite()) {
+        return (f64::NAN, f64::NAN);
+    }
     let svd = x.clone().svd(true, true);
     let fit = |y: &DVector<f64>| {
         let beta = svd.solve(y, 1e-12).expect("SVD has U and V");
@@ -127,6 +132,12 @@ pub fn search(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
     Ok(SearchOutcome { found: None, tried, report })
 }
 
+/// Largest `counterexample.fit.prompts` a replay accepts (the committed fixture uses 400; the
+/// search at most 2 000).
+pub const MAX_REPLAY_PROMPTS: u64 = 5_000;
+/// Largest `counterexample.fit.n` a replay accepts (the committed fixture uses 4).
+pub const MAX_REPLAY_N: u64 = 1_000;
+
 /// Replay: refit on the recorded MDP and prompts; returns the Q-learning residual if the SARSA
 /// control still fits exactly, else 0 (the replay is then meaningless and must fail).
 pub fn replay(v: &Value) -> Result<f64, InputError> {
@@ -140,8 +151,20 @@ pub fn replay(v: &Value) -> Result<f64, InputError> {
             .and_then(Value::as_u64)
             .ok_or_else(|| InputError::new(format!("counterexample.fit.{k}"), "expected a nonnegative integer"))
     };
-    let (prompts, n, seed) = (get("prompts")? as usize, get("n")? as usize, get("seed")?);
+    let (prompts, n, seed) = (get("prompts")?, get("n")?, get("seed")?);
+    // The fit is a dense least-squares problem of `prompts·d` rows: bounded before it runs.
+    for (k, v, max) in [("prompts", prompts, MAX_REPLAY_PROMPTS), ("n", n, MAX_REPLAY_N)] {
+        if v == 0 || v > max {
+            return Err(InputError::new(format!("counterexample.fit.{k}"), format!("must be in 1..={max}, got {v}")));
+        }
+    }
     let alpha = inst.params.f64_req("alpha")?;
-    let (rs, rq) = residuals(&inst.mdp, &inst.features, n, prompts, alpha, seed);
+    let (rs, rq) = residuals(&inst.mdp, &inst.features, n as usize, prompts as usize, alpha, seed);
+    if rs.is_nan() || rq.is_nan() {
+        return Err(InputError::new(
+            "counterexample.fit",
+            "the least-squares fit overflows f64 (features, rewards or alpha too large for this replay)",
+        ));
+    }
     Ok(if rs <= EXACT_FIT { rq } else { 0.0 })
 }
