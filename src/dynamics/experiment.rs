@@ -195,7 +195,7 @@ impl FlowData {
             }
         }
         preset.validate().map_err(|e| InputError::new(e.field.replacen("preset", prefix, 1), e.message))?;
-        if preset.tab.d > 12 || preset.mdps.checked_mul(preset.frames).is_none_or(|kt| kt > 4096) {
+        if preset.tab.d > 12 || preset.mdps.checked_mul(preset.frames).map_or(true, |kt| kt > 4096) {
             return Err(InputError::new(
                 prefix.to_string(),
                 "too large for a gradient-flow replay (d ≤ 12, K·T ≤ 4096)",
