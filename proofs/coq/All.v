@@ -1,5 +1,5 @@
 (* Every family file, and Print Assumptions on every main theorem: each must print
-   "Closed under the global context" (no Axiom, no Admitted, no open section variable).
+   "Closed under the global context" (no axioms, no admitted proofs, no open section variable).
    proofs/coq/check.sh compares the list below with its own list of main theorems and counts
    the lines. *)
 From ICRL Require Import Prelude LinearTD LSA Sarsa ActorCritic SoftmaxTD Contraction StateSpace Population Score Counterexamples.
