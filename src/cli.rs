@@ -65,8 +65,8 @@ Exit status: 0; 2 on a usage error.")]
   icrl verify --theorem linear-td --cases 50 --format latex > table.tex
   icrl verify --theorem sarsa-equivalence --seed 9 --case 0     (replay one case)
 
-Columns: `error` and `tolerance` are those of the measurement closest to (or furthest past) its tolerance. \
-For an equality, error = |transformer − reference| (absolute, or relative where the quantity says so) and \
+Columns: `kind` says what a row's claim is (equality, bound or rate); `error` and `tolerance` are those of \
+the measurement closest to (or furthest past) its tolerance. For an equality, error = |transformer − reference| (absolute, or relative where the quantity says so) and \
 tolerance = its rounding-error bound (0 in exact arithmetic); for a bound (quantities marked `excess`), \
 error = how far the measured side exceeds the bound (0 when it holds); for a rate (a fitted slope or \
 factor, `distance outside` / `excess`), error = how far the fitted value lies outside its accepted range.
@@ -428,6 +428,7 @@ pub fn render_catalogue(ts: &[TheoremSpec]) -> String {
     let mut s = String::new();
     for t in ts {
         s.push_str(&format!("{} {}\n", t.id, t.provenance.label()));
+        s.push_str(&format!("  kind:        {}\n", t.kind.name()));
         s.push_str(&format!("  source:      {}\n", t.source));
         s.push_str(&format!("  statement:   {}\n", t.statement));
         if t.assumptions.is_empty() {
@@ -449,7 +450,7 @@ pub fn render_catalogue(ts: &[TheoremSpec]) -> String {
 pub fn render_catalogue_markdown(ts: &[TheoremSpec]) -> String {
     let cell = |x: &str| x.replace('|', "\\|").replace('\n', " ");
     let mut s = String::from(
-        "| id | label | source | statement | assumptions | proof | formal |\n|:---|:---|:---|:---|:---|:---|:---|\n",
+        "| id | label | kind | source | statement | assumptions | proof | formal |\n|:---|:---|:---|:---|:---|:---|:---|:---|\n",
     );
     for t in ts {
         let asm: Vec<String> = t
@@ -458,9 +459,10 @@ pub fn render_catalogue_markdown(ts: &[TheoremSpec]) -> String {
             .map(|a| format!("`{}`{}", a.name, if a.search.is_some() { " (searchable)" } else { "" }))
             .collect();
         s.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
             t.id,
             t.provenance.label(),
+            t.kind.name(),
             cell(t.source),
             cell(t.statement),
             if asm.is_empty() { "(none)".to_string() } else { asm.join(", ") },
@@ -474,9 +476,15 @@ pub fn render_catalogue_markdown(ts: &[TheoremSpec]) -> String {
 /// The catalogue as a LaTeX `tabular` (`icrl list --format latex`; plain LaTeX).
 pub fn render_catalogue_latex(ts: &[TheoremSpec]) -> String {
     let e = crate::verify::latex_escape;
-    let mut s = String::from("% icrl list --format latex\n\\begin{tabular}{@{}llp{0.55\\linewidth}@{}}\n\\hline\nid & label & statement \\\\\n\\hline\n");
+    let mut s = String::from("% icrl list --format latex\n\\begin{tabular}{@{}lllp{0.5\\linewidth}@{}}\n\\hline\nid & label & kind & statement \\\\\n\\hline\n");
     for t in ts {
-        s.push_str(&format!("\\texttt{{{}}} & {} & {} \\\\\n", e(t.id), e(t.provenance.label()), e(t.statement)));
+        s.push_str(&format!(
+            "\\texttt{{{}}} & {} & {} & {} \\\\\n",
+            e(t.id),
+            e(t.provenance.label()),
+            e(t.kind.name()),
+            e(t.statement)
+        ));
     }
     s.push_str("\\hline\n\\end{tabular}\n");
     s
@@ -494,6 +502,7 @@ fn list(format: Format) -> Result<i32, InputError> {
             let v = serde_json::json!({
                 "id": t.id,
                 "provenance": t.provenance.label(),
+                "kind": t.kind,
                 "source": t.source,
                 "statement": t.statement,
                 "assumptions": t.assumptions.iter().map(|a| serde_json::json!({

@@ -6,7 +6,7 @@
 
 use crate::rng::case_rng;
 use crate::scalar::grid;
-use crate::theorem::{ArithFilter, Arithmetic, CaseResult, CheckCtx, Measurement, TheoremSpec};
+use crate::theorem::{ArithFilter, Arithmetic, CaseResult, CheckCtx, CheckKind, Measurement, TheoremSpec};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -36,6 +36,9 @@ pub struct Row {
     pub theorem: String,
     /// `[Q]`, `[D]` or `[R]`.
     pub provenance: String,
+    /// `equality`, `bound` or `rate`: the kind of the headline claim (what `error` and
+    /// `tolerance` mean, [`CheckKind::legend`]).
+    pub kind: CheckKind,
     /// `exact` or `f64`.
     pub arithmetic: Arithmetic,
     /// Cases run.
@@ -48,6 +51,9 @@ pub struct Row {
     pub worst_error: f64,
     /// That measurement's tolerance.
     pub tolerance: f64,
+    /// That measurement's kind (differs from `kind` only for a theorem whose check mixes
+    /// kinds, e.g. the tightness equality beside the bounds of `contraction-decay-rate`).
+    pub worst_kind: CheckKind,
     /// Cases in which some measurement failed.
     pub failed_cases: u64,
     /// `true` iff no case failed.
@@ -165,12 +171,14 @@ fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)])
         let mut row = Row {
             theorem: t.id.to_string(),
             provenance: t.provenance.label().to_string(),
+            kind: t.kind,
             arithmetic: arith,
             cases: 0,
             measurements: 0,
             max_error: 0.0,
             worst_error: 0.0,
             tolerance: 0.0,
+            worst_kind: t.kind,
             failed_cases: 0,
             holds: true,
             first_failure: None,
@@ -206,6 +214,7 @@ fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)])
                     worst_ratio = ratio;
                     row.tolerance = m.tolerance;
                     row.worst_error = m.error;
+                    row.worst_kind = m.kind;
                 }
                 if !m.holds && !case_failed {
                     case_failed = true;
@@ -254,8 +263,8 @@ fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)])
 pub fn render_table(report: &Report) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "{:<34} {:<4} {:<6} {:>6} {:>10} {:>10} {:<7} {}\n",
-        "theorem", "", "arith", "cases", "error", "tolerance", "verdict", "certificate"
+        "{:<34} {:<4} {:<8} {:<6} {:>6} {:>10} {:>10} {:<7} {}\n",
+        "theorem", "", "kind", "arith", "cases", "error", "tolerance", "verdict", "certificate"
     ));
     for r in &report.rows {
         let cert = match (r.sz_log10_bound, r.sz_degree, r.sz_shapes) {
@@ -266,9 +275,10 @@ pub fn render_table(report: &Report) -> String {
         };
         let verdict = if r.holds { "holds".to_string() } else { format!("FAILS {}/{}", r.failed_cases, r.cases) };
         out.push_str(&format!(
-            "{:<34} {:<4} {:<6} {:>6} {:>10} {:>10} {:<7} {}\n",
+            "{:<34} {:<4} {:<8} {:<6} {:>6} {:>10} {:>10} {:<7} {}\n",
             r.theorem,
             r.provenance,
+            r.kind.name(),
             r.arithmetic.name(),
             r.cases,
             fmt_err(r.worst_error),
@@ -276,6 +286,10 @@ pub fn render_table(report: &Report) -> String {
             verdict,
             cert
         ));
+    }
+    out.push_str(&format!("\n{}:\n", LEGEND_INTRO.replace('`', "")));
+    for (kind, text) in error_legend() {
+        out.push_str(&format!("  {kind:<8} {}\n", text.replace('`', "")));
     }
     out
 }
@@ -289,22 +303,14 @@ pub fn fmt_err(x: f64) -> String {
     }
 }
 
-/// What `error` and `tolerance` mean, by the kind of claim (the legend of the Markdown and
-/// LaTeX tables; `icrl verify --help` says the same).
-pub const ERROR_LEGEND: [(&str, &str); 3] = [
-    (
-        "equality",
-        "error = max |transformer − reference| (relative where the quantity says so); tolerance = its rounding-error bound, 0 in exact arithmetic",
-    ),
-    (
-        "bound",
-        "error = how far the measured side exceeds the bound (quantities marked `excess`; 0 when it holds); tolerance = the rounding slack of the comparison",
-    ),
-    (
-        "rate",
-        "error = how far a fitted slope or factor lies outside its accepted range (`distance outside` / `excess`); tolerance = the slack of the fit",
-    ),
-];
+/// The legend under the tables: one line per kind (`CheckKind::legend`), each row's `kind`
+/// column says which applies.
+pub const LEGEND_INTRO: &str = "`error` and `tolerance` are those of the measurement closest to (or furthest past) its tolerance; `kind` is that of the theorem's headline claim (where a check mixes kinds, `--format json` names the shown measurement's as `worst_kind`), and what error and tolerance are depends on the kind";
+
+/// `(kind, what error and tolerance are)` for each kind, in legend order.
+pub fn error_legend() -> impl Iterator<Item = (&'static str, &'static str)> {
+    CheckKind::ALL.into_iter().map(|k| (k.name(), k.legend()))
+}
 
 fn certificate(r: &Row) -> String {
     match (r.sz_log10_bound, r.sz_degree, r.sz_shapes) {
@@ -324,13 +330,14 @@ fn verdict(r: &Row) -> String {
 /// The summary as a GFM table with its legend (`icrl verify --format markdown`).
 pub fn render_markdown(report: &Report) -> String {
     let mut s = String::from(
-        "| theorem | label | arithmetic | cases | error | tolerance | verdict | certificate |\n|:---|:---|:---|---:|---:|---:|:---|:---|\n",
+        "| theorem | label | kind | arithmetic | cases | error | tolerance | verdict | certificate |\n|:---|:---|:---|:---|---:|---:|---:|:---|:---|\n",
     );
     for r in &report.rows {
         s.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.theorem,
             r.provenance,
+            r.kind.name(),
             r.arithmetic.name(),
             r.cases,
             fmt_err(r.worst_error),
@@ -339,10 +346,8 @@ pub fn render_markdown(report: &Report) -> String {
             certificate(r)
         ));
     }
-    s.push_str(
-        "\n`error` and `tolerance` are those of the measurement closest to (or furthest past) its tolerance:\n\n",
-    );
-    for (kind, text) in ERROR_LEGEND {
+    s.push_str(&format!("\n{LEGEND_INTRO}:\n\n"));
+    for (kind, text) in error_legend() {
         s.push_str(&format!("- **{kind}**: {text}.\n"));
     }
     s
@@ -415,16 +420,17 @@ fn latex_num(x: f64) -> String {
 /// (`icrl verify --format latex`; plain LaTeX, no package needed).
 pub fn render_latex(report: &Report) -> String {
     let mut s = String::from("% icrl verify --format latex\n");
-    s.push_str("% error/tolerance: those of the measurement closest to (or furthest past) its tolerance:\n");
-    for (kind, text) in ERROR_LEGEND {
+    s.push_str(&format!("% {}:\n", LEGEND_INTRO.replace('`', "")));
+    for (kind, text) in error_legend() {
         s.push_str(&format!("%   {kind}: {text}.\n"));
     }
-    s.push_str("\\begin{tabular}{@{}lllrrrl@{}}\n\\hline\ntheorem & label & arithmetic & cases & error & tolerance & verdict \\\\\n\\hline\n");
+    s.push_str("\\begin{tabular}{@{}llllrrrl@{}}\n\\hline\ntheorem & label & kind & arithmetic & cases & error & tolerance & verdict \\\\\n\\hline\n");
     for r in &report.rows {
         s.push_str(&format!(
-            "\\texttt{{{}}} & {} & {} & {} & {} & {} & {} \\\\\n",
+            "\\texttt{{{}}} & {} & {} & {} & {} & {} & {} & {} \\\\\n",
             latex_escape(&r.theorem),
             latex_escape(&r.provenance),
+            latex_escape(r.kind.name()),
             latex_escape(r.arithmetic.name()),
             r.cases,
             latex_num(r.worst_error),
@@ -432,9 +438,9 @@ pub fn render_latex(report: &Report) -> String {
             latex_escape(&verdict(r))
         ));
     }
-    s.push_str("\\hline\n\\multicolumn{7}{@{}p{0.95\\linewidth}@{}}{\\footnotesize ");
+    s.push_str("\\hline\n\\multicolumn{8}{@{}p{0.95\\linewidth}@{}}{\\footnotesize ");
     let legend: Vec<String> =
-        ERROR_LEGEND.iter().map(|(k, t)| format!("\\textbf{{{}}}: {}.", latex_escape(k), latex_escape(t))).collect();
+        error_legend().map(|(k, t)| format!("\\textbf{{{}}}: {}.", latex_escape(k), latex_escape(t))).collect();
     s.push_str(&legend.join(" "));
     s.push_str("} \\\\\n\\end{tabular}\n");
     s

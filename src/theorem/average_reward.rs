@@ -51,6 +51,7 @@ pub fn specs() -> Vec<TheoremSpec> {
         id: "linear-td-average-reward",
         statement: "On Z_0 = [φ; φ'; r; 0] (γ = 1) the two-head layer (head 1: P1 Z R M Zᵀ Q Z on the reward row with R = U diag(1/(j+1)) − I; head 2: P2 Z M Zᵀ Q Z on the last row; W writes both into the last row) gives Z_l[2d+1, n] = w_lᵀφ_q for average-reward batch TD w_{l+1} = w_l + (1/n) C_l Σ (r_i − r̄_i + w_lᵀφ'_i − w_lᵀφ_i) φ_i, every layer, any C_l.",
         provenance: Provenance::Quoted,
+        kind: super::CheckKind::Equality,
         source: "[WB] public verification code (AVGREWTDLayer), arXiv:2405.13861 (proof and exactness ours)",
         assumptions: ASSUMPTIONS,
         sz_degree: Some(SZ_DEGREE),

@@ -140,13 +140,7 @@ fn ms_push_assumption(
 
 /// A negative control: holds iff the wrong variant was rejected (error 0 / 1, tolerance 0).
 fn negative_control_c(quantity: String, rejected: bool) -> Measurement {
-    Measurement {
-        arithmetic: Arithmetic::F64,
-        quantity,
-        error: if rejected { 0.0 } else { 1.0 },
-        tolerance: 0.0,
-        holds: rejected,
-    }
+    Measurement::negative_control(quantity, rejected)
 }
 
 /// `contraction-assumption-identities` [D]: `M_π` stochastic, the population fixed point, the
@@ -270,19 +264,19 @@ pub fn pathwise(case: &Case, ss: &StateSpace, v_pi: &[f64], vs: &[Vec<f64>], alp
             err_id,
             tol,
         ),
-        Measurement::equality(
+        Measurement::bound(
             f,
             "||v_{l+1}-v_pi|| <= rho^ ||v_l-v_pi|| + alpha eps^ at every layer (excess)",
             worst(viol_rec, 0.0),
             0.0,
         ),
-        Measurement::equality(
+        Measurement::bound(
             f,
             "unrolled bound rho^^L e_0 + alpha eps^ (1-rho^^L)/(1-rho^) at every layer (excess)",
             worst(viol_bound, 0.0),
             0.0,
         ),
-        Measurement::equality(
+        Measurement::bound(
             f,
             "row-norm bound rho^ <= max_s [1 - alpha(2M^(s,s) - 1 - gamma)] (excess)",
             worst(viol_row, 0.0),
@@ -604,7 +598,7 @@ fn check_decay(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let (factor, m, k) = fit_decay_stretch(&e, floor);
     let f = Arithmetic::F64;
     let excess = if m == 0 { f64::INFINITY } else { factor - bound };
-    let mut ms = vec![Measurement::equality(
+    let mut ms = vec![Measurement::rate(
         f,
         "fitted per-layer decay factor (ln-linear LS over e_l >= 10 e_inf) <= 1 - C_5.1 (excess; tolerance: the floor's bias on a stretch of m layers)",
         worst(excess, 0.0),
@@ -617,13 +611,13 @@ fn check_decay(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let w = decay_windows(rng, &inst, FLOOR_REPS, &FLOOR_NS, DECAY_LAYERS, alpha, c);
     let every_n = w.every_layer.iter().zip(&w.fit.floors).map(|(fs, fl)| fs - 2.0 * fl).fold(0.0, worst);
     let scale = e[0].max(1.0);
-    ms.push(Measurement::equality(
+    ms.push(Measurement::bound(
         f,
         "Thm 2 at every L <= 60 with floor term 2||v_inf - v_pi||: max_L (e_L - (1-C)^L e_0 - 2 e_inf), on the n = 4096 window and on the median over the windows of each n (excess)",
         worst(worst(every_l, every_n), 0.0),
         fixed_point_slack(inst.mrp.n_states(), bound, DECAY_LAYERS) * scale,
     ));
-    ms.push(Measurement::equality(
+    ms.push(Measurement::rate(
         f,
         "floor ~ n^-1/2: log-log slope of the median floor over n = 2^6..2^14 in [-0.65, -0.35] (distance outside)",
         slope_outside(w.fit.slope),
@@ -669,7 +663,7 @@ fn check_decay_rate(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let delta = sup_dist(&w.ss.m_hat, &inst.pop.m_pi);
     // ρ̂ ≤ max_s [2(1 - M̂(s,s)) + γ] (row norms, M̂ stochastic) = 1 - 2 min_s M̂(s,s) + 1 + γ
     // ≤ 1 - 2 C_5.1 + 2 ‖M̂ - M_π‖_max (uncapped margin). Rounding: a sum of |S| terms.
-    let mut ms = vec![Measurement::equality(
+    let mut ms = vec![Measurement::bound(
         f,
         "rho^ (alpha = 1) <= 1 - 2 C_5.1 + 2 ||M^_n - M_pi||_max (excess)",
         worst(rho - (1.0 - 2.0 * inst.pop.margin + 2.0 * delta), 0.0),
@@ -686,7 +680,7 @@ fn check_decay_rate(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
         let slack = fixed_point_slack(ns, rho, l) * scale;
         excess = worst(excess, sup_dist(v, &v_inf) - rho.powi(l as i32) * d0 - slack);
     }
-    ms.push(Measurement::equality(
+    ms.push(Measurement::bound(
         f,
         "||v_L - v_inf|| <= rho^^L ||v_0 - v_inf|| at every L <= 60 (excess)",
         worst(excess, 0.0),
@@ -712,7 +706,7 @@ fn check_decay_rate(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     // -1/2. We require a decrease at least like n^-1/4 (slope <= -0.25) and report the slope.
     let fit = floor_fit(rng, &inst, FLOOR_REPS);
     let k_excess = if fit.kernel_slope.is_nan() { f64::INFINITY } else { (fit.kernel_slope + 0.25).max(0.0) };
-    ms.push(Measurement::equality(
+    ms.push(Measurement::rate(
         f,
         "consistency: log-log slope of the mean ||M^_n - M_pi||_max <= -0.25 (excess)",
         k_excess,
@@ -755,6 +749,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             id: "contraction-assumption",
             statement: "Eq. 22 and Assumption 5.1 as quoted: the population kernel M_pi(s,s') = mu(s') e^<x(s),x(s')> / sum_u mu(u) e^<x(s),x(u)> and the margin C_5.1 = min_s M_pi(s,s) - (1+gamma)/2 the code uses equal the quoted definitions evaluated literally (the misread (1+gamma^2)/2 is rejected).",
             provenance: Provenance::Quoted,
+            kind: super::CheckKind::Equality,
             source: "[XZ] Assumption 5.1 and eq. 22, arXiv:2605.07333",
             assumptions: &[A_ERGODIC],
             sz_degree: None,
@@ -768,6 +763,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             id: "contraction-assumption-identities",
             statement: "[D] M_pi is stochastic (true by its normalization) and v_pi is a fixed point of F(v) = v + M_pi(r + gamma P v - v) (true for any kernel, since r + gamma P v_pi - v_pi = 0); for x = sqrt(beta) e_s, M_pi(s,s) = mu e^beta/(mu e^beta + 1 - mu) and the margin C holds iff beta >= log(q(1-mu_min)/((1-q)mu_min)), q = (1+gamma)/2 + C.",
             provenance: Provenance::Derived,
+            kind: super::CheckKind::Equality,
             source: "[XZ] Assumption 5.1 and eq. 22 (these identities derived here), arXiv:2605.07333",
             assumptions: &[A_ERGODIC],
             sz_degree: None,
@@ -781,6 +777,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             id: "contraction-pathwise",
             statement: "On every window with coverage, the transformer's iterates satisfy v_{l+1} - v_pi = (I - aM^ + agP^)(v_l - v_pi) + a(r^ + gP^ v_pi - M^ v_pi), hence ||v_{l+1} - v_pi|| <= rho^ ||v_l - v_pi|| + a eps^ and the unrolled bound at every layer; rho^ <= max_s [1 - a(2M^(s,s) - 1 - g)].",
             provenance: Provenance::Derived,
+            kind: super::CheckKind::Bound,
             source: "[XZ] proof of Thm 2 (pathwise form derived; row-norm bound quoted at alpha = 1), arXiv:2605.07333",
             assumptions: &[A_COVERAGE_PATHWISE, A_STEP],
             sz_degree: None,
@@ -794,6 +791,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             id: "contraction-decay",
             statement: "Thm 2: under Assumption 5.1 with margin C_5.1 and alpha = 1, simultaneously for all L, ||v_L - v_pi|| <= (1 - C_5.1)^L ||v_0 - v_pi|| + C_2 sqrt(log(C_3/delta)/n): the fitted per-layer decay factor is at most 1 - C_5.1; the smallest floor term for which the inequality holds at every L <= 60 shrinks like n^-1/2, and so does the floor.",
             provenance: Provenance::Quoted,
+            kind: super::CheckKind::Rate,
             source: "[XZ] Thm 2, eq. 23, arXiv:2605.07333",
             assumptions: &[A_CONTRACTION, A_COVERAGE, A_ERGODIC],
             sz_degree: None,
@@ -807,6 +805,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             id: "contraction-decay-rate",
             statement: "[D] the sharper rate behind Thm 2 on a window of n = 4096: rho^ = ||I - M^ + gamma P^||_inf <= 1 - 2 C_5.1 + 2 ||M^_n - M_pi||_max; ||v_L - v_inf|| <= rho^^L ||v_0 - v_inf|| at every L <= 60 (v_inf the empirical fixed point), with equality after one step from the worst-case start; ||M^_n - M_pi||_max decreases at least like n^-1/4.",
             provenance: Provenance::Derived,
+            kind: super::CheckKind::Bound,
             source: "[XZ] proof of Thm 2 (this form derived here), arXiv:2605.07333",
             assumptions: &[A_CONTRACTION, A_COVERAGE, A_ERGODIC],
             sz_degree: None,
@@ -820,6 +819,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             id: "contraction-unvisited",
             statement: "[D] without coverage and with one-hot features, a state u no source visits has a uniform kernel row, so v_{l+1}(u) = v_l(u) + (alpha/n) sum_k delta_k: it follows the window's mean TD error and nothing ties it to v_pi(u) (Thm 2 needs coverage).",
             provenance: Provenance::Derived,
+            kind: super::CheckKind::Equality,
             source: "[XZ] Thm 2's coverage hypothesis (this consequence derived here), arXiv:2605.07333",
             assumptions: &[A_ERGODIC],
             sz_degree: None,

@@ -44,6 +44,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             id: "sarsa-gradient-invariants",
             statement: "Prop. 3.1: the teacher-mimicking gradient on the full D×D (P, V) is zero on P11, P21, V11, V12 and the first rows of V21, V22; at P22 = V̄22 = 0 the gradient in P22, V̄22 is zero (the set is invariant)",
             provenance: Provenance::Quoted,
+            kind: super::CheckKind::Equality,
             source: "[LL] Prop. 3.1, arXiv:2605.05755",
             assumptions: &INVARIANT_ASSUMPTIONS,
             sz_degree: None,
@@ -57,6 +58,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             id: "sarsa-gradient-identities",
             statement: "[D] the loss through the generic forward pass equals its analytic form (exactly); at P22 = V̄22 = 0 the full D×D gradient equals the reduced (V̄21, P12) gradient of Lemma C.1; the reduced gradient equals central finite differences",
             provenance: Provenance::Derived,
+            kind: super::CheckKind::Equality,
             source: "[LL] Lemma C.1 (the reduction and its gradient derived here), arXiv:2605.05755",
             assumptions: &INVARIANT_ASSUMPTIONS,
             sz_degree: None,
@@ -70,6 +72,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             id: "sarsa-richness",
             statement: "Assumption 1 ([R] form): with random features the Gauss–Newton matrix G⋆ = E[JᵀJ] at (A⋆, B⋆) has rank #params - 1, its kernel is the manifold tangent (-A⋆, B⋆) (|cos| ≥ 0.999) and λ⁺_min > 0; with one-hot features the rank drops further (negative control)",
             provenance: Provenance::Reconstructed,
+            kind: super::CheckKind::Equality,
             source: "[LL] Assumption 1, arXiv:2605.05755",
             assumptions: &RICHNESS_ASSUMPTIONS,
             sz_degree: None,
@@ -83,6 +86,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             id: "sarsa-local-convergence",
             statement: "Thm 3.2: gradient flow of the teacher-mimicking loss from near the scaling manifold {(A⋆/c, cB⋆)} converges exponentially (L falls 26 decades within the step budget, ln L never increases) to a point on the manifold (≤ 1e-6 relative)",
             provenance: Provenance::Quoted,
+            kind: super::CheckKind::Bound,
             source: SOURCE,
             assumptions: &CONVERGENCE_ASSUMPTIONS,
             sz_degree: None,
@@ -96,6 +100,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             id: "sarsa-local-convergence-rate",
             statement: "[D] our limit and rate for Thm 3.2: ‖B‖² - ‖A‖² is conserved (≤ 1e-8 relative), the limit is at the c∞ that law predicts (≤ 1e-6), the Gauss–Newton G at the limit equals the finite-difference Hessian of L there (≤ 1e-6 relative), and the slope of ln L over its last 4 decades is within 10 % of -2λ⁺_min of that finite-difference Hessian (under a spectral gap λ⁺_2/λ⁺_1 ≥ 1.5)",
             provenance: Provenance::Derived,
+            kind: super::CheckKind::Rate,
             source: SOURCE,
             assumptions: &RATE_ASSUMPTIONS,
             sz_degree: None,
@@ -109,6 +114,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             id: "sarsa-teacher-step",
             statement: "Algorithm 1's teacher ([R] form) over 4 MDPs × 6 frames: each frame's prompt parameter is the previous frame's target (w ← w_tgt, exactly), the target is batch SARSA of the frame's own trajectory, and each window starts where the last ended (s ← s_n)",
             provenance: Provenance::Reconstructed,
+            kind: super::CheckKind::Equality,
             source: "[LL] Algorithm 1, arXiv:2605.05755",
             assumptions: &[],
             sz_degree: None,
@@ -195,13 +201,7 @@ fn dense_params(rng: &mut Rng, s: Shape, zero_22: bool) -> (Mat<f64>, Mat<f64>) 
 /// A negative control: `holds` iff the perturbed construction was rejected. Its error is 0
 /// when it holds and 1 when it does not (so `verify`'s max-error column stays about the claims).
 fn negative_control(quantity: String, rejected: bool) -> Measurement {
-    Measurement {
-        arithmetic: Arithmetic::F64,
-        quantity,
-        error: if rejected { 0.0 } else { 1.0 },
-        tolerance: 0.0,
-        holds: rejected,
-    }
+    Measurement::negative_control(quantity, rejected)
 }
 
 /// Largest |gradient entry| on the Prop. 3.1 blocks, and on `P22`/`V̄22`.
@@ -373,7 +373,7 @@ fn richness_measurements(label: &str, sp: &crate::dynamics::spectrum::Spectrum) 
             1.0 - tolerance::KERNEL_COSINE_MIN,
         ),
         // A lower bound `λ⁺_min/λ_max > RANK_REL_TOL`, written as `threshold / value ≤ 1`.
-        Measurement::equality(
+        Measurement::bound(
             Arithmetic::F64,
             format!("{label}: rank threshold / (λ⁺_min(G⋆)/λ_max) (λ⁺_min = {:.3e})", sp.lambda_min_pos),
             tolerance::RANK_REL_TOL * sp.lambda_max / sp.lambda_min_pos,
@@ -473,13 +473,13 @@ pub fn convergence_measurements(r: &experiment::FlowReport) -> CaseResult {
     let f = Arithmetic::F64;
     let ratio = r.loss_end / r.loss_target;
     let ms = vec![
-        Measurement::equality(
+        Measurement::bound(
             f,
             "excess of L(T) over max(1e-26 L(0), 1e-31) (exponential decay reached)",
             (ratio - 1.0).max(0.0),
             tolerance::FLOW_TARGET_SLACK - 1.0,
         ),
-        Measurement::equality(
+        Measurement::bound(
             f,
             "max increase of ln L between steps (while L ≥ 1e-12 L(0))",
             r.max_log_increase.max(0.0),
@@ -529,7 +529,7 @@ pub fn rate_measurements(r: &experiment::FlowReport, g_scale: f64) -> CaseResult
             format!("negative control: 1.08·G is rejected by the Hessian comparison ({gn_bad:.2e})"),
             gn_bad > tolerance::FD_REL_TOL,
         ),
-        Measurement::equality(
+        Measurement::rate(
             f,
             "|slope of ln L (last 4 decades) + 2λ⁺_min(FD Hessian)| / 2λ⁺_min",
             rate_error(r),

@@ -105,6 +105,57 @@ impl Arithmetic {
     }
 }
 
+/// What kind of claim a check compares, and so what its `error` and `tolerance` mean
+/// (the `kind` column of `icrl verify` and `icrl list`).
+///
+/// A theorem whose check mixes kinds (an identity beside the bound it implies, a conservation
+/// law beside a fitted slope) is registered with the kind of its headline claim; its doc in the
+/// registry says which measurement that is. Each [`Measurement`] carries its own kind, set by
+/// its constructor, and `tests/all/registry.rs` checks that the registry's kind is among the
+/// kinds a theorem's measurements have (and is that kind when there is only one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckKind {
+    /// Two sides are equal: error = max |difference| (relative where the quantity says so);
+    /// tolerance = 0 in exact arithmetic, else the `f64` rounding-error bound.
+    Equality,
+    /// An inequality holds: error = the violated margin (`excess`, 0 when it holds);
+    /// tolerance = the slack allowed (rounding of the comparison).
+    Bound,
+    /// A fitted rate, slope or factor has its claimed value or range: error = its deviation
+    /// from the claimed one (`distance outside`, `excess`); tolerance = the slack of the fit.
+    Rate,
+}
+
+impl CheckKind {
+    /// Every kind, in legend order.
+    pub const ALL: [CheckKind; 3] = [CheckKind::Equality, CheckKind::Bound, CheckKind::Rate];
+
+    /// `"equality"`, `"bound"` or `"rate"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckKind::Equality => "equality",
+            CheckKind::Bound => "bound",
+            CheckKind::Rate => "rate",
+        }
+    }
+
+    /// What `error` and `tolerance` are for a row of this kind (the legend under the tables).
+    pub fn legend(self) -> &'static str {
+        match self {
+            CheckKind::Equality => {
+                "error = max |transformer − reference| (relative where the quantity says so); tolerance = its rounding-error bound, 0 in exact arithmetic"
+            }
+            CheckKind::Bound => {
+                "error = how far the measured side exceeds the bound (quantities marked `excess`; 0 when it holds); tolerance = the slack allowed, the rounding of the comparison"
+            }
+            CheckKind::Rate => {
+                "error = how far a fitted rate, slope or factor lies from the claimed one or outside its accepted range (`distance outside` / `excess`); tolerance = the slack of the fit"
+            }
+        }
+    }
+}
+
 /// Which arithmetics `verify` runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArithFilter {
@@ -240,16 +291,53 @@ pub struct Measurement {
     pub tolerance: f64,
     /// Whether the claim holds on this case.
     pub holds: bool,
+    /// The kind of comparison (set by the constructor; what `error` and `tolerance` mean).
+    pub kind: CheckKind,
+    /// A negative control (a wrong variant that must be rejected), not a claim: it has no kind
+    /// of its own for the registry's consistency test.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub control: bool,
 }
 
 impl Measurement {
-    /// An equality measurement: holds iff `error <= tolerance` (NaN fails).
+    fn new(kind: CheckKind, arithmetic: Arithmetic, quantity: impl Into<String>, error: f64, tolerance: f64) -> Self {
+        Measurement {
+            arithmetic,
+            quantity: quantity.into(),
+            error,
+            tolerance,
+            holds: error <= tolerance,
+            kind,
+            control: false,
+        }
+    }
+    /// An equality measurement (error = max |difference|): holds iff `error <= tolerance`
+    /// (NaN fails).
     pub fn equality(arithmetic: Arithmetic, quantity: impl Into<String>, error: f64, tolerance: f64) -> Self {
-        Measurement { arithmetic, quantity: quantity.into(), error, tolerance, holds: error <= tolerance }
+        Measurement::new(CheckKind::Equality, arithmetic, quantity, error, tolerance)
     }
     /// An exact equality: holds iff the two sides are identical.
     pub fn exact(quantity: impl Into<String>, equal: bool, error: f64) -> Self {
-        Measurement { arithmetic: Arithmetic::Exact, quantity: quantity.into(), error, tolerance: 0.0, holds: equal }
+        Measurement { holds: equal, ..Measurement::new(CheckKind::Equality, Arithmetic::Exact, quantity, error, 0.0) }
+    }
+    /// A bound: `excess` is how far the measured side exceeds the bound (0 when it holds);
+    /// holds iff `excess <= tolerance` (NaN fails).
+    pub fn bound(arithmetic: Arithmetic, quantity: impl Into<String>, excess: f64, tolerance: f64) -> Self {
+        Measurement::new(CheckKind::Bound, arithmetic, quantity, excess, tolerance)
+    }
+    /// A rate: `deviation` is how far a fitted rate, slope or factor lies from the claimed one
+    /// (or outside its accepted range); holds iff `deviation <= tolerance` (NaN fails).
+    pub fn rate(arithmetic: Arithmetic, quantity: impl Into<String>, deviation: f64, tolerance: f64) -> Self {
+        Measurement::new(CheckKind::Rate, arithmetic, quantity, deviation, tolerance)
+    }
+    /// A negative control in `f64`: holds iff the wrong variant was rejected (error 0 when it
+    /// holds, 1 when not; tolerance 0), so `verify`'s error column stays about the claims.
+    pub fn negative_control(quantity: impl Into<String>, rejected: bool) -> Self {
+        Measurement {
+            holds: rejected,
+            control: true,
+            ..Measurement::new(CheckKind::Equality, Arithmetic::F64, quantity, if rejected { 0.0 } else { 1.0 }, 0.0)
+        }
     }
 }
 
@@ -276,6 +364,21 @@ pub struct TheoremSpec {
     pub statement: &'static str,
     /// Provenance label.
     pub provenance: Provenance,
+    /// The kind of the headline claim: what `error` and `tolerance` of its `verify` rows mean.
+    ///
+    /// Where a check mixes kinds, the headline is the claim the theorem is named for:
+    /// `contraction-pathwise` is a bound (the recursion and unrolled bounds; the error-recursion
+    /// identity beside them is an equality); `contraction-decay` a rate (the fitted decay factor
+    /// against `1 - C_5.1` and the floor's slope; the every-layer bound beside them);
+    /// `contraction-decay-rate` a bound (`‖v_L - v_∞‖ ≤ ρ̂^L ‖v_0 - v_∞‖` at every layer and the
+    /// bound on `ρ̂`; tightness is an equality and the consistency of `M̂_n` a slope);
+    /// `sarsa-richness` an equality (rank and kernel of `G⋆`; the eigenvalue threshold is a
+    /// bound); `sarsa-local-convergence` a bound (the loss reaches its target, never increases;
+    /// the limit on the manifold is an equality); `sarsa-local-convergence-rate` a rate (the
+    /// slope of `log L`; conservation, `c∞` and `G` = Hessian are equalities);
+    /// `softmax-td-tabular-limit` a rate (`e^-β`; the one-hot diagonal and the value-iteration
+    /// limit are equalities).
+    pub kind: CheckKind,
     /// Paper, theorem number and arXiv id.
     pub source: &'static str,
     /// Named hypotheses.

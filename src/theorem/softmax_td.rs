@@ -519,7 +519,7 @@ pub fn tabular_limit(case: &Case, sabotage: bool) -> (Vec<Measurement>, Vec<(f64
             err_diag,
             16.0 * n as f64 * UNIT_ROUNDOFF,
         ),
-        Measurement::equality(
+        Measurement::rate(
             f,
             "β → ∞: ln‖v_l^β - v_l^∞‖ slope in β is -1 (rate e^-β)",
             (slope + 1.0).abs(),
@@ -552,10 +552,10 @@ pub fn rate_measurement(quantity: &str, pts: &[(f64, f64)], expected: f64, floor
     let largest = pts.iter().map(|p| p.1.exp()).fold(0.0, worst);
     if largest <= 100.0 * floor {
         let q = format!("{quantity} (degenerate: error at rounding level)");
-        return (Measurement::equality(Arithmetic::F64, q, largest, 100.0 * floor), f64::NAN);
+        return (Measurement::rate(Arithmetic::F64, q, largest, 100.0 * floor), f64::NAN);
     }
     let slope = ls_slope(&pts.iter().map(|p| p.0).collect::<Vec<_>>(), &pts.iter().map(|p| p.1).collect::<Vec<_>>());
-    (Measurement::equality(Arithmetic::F64, quantity, (slope - expected).abs(), LIMIT_SLOPE_TOL), slope)
+    (Measurement::rate(Arithmetic::F64, quantity, (slope - expected).abs(), LIMIT_SLOPE_TOL), slope)
 }
 
 /// The finite-difference steps of the small-temperature rate.
@@ -681,6 +681,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             id: "softmax-td-equivalence",
             statement: "With A = diag(I_d,0), u = e_d + e_{d+1} - e_{d+2} and two heads sharing A (the second shifted), every layer l and column j of the masked softmax transformer satisfies Z_l[d+2,j] = v_l(S_j) (weighted softmax TD, v_0 = 0), Z_l[d+1,j] = gamma v_l(S_{j+1}); rows 0..d never change; the query column is never a source.",
             provenance: Provenance::Quoted,
+            kind: super::CheckKind::Equality,
             source: SRC_THM1,
             assumptions: &[A_MASK, A_TWO, A_ATTN],
             sz_degree: None,
@@ -694,6 +695,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             id: "softmax-td-single-head",
             statement: "One head V = alpha e_{d+2} u^T followed by the parameter-free Z <- U Z~ + W Z~ Pi (U = I - e_{d+1}e_{d+1}^T, W = gamma e_{d+1}e_{d+2}^T) equals the two-head layer entry by entry along the forward pass from the prompt (where the target memory holds gamma v_l(S_{j+1}); on an arbitrary Z the two differ, proofs/coq/SoftmaxTD.v:single_head_gap).",
             provenance: Provenance::Quoted,
+            kind: super::CheckKind::Equality,
             source: "[XZ] Lemma 1, arXiv:2605.07333",
             assumptions: &[A_MASK, A_SHIFT],
             sz_degree: None,
@@ -707,6 +709,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             id: "softmax-td-state-space",
             statement: "M^_n, P^_n are nonnegative and row-stochastic, r^_n = M^_n r, and v_{l+1} = (I - alpha M^_n + alpha gamma P^_n) v_l + alpha r^_n equals the per-column iterates; under coverage the transformer's columns give v_l on every state.",
             provenance: Provenance::Derived,
+            kind: super::CheckKind::Equality,
             source: "[XZ] eq. 20 (definitions [Q]; recursion derived), arXiv:2605.07333",
             assumptions: &[A_MASK, A_TWO, A_COVERAGE],
             sz_degree: None,
@@ -720,6 +723,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             id: "softmax-td-tabular-limit",
             statement: "With x(s) = sqrt(beta) e_s: M^_n(s,s) = e^beta u_s/(e^beta u_s + 1 - u_s) exactly; as beta -> oo the iterates converge to tabular batch TD with per-state averages at rate e^-beta; at alpha = 1 that limit is value iteration on the empirical model.",
             provenance: Provenance::Derived,
+            kind: super::CheckKind::Rate,
             source: "[XZ] softmax TD, tabular special case (derived), arXiv:2605.07333",
             assumptions: &[A_ONEHOT],
             sz_degree: None,
@@ -733,6 +737,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             id: "softmax-td-small-temperature",
             statement: "As beta -> 0 the kernel tends to 1/n at rate beta, and the first-order term of the update is (alpha beta/n) sum_k <x(s), x(S_{k-1}) - xbar> delta_k: batch linear TD on centered features (central differences converge at rate h^2).",
             provenance: Provenance::Derived,
+            kind: super::CheckKind::Rate,
             source: "[XZ] softmax TD, linear-TD special case (first order in beta, derived), arXiv:2605.07333",
             assumptions: &[A_SMALLBETA],
             sz_degree: None,

@@ -81,9 +81,10 @@ fn canonical_table(jsonl: &str) -> String {
             .as_f64()
             .map_or(String::new(), |b| format!("10^{:.0} ({} shapes, deg {})", b, v["sz_shapes"], v["sz_degree"]));
         out.push_str(&format!(
-            "{:<30} {} {:<6} {:>5} err {:<8} tol {:<8} {:<6} {}\n",
+            "{:<30} {} {:<8} {:<6} {:>5} err {:<8} tol {:<8} {:<6} {}\n",
             v["theorem"].as_str().unwrap(),
             v["provenance"].as_str().unwrap(),
+            v["kind"].as_str().unwrap(),
             v["arithmetic"].as_str().unwrap(),
             v["cases"],
             pow10_up(v["worst_error"].as_f64().unwrap_or(f64::NAN)),
@@ -350,7 +351,7 @@ fn verify_formats() {
     let data: Vec<&&str> = body.iter().filter(|l| l.contains("\\texttt{")).collect();
     assert_eq!(data.len(), n_rows);
     for l in &data {
-        assert_eq!(l.replace("\\&", "").matches('&').count(), 6, "{l}");
+        assert_eq!(l.replace("\\&", "").matches('&').count(), 7, "{l}");
         assert!(l.ends_with("\\\\"), "{l}");
         assert!(!l.contains('_') || l.contains("\\_"), "unescaped _: {l}");
     }
@@ -368,8 +369,21 @@ fn verify_formats() {
     let json = with(&["--format", "json"]);
     assert_eq!(json.lines().count(), with(&["--json"]).lines().count());
     assert!(json.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+    // Every format names each row's kind, the registry's.
+    for l in json.lines().filter(|l| l.contains("\"theorem\"")) {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let t = icrl_proofs::theorem::find(v["theorem"].as_str().unwrap()).unwrap();
+        assert_eq!(v["kind"], t.kind.name(), "{l}");
+        let md_row = rows.iter().find(|r| r.contains(&format!("`{}`", t.id))).unwrap();
+        assert!(md_row.contains(&format!("| {} |", t.kind.name())), "{md_row}");
+        assert!(data.iter().any(|r| r.contains(t.kind.name())), "{tex}");
+    }
     let table = with(&[]);
     assert!(table.starts_with("theorem "), "{table}");
+    assert!(table.lines().next().unwrap().contains(" kind "), "{table}");
+    for kind in ["equality", "bound", "rate"] {
+        assert!(table.lines().any(|l| l.trim_start().starts_with(kind)), "plain legend names {kind}: {table}");
+    }
     assert_eq!(icrl(&["verify", "--json", "--format", "table"]).status.code(), Some(2));
 }
 
@@ -383,5 +397,9 @@ fn list_formats() {
     let jl = stdout(&icrl(&["list", "--format", "json"]));
     assert_eq!(jl, stdout(&icrl(&["list", "--json"])));
     assert_eq!(jl.lines().count(), n, "JSON Lines: one object per theorem");
+    for (l, t) in jl.lines().zip(icrl_proofs::theorem::registry()) {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!((v["id"].as_str(), v["kind"].as_str()), (Some(t.id), Some(t.kind.name())), "{l}");
+    }
     assert_eq!(stdout(&icrl(&["list"])), stdout(&icrl(&["list", "--format", "table"])));
 }

@@ -3,7 +3,7 @@
 //! readings are independent (a mutated pairing on either side fails `verify`), strict
 //! Python-friendly input, and resource limits.
 
-use icrl_proofs::theorem::{registry, ArithFilter, Sides};
+use icrl_proofs::theorem::{registry, ArithFilter, CheckCtx, CheckKind, Sides};
 use icrl_proofs::verify::{run, VerifyConfig};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -314,4 +314,43 @@ fn resource_limits_refuse_or_finish_in_time() {
         &mrp_instance("linear-td", 4, json!({"query_state": 0, "layers": 1_000_000_000u64})).to_string(),
     );
     assert_eq!(o.status.code(), Some(2), "memory still bounds it: {}", err(&o));
+}
+
+/// The kinds (equality, bound, rate) of the claim measurements of the first case of `t` that has
+/// any, negative controls left out; each kind is set by the `Measurement` constructor its check
+/// body calls.
+fn measured_kinds(t: &icrl_proofs::theorem::TheoremSpec) -> std::collections::BTreeSet<CheckKind> {
+    for k in 0..8 {
+        let mut rng = icrl_proofs::rng::case_rng(0, t.id, k);
+        let r = (t.check)(&mut rng, &CheckCtx::default());
+        let kinds: std::collections::BTreeSet<CheckKind> =
+            r.measurements.iter().filter(|m| !m.control).map(|m| m.kind).collect();
+        if !kinds.is_empty() {
+            return kinds;
+        }
+    }
+    panic!("{}: no case with measurements among the first 8", t.id);
+}
+
+/// The registry's `kind` of each theorem is among the kinds its check body measures, and is that
+/// kind when the body measures only one: a theorem registered as a rate whose check measures no
+/// fitted rate (or an equality whose check measures only bounds) fails here.
+#[test]
+fn registry_kind_is_a_kind_the_check_measures() {
+    let mut undecided = Vec::new();
+    for t in registry() {
+        let kinds = measured_kinds(&t);
+        assert!(kinds.contains(&t.kind), "{}: registered as {:?}, but its measurements are {kinds:?}", t.id, t.kind);
+        if kinds.len() == 1 {
+            assert_eq!(kinds.iter().next(), Some(&t.kind), "{}", t.id);
+        }
+        // Negative control of the criterion: some wrong kind is rejected for this theorem.
+        if CheckKind::ALL.iter().all(|k| kinds.contains(k)) {
+            undecided.push(t.id);
+        }
+    }
+    // The one theorem whose check measures all three kinds (per-layer bound, tightness
+    // equality, consistency slope): there the criterion cannot tell a wrong entry. A new such
+    // theorem must be looked at by hand (its registry doc says which claim is the headline).
+    assert_eq!(undecided, ["contraction-decay-rate"]);
 }
