@@ -56,7 +56,7 @@ pub fn flow(seed: u64) -> Result<Output, InputError> {
     let mut s = String::new();
     s.push_str(&format!("# gradient flow of the teacher-mimicking loss (seed {seed})\n"));
     s.push_str(&format!(
-        "training sample: {} MDPs x {} frame(s), |S| = {}, |A| = {}, d = {}, n = {}, gamma = {}, alpha = {}\n",
+        "training sample: {} MDPs × {} frame(s), |S| = {}, |A| = {}, d = {}, n = {}, γ = {}, α = {}\n",
         data.preset.mdps,
         data.preset.frames,
         data.preset.tab.n_states,
@@ -66,8 +66,8 @@ pub fn flow(seed: u64) -> Result<Output, InputError> {
         data.preset.tab.gamma,
         alpha
     ));
-    s.push_str("\n## Gauss-Newton spectrum at the construction (Assumption 1, [R])\n");
-    s.push_str("| features | #params | rank | zero eigenvalues | kernel cosine | lambda+_min | lambda_max |\n|---|---|---|---|---|---|---|\n");
+    s.push_str("\n## Gauss–Newton spectrum at the construction θ⋆ (Assumption 1, [R])\n");
+    s.push_str("| features | #params | rank | zero eigenvalues | kernel cosine | λ⁺_min | λ_max |\n|---|---|---|---|---|---|---|\n");
     for (name, sp) in [("random", &r.spectrum_star), ("one-hot", &sph)] {
         s.push_str(&format!(
             "| {name} | {} | {} | {} | {:.4} | {} | {} |\n",
@@ -89,10 +89,10 @@ pub fn flow(seed: u64) -> Result<Output, InputError> {
         r.run.rejected
     ));
     s.push_str(&format!("distance of the limit to the manifold (relative): {}\n", r3(r.manifold_rel)));
-    s.push_str(&format!("conservation drift of |B|^2 - |A|^2 (relative): {}\n", r3(r.conservation_drift)));
-    s.push_str(&format!("c_inf = {:.6}, predicted {:.6}\n", r.c_inf, r.c_pred));
+    s.push_str(&format!("conservation drift of ‖B‖² − ‖A‖² (relative): {}\n", r3(r.conservation_drift)));
+    s.push_str(&format!("c∞ = {:.6}, predicted {:.6}\n", r.c_inf, r.c_pred));
     s.push_str(&format!(
-        "lambda+_min(G at the limit) = {}; asymptotic slope of ln L (slowest mode): measured {}, predicted {} (relative error {}); raw slope of ln L over the last 4 decades {}\n",
+        "λ⁺_min(G at the limit) = {}; asymptotic slope of ln L (slowest mode): measured {}, predicted {} (relative error {}); raw slope of ln L over the last 4 decades {}\n",
         r3(r.spectrum_limit.lambda_min_pos),
         r.slope.map_or("n/a".into(), r3),
         r3(r.slope_pred),
@@ -101,7 +101,7 @@ pub fn flow(seed: u64) -> Result<Output, InputError> {
     ));
     s.push_str("\n## Without richness (one-hot features)\n");
     s.push_str(&format!(
-        "training loss {} -> {}; limit off the manifold by {} (relative); extra kernel directions {}; SARSA error on rich prompts {} (relative)\n",
+        "training loss {} → {}; limit off the manifold by {} (relative); extra kernel directions {}; SARSA error on rich prompts {} (relative)\n",
         r3(relaxed.loss0), r3(relaxed.loss_end), r3(relaxed.manifold_rel), relaxed.extra_kernel, r3(relaxed.rich_error)
     ));
     let trace: Vec<(f64, f64)> = r.run.trace.to_vec();
@@ -239,21 +239,21 @@ pub fn emergence(seed: u64) -> Result<Output, InputError> {
     let mut s = String::new();
     s.push_str(&format!("# emergence: icrl train sarsa --preset small --seed {seed}\n"));
     s.push_str(&format!(
-        "{} MDPs x {} frames, minibatch {}, {} Adam steps\n",
+        "{} MDPs × {} frames, minibatch {}, {} Adam steps\n",
         r.mdps, r.frames, r.minibatch, r.adam_steps
     ));
-    s.push_str(&format!("loss: first 1 % {} -> last 1 % {}\n", r3(r.loss_first), r3(r.loss_last)));
+    s.push_str(&format!("loss: first 1 % {} → last 1 % {}\n", r3(r.loss_first), r3(r.loss_last)));
     s.push_str("| metric | value |\n|---|---|\n");
     for (k, v) in [
-        ("structure_cosine", st.structure_cosine),
-        ("cos(V21bar, A*)", st.cos_v21),
-        ("cos(P12, B*)", st.cos_p12),
-        ("cos(V21bar[:, :d], I)", st.identity_cosine),
+        ("structure cosine", st.structure_cosine),
+        ("cos(V̄21, A⋆)", st.cos_v21),
+        ("cos(P12, B⋆)", st.cos_p12),
+        ("cos(V̄21[:, :d], I)", st.identity_cosine),
         ("diag/off-diag", st.diag_offdiag_ratio),
-        ("c_hat", st.c_hat),
-        ("alpha_hat", st.alpha_hat),
-        ("|P22|", st.p22_norm),
-        ("|V22bar|", st.v22_norm),
+        ("c ≈", st.c_hat),
+        ("α ≈", st.alpha_hat),
+        ("‖P22‖", st.p22_norm),
+        ("‖V̄22‖", st.v22_norm),
     ] {
         s.push_str(&format!("| {k} | {:.3} |\n", v));
     }
