@@ -37,7 +37,7 @@ pub fn cli_train(
     progress: bool,
     td: TdOptions,
 ) -> Result<crate::report::Output, crate::error::InputError> {
-    use crate::report::plot::{Axis, Figure, Heat, Lines, Mark, Panel, Series, Width, GREY, REFERENCE};
+    use crate::report::plot::{Axis, Figure, Lines, Mark, Panel, Series, Width, GREY, REFERENCE};
     match which {
         "sarsa" => {
             let mut cfg = train_sarsa::TrainConfig::preset(preset, seed)?;
@@ -90,34 +90,42 @@ pub fn cli_train(
             if let Some(g) = td.init_gain {
                 cfg.init_gain = g;
             }
-            let r = train_td::train(&cfg)?;
-            let panels =
-                r.p.iter()
-                    .enumerate()
-                    .map(|(l, p)| {
-                        Panel::Heat(Heat {
-                            title: format!("trained P of layer {l}"),
-                            xlabel: "column j".into(),
-                            ylabel: "row i".into(),
-                            matrix: p.clone(),
-                        })
-                    })
-                    .collect();
-            let fig = Figure::new("train-td-p", Width::Two, panels);
-            Ok(crate::report::Output {
-                name: "train-td".into(),
-                summary: format!(
-                    "[WB] train td: structure cosine {:.3}, held-out MSVE trained {:.4} vs construction {:.4}",
-                    r.structure_cosine, r.heldout_msve_model, r.heldout_msve_construction
-                ),
-                markdown: render_td(&r),
-                numbers: serde_json::to_value(&r).expect("serializable"),
-                figures: vec![fig],
-                holds: None,
-            })
+            train_td_output(&cfg)
         }
         other => Err(crate::error::InputError::new("WHICH", format!("unknown training {other:?}: use sarsa or td"))),
     }
+}
+
+/// `icrl train td` on any [`train_td::TdConfig`] (the CLI passes [WB]'s setting,
+/// `TdConfig::wb`): train and return the report named `train-td` (Markdown, numbers, the
+/// trained `P` of every layer as heat maps). The snapshot test runs it on a small setting.
+pub fn train_td_output(cfg: &train_td::TdConfig) -> Result<crate::report::Output, crate::error::InputError> {
+    use crate::report::plot::{Figure, Heat, Panel, Width};
+    let r = train_td::train(cfg)?;
+    let panels =
+        r.p.iter()
+            .enumerate()
+            .map(|(l, p)| {
+                Panel::Heat(Heat {
+                    title: format!("trained P of layer {l}"),
+                    xlabel: "column j".into(),
+                    ylabel: "row i".into(),
+                    matrix: p.clone(),
+                })
+            })
+            .collect();
+    let fig = Figure::new("train-td-p", Width::Two, panels);
+    Ok(crate::report::Output {
+        name: "train-td".into(),
+        summary: format!(
+            "[WB] train td: structure cosine {:.3}, held-out MSVE trained {:.4} vs construction {:.4}",
+            r.structure_cosine, r.heldout_msve_model, r.heldout_msve_construction
+        ),
+        markdown: render_td(&r),
+        numbers: serde_json::to_value(&r).expect("serializable"),
+        figures: vec![fig],
+        holds: None,
+    })
 }
 
 fn render_sarsa(r: &train_sarsa::TrainReport) -> String {
@@ -158,9 +166,22 @@ fn render_sarsa(r: &train_sarsa::TrainReport) -> String {
 }
 
 fn render_td(r: &train_td::TdReport) -> String {
+    // The sizes as a reader writes them (the JSON keeps `sizes` as an object).
+    let z = &r.sizes;
+    let sizes = format!(
+        "|S| = {}, d = {}, n = {}, L = {}, γ = {}, Adam lr = {}, init gain = {:.4}, {} layers",
+        z["n_states"],
+        z["d"],
+        z["n"],
+        z["layers"],
+        z["gamma"],
+        z["lr"],
+        z["init_gain"].as_f64().unwrap_or(f64::NAN),
+        if z["shared_layers"].as_bool() == Some(true) { "shared" } else { "independent" }
+    );
     let mut o = format!(
-        "# train td --seed {}\n\n{} MRPs × {} minibatches × {} prompts ({}), {:.1} s.\n\n",
-        r.seed, r.mrps, r.minibatches, r.prompts, r.sizes, r.wall_seconds
+        "# train td --seed {}\n\n{} MRPs × {} minibatches × {} prompts ({sizes}), {:.1} s.\n\n",
+        r.seed, r.mrps, r.minibatches, r.prompts, r.wall_seconds
     );
     o.push_str(&format!("Loss (mean of first / last 1 % of steps): {:.3e} → {:.3e}.\n\n", r.loss_first, r.loss_last));
     o.push_str(&format!(
