@@ -423,17 +423,21 @@ impl Figure {
         json!({ "name": self.name, "svg": format!("{}.svg", self.name), "csv": format!("{}.csv", self.name), "panels": panels })
     }
 
-    /// Write `dir/NAME.svg` and `dir/NAME.csv`; returns both paths.
+    /// Write `dir/NAME.svg` and `dir/NAME.csv`, each atomically (drawn into memory, then a
+    /// temporary file renamed, [`super::write_text`]); returns both paths.
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, InputError> {
         let svg = dir.join(format!("{}.svg", self.name));
-        self.draw(&svg)?;
+        let mut text = String::new();
+        self.draw(&svg, &mut text)?;
+        super::write_text(dir, &format!("{}.svg", self.name), &text)?;
         let csv = super::write_text(dir, &format!("{}.csv", self.name), &self.to_csv())?;
         Ok(vec![svg, csv])
     }
 
-    fn draw(&self, path: &Path) -> Result<(), InputError> {
+    /// Draw the SVG into `out`; `path` only names the file in errors.
+    fn draw(&self, path: &Path, out: &mut String) -> Result<(), InputError> {
         let (w, h) = self.width.size();
-        let root = SVGBackend::new(path, (w, h)).into_drawing_area();
+        let root = SVGBackend::with_string(out, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| io(path, e))?;
         let heats: Vec<&Heat> =
             self.panels.iter().filter_map(|p| if let Panel::Heat(h) = p { Some(h) } else { None }).collect();

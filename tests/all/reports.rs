@@ -182,3 +182,56 @@ fn report_all_lists_every_kind() {
         assert!(help.contains(n.as_str()), "report --help lists {n}: {help}");
     }
 }
+
+/// A one-figure report, cheap to write.
+fn tiny_output() -> Output {
+    use icrl_proofs::report::plot::{Axis, Figure, Lines, Series, Width};
+    let fig = Figure::new(
+        "tiny-fig",
+        Width::One,
+        vec![Panel::Lines(Lines {
+            title: "tiny".into(),
+            xlabel: "x".into(),
+            ylabel: "y".into(),
+            x: Axis::Linear,
+            y: Axis::Linear,
+            series: vec![Series::line("s", vec![(0.0, 0.0), (1.0, 2.0), (2.0, 1.0)])],
+        })],
+    );
+    Output {
+        name: "tiny".into(),
+        summary: "tiny".into(),
+        markdown: "# tiny\n".into(),
+        numbers: serde_json::json!({}),
+        figures: vec![fig],
+        holds: None,
+    }
+}
+
+/// Every file of a report, the SVG included, goes through the atomic writer: an existing file
+/// is replaced whole, no temporary file is left, and a symbolic link at a figure's path is
+/// refused (`--out` named) with its target untouched.
+#[test]
+fn report_svgs_are_written_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = tiny_output();
+    std::fs::write(dir.path().join("tiny-fig.svg"), "old").unwrap();
+    o.write(dir.path()).unwrap();
+    let svg = std::fs::read_to_string(dir.path().join("tiny-fig.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{svg}");
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["tiny-fig.csv", "tiny-fig.svg", "tiny.json", "tiny.md"]);
+    #[cfg(unix)]
+    {
+        let other = tempfile::tempdir().unwrap();
+        let target = other.path().join("target.svg");
+        std::fs::write(&target, "keep").unwrap();
+        std::fs::remove_file(dir.path().join("tiny-fig.svg")).unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("tiny-fig.svg")).unwrap();
+        let e = o.write(dir.path()).unwrap_err();
+        assert_eq!(e.field, "--out", "{e:?}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+    }
+}
