@@ -404,3 +404,65 @@ pub fn merge(files: &[ShardFile]) -> Result<Printed, InputError> {
         wall_seconds: shards.iter().map(|f| f.wall_seconds).sum(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(worst: Option<(u64, f64, f64)>, max_error: f64, first: Option<u64>) -> RowAcc {
+        RowAcc {
+            worst: worst.map(|(case, ratio, error)| Worst { case, ratio, error, tolerance: 1.0 }),
+            max_error,
+            first_failure: first.map(|case| FirstFailure { case, quantity: format!("q{case}") }),
+            cases: 1,
+            measurements: 1,
+            failed_cases: first.is_some() as u64,
+            ..RowAcc::new(Arithmetic::F64)
+        }
+    }
+
+    #[test]
+    fn combine_keeps_the_first_maximum_in_case_order_whatever_the_file_order() {
+        // A tie at ratio 2: case 3 (second file) comes before case 4 (first file) in the run.
+        let (a, b) = (part(Some((4, 2.0, 0.4)), 0.4, Some(4)), part(Some((3, 2.0, 0.3)), 0.3, Some(5)));
+        for parts in [[&a, &b], [&b, &a]] {
+            let c = combine_rows(&parts);
+            assert_eq!(c.worst.as_ref().map(|w| (w.case, w.error)), Some((3, 0.3)));
+            assert_eq!(c.first_failure.as_ref().map(|f| f.case), Some(4));
+            assert_eq!((c.cases, c.failed_cases, c.max_error), (2, 2, 0.4));
+        }
+        // Negative control: a strictly larger ratio later in the run wins over the tie.
+        let later = part(Some((9, 2.5, 0.1)), 0.1, None);
+        assert_eq!(combine_rows(&[&a, &b, &later]).worst.map(|w| w.case), Some(9));
+    }
+
+    #[test]
+    fn combine_keeps_the_first_nan_and_nan_max_error() {
+        let nan_late = part(Some((8, f64::NAN, f64::NAN)), f64::NAN, Some(8));
+        let nan_early = part(Some((6, f64::NAN, 1.0)), 1.0, Some(6));
+        let big = part(Some((1, f64::INFINITY, 7.0)), 7.0, Some(1));
+        let c = combine_rows(&[&nan_late, &big, &nan_early]);
+        assert_eq!(c.worst.as_ref().map(|w| (w.case, w.error)), Some((6, 1.0)));
+        assert!(c.max_error.is_nan());
+        assert_eq!(c.first_failure.map(|f| f.case), Some(1));
+        // A NaN later in the run still wins over ∞; without a NaN, ∞ wins over a later finite ratio.
+        assert_eq!(combine_rows(&[&nan_early, &big]).worst.map(|w| w.case), Some(6));
+        let finite = part(Some((0, 3.0, 3.0)), 3.0, None);
+        assert_eq!(combine_rows(&[&finite, &big]).worst.map(|w| w.case), Some(1));
+    }
+
+    #[test]
+    fn exact_f64_reads_back_every_bit() {
+        #[derive(Serialize, Deserialize)]
+        struct X(#[serde(with = "exact_f64")] f64);
+        for x in [0.1, 2.6645352591003757e-15, 5e-324, f64::MAX, -0.0, 1e300, f64::INFINITY, f64::NEG_INFINITY] {
+            let text = serde_json::to_string(&X(x)).unwrap();
+            let y: X = serde_json::from_str(&text).unwrap();
+            assert_eq!(y.0.to_bits(), x.to_bits(), "{text}");
+        }
+        let y: X = serde_json::from_str(&serde_json::to_string(&X(f64::NAN)).unwrap()).unwrap();
+        assert!(y.0.is_nan());
+        assert!(serde_json::from_str::<X>("\"0.1x\"").is_err());
+        assert!(serde_json::from_str::<X>("0.1").is_err());
+    }
+}
