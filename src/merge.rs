@@ -32,6 +32,10 @@ use std::path::Path;
 /// The version of the shard line's layout.
 pub const FORMAT: u32 = 1;
 
+/// The largest file `merge` reads, checked before reading: a shard of the default run is about
+/// 32 KB, and a failing shard adds one instance per theorem (kilobytes each).
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StateLine {
@@ -235,6 +239,10 @@ pub fn read(path: &Path) -> Result<ShardFile, InputError> {
     let name = path.display().to_string();
     let err = |msg: String| InputError::new(name.clone(), msg);
     let at = |line: usize, msg: String| InputError::new(format!("{name} line {line}"), msg);
+    let size = std::fs::metadata(path).map_err(|e| err(format!("cannot read: {e}")))?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(err(format!("{size} bytes, more than the {MAX_FILE_BYTES} a shard output can need")));
+    }
     let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
     let lines: Vec<&str> = text.split('\n').collect();
     let pos = lines

@@ -187,6 +187,11 @@ fn merge_refuses_what_is_not_one_complete_run() {
     assert_refused(&merge(&[files[0].clone(), unknown.clone(), files[2].clone()], &[]), "unknown field");
     let truncated = bad("truncated.json", text.lines().next().unwrap());
     assert_refused(&merge(&[files[0].clone(), truncated.clone(), files[2].clone()], &[]), &truncated);
+    // Too large (a sparse file: refused from its size, before it is read).
+    let huge = dir.join("huge.json");
+    std::fs::File::create(&huge).unwrap().set_len(icrl_proofs::merge::MAX_FILE_BYTES + 1).unwrap();
+    let huge = huge.to_str().unwrap().to_string();
+    assert_refused(&merge(&[files[0].clone(), huge.clone(), files[2].clone()], &[]), &huge);
     let missing = dir.join("no-such.json").to_str().unwrap().to_string();
     assert_refused(&merge(std::slice::from_ref(&missing), &[]), &missing);
 }
