@@ -74,6 +74,18 @@ factor, `distance outside` / `excess`), error = how far the fitted value lies ou
 Exit status: 0 every claim holds, 1 a claim failed (the output names the seed, case and replay command), \
 2 usage or input error.")]
     Verify(VerifyArgs),
+    /// Combine the `--json` outputs of `icrl verify --shard K/N` into the unsharded run's output.
+    #[command(after_help = "Examples:
+  for k in 0 1 2; do icrl verify --cases 50 --shard $k/3 --json > shard-$k.json; done
+  icrl merge shard-*.json                    (the table `icrl verify --cases 50` prints)
+  icrl merge shard-*.json --json             (its --json, except wall_seconds: the sum of the shards')
+
+The files may come in any order; they must be the shards 0/N … N-1/N of one run (same seed, theorems, \
+cases, arithmetic), each once, unedited.
+
+Exit status: 0 every claim holds, 1 a claim failed (the failure the unsharded run reports), 2 a file is \
+unreadable, malformed, from another run, duplicated or missing (one `error:` line naming it).")]
+    Merge(MergeArgs),
     /// Check the theorems of one instance file, or of many (JSON Lines); `-` reads stdin.
     #[command(after_help = "Examples:
   icrl check fixtures/instances/sarsa-example.json
@@ -309,6 +321,28 @@ struct VerifyArgs {
     /// Harness negative control: perturb one entry of every construction; the run must fail.
     #[arg(long, hide = true)]
     sabotage: bool,
+    /// Run slice K of N (0 ≤ K < N) of the cases: case k of theorem ID goes to shard
+    /// (k + FNV-1a(ID)) mod N, so every shard gets an even share of every theorem. Combine the
+    /// shards' `--json` outputs with `icrl merge`.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard, conflicts_with = "case")]
+    shard: Option<crate::verify::Shard>,
+}
+
+fn parse_shard(text: &str) -> Result<crate::verify::Shard, String> {
+    crate::verify::Shard::parse(text)
+}
+
+#[derive(Args, Debug)]
+struct MergeArgs {
+    /// The shard outputs (`icrl verify --shard K/N --json > FILE`), in any order.
+    #[arg(required = true, value_name = "FILES")]
+    files: Vec<PathBuf>,
+    /// Output format, as `icrl verify`'s.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Same as `--format json`.
+    #[arg(long, conflicts_with = "format")]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -400,6 +434,7 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     let result = match cli.cmd {
         Cmd::List { format, json } => list(if json { Format::Json } else { format }),
         Cmd::Verify(a) => verify(a),
+        Cmd::Merge(a) => merge(a),
         Cmd::Check(a) => check(a),
         Cmd::Search(a) => search(a),
         Cmd::Bench(a) => bench(a),
@@ -556,58 +591,38 @@ fn verify(a: VerifyArgs) -> Result<i32, InputError> {
         sides: Default::default(),
     };
     let t0 = std::time::Instant::now();
-    let report = crate::verify::run(&ts, &cfg);
-    let wall = t0.elapsed().as_secs_f64();
-    let mut o = out();
-    if format == Format::Markdown || format == Format::Latex {
-        let t = if format == Format::Markdown {
-            crate::verify::render_markdown(&report)
-        } else {
-            crate::verify::render_latex(&report)
-        };
-        let _ = write!(o, "{t}");
-        // Failures go to stderr so that stdout stays a table that can be pasted or \input.
-        for f in &report.failures {
-            eprintln!(
-                "FAILED {} (seed {}, case {}): {} error {:.3e} > tolerance {:.1e}; replay: {}",
-                f.theorem,
-                f.seed,
-                f.case,
-                f.measurement.quantity,
-                f.measurement.error,
-                f.measurement.tolerance,
-                f.replay
-            );
-        }
-    } else if format == Format::Json {
-        for r in &report.rows {
-            let _ = writeln!(o, "{}", serde_json::to_string(r).expect("serializable"));
-        }
-        for f in &report.failures {
-            let _ = writeln!(o, "{}", serde_json::json!({ "failure": f }));
-        }
-        let _ = writeln!(
-            o,
-            "{}",
-            serde_json::json!({"summary": {"seed": a.seed, "all_hold": report.all_hold(), "wall_seconds": wall}})
-        );
-    } else {
-        let _ = write!(o, "{}", crate::verify::render_table(&report));
-        let _ = writeln!(o, "seed {}; {} rows in {:.2} s", a.seed, report.rows.len(), wall);
-        for f in &report.failures {
-            let _ = writeln!(
-                o,
-                "\nFAILED {} (seed {}, case {}): {} error {:.3e} > tolerance {:.1e}",
-                f.theorem, f.seed, f.case, f.measurement.quantity, f.measurement.error, f.measurement.tolerance
-            );
-            let _ = writeln!(o, "  {}", f.suspect);
-            let _ = writeln!(o, "  replay: {}", f.replay);
-            if let Some(inst) = &f.instance {
-                let _ = writeln!(o, "  instance (icrl check accepts it): {}", inst);
-            }
-        }
+    let (report, accs) = crate::verify::run_shard(&ts, &cfg, a.shard);
+    let mut printed = crate::verify::Printed::of(&report, t0.elapsed().as_secs_f64());
+    printed.shard = a.shard.map(|s| (s, crate::merge::state_line(s, &cfg, &accs)));
+    Ok(print_run(&printed, format))
+}
+
+fn verify_format(f: Format) -> crate::verify::Format {
+    match f {
+        Format::Table => crate::verify::Format::Table,
+        Format::Markdown => crate::verify::Format::Markdown,
+        Format::Latex => crate::verify::Format::Latex,
+        Format::Json => crate::verify::Format::Json,
     }
-    Ok(if report.all_hold() { crate::cli::EXIT_OK } else { EXIT_FAIL })
+}
+
+/// Print a `verify` or `merge` run; the exit code from its verdicts.
+fn print_run(p: &crate::verify::Printed, format: Format) -> i32 {
+    let (stdout, stderr) = p.render(verify_format(format));
+    let _ = out().write_all(stdout.as_bytes());
+    eprint!("{stderr}");
+    if p.all_hold() {
+        EXIT_OK
+    } else {
+        EXIT_FAIL
+    }
+}
+
+fn merge(a: MergeArgs) -> Result<i32, InputError> {
+    let format = if a.json { Format::Json } else { a.format };
+    let files = a.files.iter().map(|p| crate::merge::read(p)).collect::<Result<Vec<_>, _>>()?;
+    let printed = crate::merge::merge(&files)?;
+    Ok(print_run(&printed, format))
 }
 
 fn check(a: CheckArgs) -> Result<i32, InputError> {

@@ -30,6 +30,7 @@ pub mod fsutil;
 pub mod instance;
 pub mod linalg;
 pub mod mdp;
+pub mod merge;
 pub mod probe;
 pub mod report;
 pub mod rl;

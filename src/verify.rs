@@ -3,12 +3,22 @@
 //! Case `k` of theorem `id` under seed `s` draws everything from `case_rng(s, id, k)`, so the
 //! verdicts, errors and the first failing case do not depend on the number of threads or on
 //! scheduling: results are collected in case order and reduced sequentially.
+//!
+//! **Shards.** `verify --shard K/N` runs the cases `k` of theorem `id` with
+//! [`Shard::owns`]`(id, k)`: `(k + h(id)) mod N = K`, `h` the FNV-1a hash of the id. Within one
+//! theorem this is round robin, so every shard gets `⌊n/N⌋` or `⌈n/N⌉` of its cases; the offset
+//! `h(id)` rotates where each theorem starts, so that the few expensive cases of the small rate
+//! theorems (6 to 32 cases each) do not all land on shards `0…5`. The assignment depends only on
+//! `(id, k, N)`, not on which other theorems run. A case draws from `case_rng(seed, id, k)` in
+//! any shard, so its result is the one the unsharded run computes, and each row's running state
+//! ([`RowAcc`]) is combined by `crate::merge` into exactly the unsharded row.
 
 use crate::rng::case_rng;
 use crate::scalar::grid;
 use crate::theorem::{ArithFilter, Arithmetic, CaseResult, CheckCtx, CheckKind, Measurement, TheoremSpec};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Options of one `verify` run.
 #[derive(Clone, Debug)]
@@ -112,7 +122,66 @@ impl Report {
 
 /// Run the checks.
 pub fn run(theorems: &[TheoremSpec], cfg: &VerifyConfig) -> Report {
-    let total: u64 = theorems.iter().map(|t| cases_of(t, cfg)).sum();
+    run_shard(theorems, cfg, None).0
+}
+
+/// Slice `K` of `N` of a run (`--shard K/N`): case `k` of theorem `id` belongs to shard
+/// `(k + tag_hash(id)) mod N` (see the module doc for why).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// `K`, in `0..count`.
+    pub index: u64,
+    /// `N ≥ 1`.
+    pub count: u64,
+}
+
+impl Shard {
+    /// Parse `K/N` strictly: decimal digits only (no sign, space or leading zero), `N ≥ 1`,
+    /// `K < N`.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let (k, n) = text.split_once('/').ok_or_else(|| format!("{text:?} is not K/N (e.g. 0/16)"))?;
+        let num = |part: &str, what: &str| -> Result<u64, String> {
+            let canonical =
+                !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) && (part == "0" || !part.starts_with('0'));
+            if !canonical {
+                return Err(format!(
+                    "{what} {part:?} in {text:?} is not a decimal integer without sign or leading zeros"
+                ));
+            }
+            part.parse::<u64>().map_err(|_| format!("{what} {part:?} in {text:?} is too large"))
+        };
+        let (index, count) = (num(k, "K")?, num(n, "N")?);
+        if count == 0 {
+            return Err(format!("N must be at least 1 in {text:?}"));
+        }
+        if index >= count {
+            return Err(format!("K must be below N in {text:?} (shards are numbered 0 to N-1)"));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether case `k` of theorem `id` is this shard's.
+    pub fn owns(&self, id: &str, k: u64) -> bool {
+        (k % self.count + crate::rng::tag_hash(id) % self.count) % self.count == self.index
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// Run the checks of one shard (all cases when `shard` is `None`): the report of those cases
+/// and, per theorem, the running state a merge needs.
+pub fn run_shard(theorems: &[TheoremSpec], cfg: &VerifyConfig, shard: Option<Shard>) -> (Report, Vec<TheoremAcc>) {
+    let indices_of = |t: &TheoremSpec| -> Vec<u64> {
+        match cfg.only_case {
+            Some(k) => vec![k],
+            None => (0..cases_of(t, cfg)).filter(|&k| shard.map_or(true, |s| s.owns(t.id, k))).collect(),
+        }
+    };
+    let total: u64 = theorems.iter().map(|t| indices_of(t).len() as u64).sum();
     let bar = if cfg.progress {
         let b = indicatif::ProgressBar::new(total);
         b.set_style(
@@ -127,12 +196,10 @@ pub fn run(theorems: &[TheoremSpec], cfg: &VerifyConfig) -> Report {
     let ctx = CheckCtx { arith: cfg.arith, sabotage: cfg.sabotage, want_instance: false, sides: cfg.sides };
     let mut rows = Vec::new();
     let mut failures = Vec::new();
+    let mut accs = Vec::new();
     for t in theorems {
         bar.set_message(t.id);
-        let indices: Vec<u64> = match cfg.only_case {
-            Some(k) => vec![k],
-            None => (0..cases_of(t, cfg)).collect(),
-        };
+        let indices = indices_of(t);
         let results: Vec<(u64, CaseResult)> = indices
             .par_iter()
             .map(|&k| {
@@ -142,18 +209,19 @@ pub fn run(theorems: &[TheoremSpec], cfg: &VerifyConfig) -> Report {
                 (k, r)
             })
             .collect();
-        let (mut trows, tfail) = aggregate(t, cfg, &results);
-        if let Some(mut f) = tfail {
+        let mut acc = aggregate(t, cfg, &results);
+        if let Some(f) = &mut acc.failure {
             // Re-run the failing case to capture its instance.
             let mut rng = case_rng(cfg.seed, t.id, f.case);
             let ctx2 = CheckCtx { want_instance: true, ..ctx };
             f.instance = (t.check)(&mut rng, &ctx2).instance;
-            failures.push(f);
         }
-        rows.append(&mut trows);
+        rows.extend(acc.rows());
+        failures.extend(acc.failure.clone());
+        accs.push(acc);
     }
     bar.finish_and_clear();
-    Report { seed: cfg.seed, rows, failures }
+    (Report { seed: cfg.seed, rows, failures }, accs)
 }
 
 fn cases_of(t: &TheoremSpec, cfg: &VerifyConfig) -> u64 {
@@ -164,32 +232,151 @@ fn cases_of(t: &TheoremSpec, cfg: &VerifyConfig) -> u64 {
     }
 }
 
-fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)]) -> (Vec<Row>, Option<Failure>) {
-    let mut rows: Vec<Row> = Vec::new();
-    let mut failure: Option<Failure> = None;
-    for arith in [Arithmetic::Exact, Arithmetic::F64] {
-        let mut row = Row {
-            theorem: t.id.to_string(),
-            provenance: t.provenance.label().to_string(),
-            kind: t.kind,
-            arithmetic: arith,
+/// The measurement of a row closest to (or furthest past) its tolerance, with its case.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Worst {
+    /// Case index.
+    pub case: u64,
+    /// `error / tolerance` (0 for a holding exact measurement, `∞` for a failing one).
+    #[serde(with = "exact_f64")]
+    pub ratio: f64,
+    /// Its error.
+    #[serde(with = "exact_f64")]
+    pub error: f64,
+    /// Its tolerance.
+    #[serde(with = "exact_f64")]
+    pub tolerance: f64,
+    /// Its kind (the row's `worst_kind`).
+    pub kind: CheckKind,
+}
+
+impl Worst {
+    /// Whether a measurement of ratio `ratio` replaces the current worst `cur` when it comes
+    /// later in case order: a larger ratio, or the first NaN. Applied case by case this keeps
+    /// the first maximum; applied to the shards' worsts sorted by case it keeps the same one.
+    pub fn beats(ratio: f64, cur: Option<&Worst>) -> bool {
+        let cur = cur.map_or(f64::NEG_INFINITY, |w| w.ratio);
+        ratio > cur || (ratio.is_nan() && !cur.is_nan())
+    }
+}
+
+/// The first failing case of a row and what failed in it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirstFailure {
+    /// Case index.
+    pub case: u64,
+    /// The first failing measurement's quantity.
+    pub quantity: String,
+}
+
+/// The running state of one row over a set of cases: what `verify` folds case by case, what a
+/// shard writes (`--shard K/N --json`) and what `crate::merge` combines. [`TheoremAcc::rows`]
+/// turns it into the [`Row`] printed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowAcc {
+    /// `exact` or `f64`.
+    #[serde(with = "arith_name")]
+    pub arithmetic: Arithmetic,
+    /// Cases with a measurement in this arithmetic.
+    pub cases: u64,
+    /// Measurements compared.
+    pub measurements: u64,
+    /// Largest error seen (`crate::tolerance::worst`: NaN wins).
+    #[serde(with = "exact_f64")]
+    pub max_error: f64,
+    /// The measurement closest to (or furthest past) its tolerance.
+    pub worst: Option<Worst>,
+    /// Cases in which some measurement failed.
+    pub failed_cases: u64,
+    /// The first failing case.
+    pub first_failure: Option<FirstFailure>,
+    /// Exact draws per grid-prompt shape (Schwartz–Zippel counts compound per shape only).
+    pub shapes: BTreeMap<String, u64>,
+}
+
+impl RowAcc {
+    /// The state of no cases.
+    pub fn new(arithmetic: Arithmetic) -> RowAcc {
+        RowAcc {
+            arithmetic,
             cases: 0,
             measurements: 0,
             max_error: 0.0,
-            worst_error: 0.0,
-            tolerance: 0.0,
-            worst_kind: t.kind,
+            worst: None,
             failed_cases: 0,
-            holds: true,
             first_failure: None,
-            first_failure_quantity: None,
+            shapes: BTreeMap::new(),
+        }
+    }
+}
+
+/// The running state of one theorem: its rows (only arithmetics with cases) and its first
+/// failure (the lowest failing case; exact before `f64` within a case).
+#[derive(Clone, Debug)]
+pub struct TheoremAcc {
+    /// Theorem id.
+    pub id: String,
+    /// `[Q]`, `[D]` or `[R]`.
+    pub provenance: String,
+    /// The registry's kind of the theorem.
+    pub kind: CheckKind,
+    /// The Schwartz–Zippel degree, for polynomial identities.
+    pub sz_degree: Option<u32>,
+    /// Cases of the whole run (all shards).
+    pub cases: u64,
+    /// Exact row first, then `f64`; an arithmetic without cases has none.
+    pub rows: Vec<RowAcc>,
+    /// The first failure.
+    pub failure: Option<Failure>,
+}
+
+impl TheoremAcc {
+    /// The printed rows.
+    pub fn rows(&self) -> Vec<Row> {
+        self.rows.iter().map(|acc| self.row(acc)).collect()
+    }
+
+    fn row(&self, acc: &RowAcc) -> Row {
+        let mut row = Row {
+            theorem: self.id.clone(),
+            provenance: self.provenance.clone(),
+            kind: self.kind,
+            arithmetic: acc.arithmetic,
+            cases: acc.cases,
+            measurements: acc.measurements,
+            max_error: acc.max_error,
+            worst_error: acc.worst.as_ref().map_or(0.0, |w| w.error),
+            tolerance: acc.worst.as_ref().map_or(0.0, |w| w.tolerance),
+            worst_kind: acc.worst.as_ref().map_or(self.kind, |w| w.kind),
+            failed_cases: acc.failed_cases,
+            holds: acc.failed_cases == 0,
+            first_failure: acc.first_failure.as_ref().map(|f| f.case),
+            first_failure_quantity: acc.first_failure.as_ref().map(|f| f.quantity.clone()),
             sz_log10_bound: None,
             sz_degree: None,
             sz_shapes: None,
             sz_min_draws: None,
         };
-        let mut shapes: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
-        let mut worst_ratio = f64::NEG_INFINITY;
+        if acc.arithmetic == Arithmetic::Exact {
+            if let (Some(deg), Some(&min)) = (self.sz_degree, acc.shapes.values().min()) {
+                row.sz_degree = Some(deg);
+                row.sz_shapes = Some(acc.shapes.len() as u64);
+                row.sz_min_draws = Some(min);
+                row.sz_log10_bound = Some(grid::log10_bound(deg, min));
+            }
+        }
+        row
+    }
+}
+
+fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)]) -> TheoremAcc {
+    let mut rows: Vec<RowAcc> = Vec::new();
+    let mut failure: Option<Failure> = None;
+    for arith in [Arithmetic::Exact, Arithmetic::F64] {
+        let mut row = RowAcc::new(arith);
         for (k, r) in results {
             let ms: Vec<&Measurement> = r.measurements.iter().filter(|m| m.arithmetic == arith).collect();
             if ms.is_empty() {
@@ -198,7 +385,7 @@ fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)])
             row.cases += 1;
             row.measurements += ms.len() as u64;
             if let Some(sh) = &r.sz_shape {
-                *shapes.entry(sh.as_str()).or_default() += 1;
+                *row.shapes.entry(sh.clone()).or_default() += 1;
             }
             let mut case_failed = false;
             for m in ms {
@@ -210,17 +397,13 @@ fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)])
                 } else {
                     f64::INFINITY
                 };
-                if ratio > worst_ratio || (ratio.is_nan() && !worst_ratio.is_nan()) {
-                    worst_ratio = ratio;
-                    row.tolerance = m.tolerance;
-                    row.worst_error = m.error;
-                    row.worst_kind = m.kind;
+                if Worst::beats(ratio, row.worst.as_ref()) {
+                    row.worst = Some(Worst { case: *k, ratio, error: m.error, tolerance: m.tolerance, kind: m.kind });
                 }
                 if !m.holds && !case_failed {
                     case_failed = true;
                     if row.first_failure.is_none() {
-                        row.first_failure = Some(*k);
-                        row.first_failure_quantity = Some(m.quantity.clone());
+                        row.first_failure = Some(FirstFailure { case: *k, quantity: m.quantity.clone() });
                     }
                     let earlier = failure.as_ref().map_or(true, |f| *k < f.case);
                     if earlier {
@@ -240,33 +423,215 @@ fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)])
                 row.failed_cases += 1;
             }
         }
-        if row.cases == 0 {
-            continue;
+        if row.cases > 0 {
+            rows.push(row);
         }
-        row.holds = row.failed_cases == 0;
-        if arith == Arithmetic::Exact {
-            if let (Some(deg), Some(&min)) = (t.sz_degree, shapes.values().min()) {
-                row.sz_degree = Some(deg);
-                row.sz_shapes = Some(shapes.len() as u64);
-                row.sz_min_draws = Some(min);
-                row.sz_log10_bound = Some(grid::log10_bound(deg, min));
+    }
+    TheoremAcc {
+        id: t.id.to_string(),
+        provenance: t.provenance.label().to_string(),
+        kind: t.kind,
+        sz_degree: t.sz_degree,
+        cases: cases_of(t, cfg),
+        rows,
+        failure,
+    }
+}
+
+/// An `f64` written as the string of its shortest round-trip decimal (`"2.5e-15"`, `"NaN"`,
+/// `"inf"`), read back bit for bit: JSON numbers have no NaN or `∞`, and `serde_json` reads
+/// numbers only to within an ulp by default.
+pub mod exact_f64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Write `x`.
+    pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{x:?}"))
+    }
+
+    /// Read what [`serialize`] wrote.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse::<f64>().map_err(|_| serde::de::Error::custom(format!("{text:?} is not a number")))
+    }
+}
+
+pub(crate) mod arith_name {
+    use crate::theorem::Arithmetic;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(a: &Arithmetic, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(a.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arithmetic, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "exact" => Ok(Arithmetic::Exact),
+            "f64" => Ok(Arithmetic::F64),
+            other => Err(serde::de::Error::custom(format!("arithmetic {other:?} is not `exact` or `f64`"))),
+        }
+    }
+}
+
+/// A failure as every output format prints it: the instance kept as its compact JSON text, so
+/// that a failure read back from a shard file prints byte for byte as in the run that found it.
+#[derive(Clone, Debug, Serialize)]
+pub struct PrintedFailure {
+    /// Theorem id.
+    pub theorem: String,
+    /// Seed of the run.
+    pub seed: u64,
+    /// Case index.
+    pub case: u64,
+    /// The failing measurement.
+    pub measurement: Measurement,
+    /// The command that replays it.
+    pub replay: String,
+    /// What to suspect (from the provenance label).
+    pub suspect: String,
+    /// The instance JSON, when the theorem has one.
+    pub instance: Option<Box<serde_json::value::RawValue>>,
+}
+
+impl From<&Failure> for PrintedFailure {
+    fn from(f: &Failure) -> Self {
+        PrintedFailure {
+            theorem: f.theorem.clone(),
+            seed: f.seed,
+            case: f.case,
+            measurement: f.measurement.clone(),
+            replay: f.replay.clone(),
+            suspect: f.suspect.clone(),
+            instance: f.instance.as_ref().map(|v| serde_json::value::to_raw_value(v).expect("serializable")),
+        }
+    }
+}
+
+/// An output format of `verify` and `merge`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// The plain-text table, its footer and the failures.
+    Table,
+    /// A GFM table with its legend (failures on stderr).
+    Markdown,
+    /// A LaTeX `tabular` with its legend (failures on stderr).
+    Latex,
+    /// JSON Lines: one object per row, one per failure, the shard state (shards only), a summary.
+    Json,
+}
+
+/// Everything a `verify` or `merge` run prints: one renderer for both, so a merge prints what
+/// the unsharded run prints.
+#[derive(Clone, Debug)]
+pub struct Printed {
+    /// Seed of the run.
+    pub seed: u64,
+    /// One row per theorem × arithmetic.
+    pub rows: Vec<Row>,
+    /// First failure of each failing theorem.
+    pub failures: Vec<PrintedFailure>,
+    /// A shard's `K/N` and its state line (`crate::merge::state_line`).
+    pub shard: Option<(Shard, String)>,
+    /// Wall-clock seconds (a merge: the sum of the shards').
+    pub wall_seconds: f64,
+}
+
+impl Printed {
+    /// What a `verify` run prints of `report` (a shard's state line added by the caller).
+    pub fn of(report: &Report, wall_seconds: f64) -> Printed {
+        Printed {
+            seed: report.seed,
+            rows: report.rows.clone(),
+            failures: report.failures.iter().map(PrintedFailure::from).collect(),
+            shard: None,
+            wall_seconds,
+        }
+    }
+
+    /// `true` iff every row holds.
+    pub fn all_hold(&self) -> bool {
+        self.rows.iter().all(|r| r.holds)
+    }
+
+    /// `(stdout, stderr)` in `format`.
+    pub fn render(&self, format: Format) -> (String, String) {
+        let (mut o, mut e) = (String::new(), String::new());
+        match format {
+            Format::Markdown | Format::Latex => {
+                o = if format == Format::Markdown { markdown_of(&self.rows) } else { latex_of(&self.rows) };
+                // Failures go to stderr so that stdout stays a table that can be pasted or \input.
+                for f in &self.failures {
+                    e.push_str(&format!(
+                        "FAILED {} (seed {}, case {}): {} error {:.3e} > tolerance {:.1e}; replay: {}\n",
+                        f.theorem,
+                        f.seed,
+                        f.case,
+                        f.measurement.quantity,
+                        f.measurement.error,
+                        f.measurement.tolerance,
+                        f.replay
+                    ));
+                }
+            }
+            Format::Json => {
+                for r in &self.rows {
+                    o.push_str(&serde_json::to_string(r).expect("serializable"));
+                    o.push('\n');
+                }
+                #[derive(Serialize)]
+                struct Line<'a> {
+                    failure: &'a PrintedFailure,
+                }
+                for f in &self.failures {
+                    // Serialized directly (not through a `Value`) so the instance text is kept.
+                    o.push_str(&serde_json::to_string(&Line { failure: f }).expect("serializable"));
+                    o.push('\n');
+                }
+                if let Some((_, line)) = &self.shard {
+                    o.push_str(line);
+                    o.push('\n');
+                }
+                let summary = serde_json::json!({"summary": {"seed": self.seed, "all_hold": self.all_hold(), "wall_seconds": self.wall_seconds}});
+                o.push_str(&format!("{summary}\n"));
+            }
+            Format::Table => {
+                o = table_of(&self.rows);
+                o.push_str(&format!("seed {}; {} rows in {:.2} s", self.seed, self.rows.len(), self.wall_seconds));
+                if let Some((s, _)) = &self.shard {
+                    o.push_str(&format!("; shard {s} of the cases (icrl merge combines the shards' --json)"));
+                }
+                o.push('\n');
+                for f in &self.failures {
+                    o.push_str(&format!(
+                        "\nFAILED {} (seed {}, case {}): {} error {:.3e} > tolerance {:.1e}\n",
+                        f.theorem, f.seed, f.case, f.measurement.quantity, f.measurement.error, f.measurement.tolerance
+                    ));
+                    o.push_str(&format!("  {}\n", f.suspect));
+                    o.push_str(&format!("  replay: {}\n", f.replay));
+                    if let Some(inst) = &f.instance {
+                        o.push_str(&format!("  instance (icrl check accepts it): {}\n", inst.get()));
+                    }
+                }
             }
         }
-        rows.push(row);
+        (o, e)
     }
-    (rows, failure)
 }
 
 /// Render the summary table. `error` and `tolerance` are those of the measurement closest to
 /// (or furthest past) its tolerance, so the pair is comparable even when a theorem compares
 /// quantities of different scales; `--json` also has the plain `max_error`.
 pub fn render_table(report: &Report) -> String {
+    table_of(&report.rows)
+}
+
+fn table_of(rows: &[Row]) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "{:<34} {:<4} {:<8} {:<6} {:>6} {:>10} {:>10} {:<7} {}\n",
         "theorem", "", "kind", "arith", "cases", "error", "tolerance", "verdict", "certificate"
     ));
-    for r in &report.rows {
+    for r in rows {
         let cert = match (r.sz_log10_bound, r.sz_degree, r.sz_shapes) {
             (Some(b), Some(d), Some(m)) if r.holds => {
                 format!("P(false) <= 10^{:.0} per shape ({m} shapes, deg <= {d})", b)
@@ -329,10 +694,14 @@ fn verdict(r: &Row) -> String {
 
 /// The summary as a GFM table with its legend (`icrl verify --format markdown`).
 pub fn render_markdown(report: &Report) -> String {
+    markdown_of(&report.rows)
+}
+
+fn markdown_of(rows: &[Row]) -> String {
     let mut s = String::from(
         "| theorem | label | kind | arithmetic | cases | error | tolerance | verdict | certificate |\n|:---|:---|:---|:---|---:|---:|---:|:---|:---|\n",
     );
-    for r in &report.rows {
+    for r in rows {
         s.push_str(&format!(
             "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.theorem,
@@ -419,13 +788,17 @@ fn latex_num(x: f64) -> String {
 /// The summary as a LaTeX `tabular` with its legend as a comment and a caption-ready note
 /// (`icrl verify --format latex`; plain LaTeX, no package needed).
 pub fn render_latex(report: &Report) -> String {
+    latex_of(&report.rows)
+}
+
+fn latex_of(rows: &[Row]) -> String {
     let mut s = String::from("% icrl verify --format latex\n");
     s.push_str(&format!("% {}:\n", LEGEND_INTRO.replace('`', "")));
     for (kind, text) in error_legend() {
         s.push_str(&format!("%   {kind}: {text}.\n"));
     }
     s.push_str("\\begin{tabular}{@{}llllrrrl@{}}\n\\hline\ntheorem & label & kind & arithmetic & cases & error & tolerance & verdict \\\\\n\\hline\n");
-    for r in &report.rows {
+    for r in rows {
         s.push_str(&format!(
             "\\texttt{{{}}} & {} & {} & {} & {} & {} & {} & {} \\\\\n",
             latex_escape(&r.theorem),

@@ -113,7 +113,7 @@ impl Arithmetic {
 /// registry says which measurement that is. Each [`Measurement`] carries its own kind, set by
 /// its constructor, and `tests/all/registry.rs` checks that the registry's kind is among the
 /// kinds a theorem's measurements have (and is that kind when there is only one).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckKind {
     /// Two sides are equal: error = max |difference| (relative where the quantity says so);

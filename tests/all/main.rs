@@ -24,6 +24,7 @@ mod registry;
 mod reports;
 mod sarsa;
 mod schema;
+mod shard;
 mod softmax_td;
 mod speed;
 mod writes;
