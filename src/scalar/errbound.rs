@@ -436,7 +436,7 @@ mod tests {
         for t in 0..200 {
             let (m, k, n) = (rng.random_range(1..5), rng.random_range(1..9), rng.random_range(1..5));
             let scale = 2f64.powi(rng.random_range(-60..60));
-            let mut ent = |rng: &mut rand_chacha::ChaCha8Rng| {
+            let ent = |rng: &mut rand_chacha::ChaCha8Rng| {
                 if rng.random_bool(0.3) {
                     ErrBound::exact(0.0)
                 } else {
