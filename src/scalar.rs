@@ -6,8 +6,11 @@
 //! and `BigRational` for exact equality (`docs/theory/README.md`, "Conventions"). Softmax code is `f64`
 //! only. [`field::Fp`] adds the prime fields `F_p` (`p ≈ 2^62`) for Schwartz–Zippel
 //! certificates at every shape, and [`degree::Degree`] the degree bound such a certificate needs.
+//! [`errbound::ErrBound`] is `f64` with a rigorous bound on its distance to the exact value, the
+//! tolerance of every linear-attention `f64` equality.
 
 pub mod degree;
+pub mod errbound;
 pub mod field;
 
 use num_bigint::BigInt;

@@ -1,14 +1,84 @@
 //! Every floating-point tolerance of the project, each with its reason (like
 //! `statrs/src/prec.rs`). Exact checks have none: their tolerance is 0.
 //!
-//! The `f64` linear-attention checks compare two different evaluation orders of the same
-//! polynomial. With entries bounded by `B` and `k` accumulated products, the forward error of
+//! The `f64` equalities of `verify` and `check` for the linear-attention families use no
+//! estimate: [`bounded_cmp`] compares against error bounds propagated through the computation
+//! (`crate::scalar::errbound`). The estimates below serve the rest (softmax families, the bench
+//! fast path, property tests).
+//!
+//! An estimated `f64` linear-attention tolerance compares two different evaluation orders of the
+//! same polynomial. With entries bounded by `B` and `k` accumulated products, the forward error of
 //! each side is at most about `k · u · (scale of the terms)` with `u = 2^-53 ≈ 1.1e-16`.
 //! We compare relative to the magnitude of the terms that were summed (not the result, which
 //! may cancel), so the tolerances below are `c · k · u` with a safety factor `c`.
 
 /// Unit roundoff of `f64`.
 pub const UNIT_ROUNDOFF: f64 = f64::EPSILON / 2.0;
+
+/// The rigorous `f64` comparison of the linear-attention equalities (`verify` and `check` of
+/// `sarsa-*`, `actor-critic-equivalence`, `linear-td*`, `linear-td-average-reward`): both sides
+/// ran on [`crate::scalar::errbound::ErrBound`], so entry `i` of each side carries a bound
+/// `e ≥ |x − x̂|` on its distance to the exact value of the same computation (derivation in
+/// that module and in `proofs/README.md`, "Rigorous f64 bounds"). Where the theorem holds,
+/// `x̂_T = x̂_R`, hence `|x_T − x_R| ≤ e_T + e_R`: entry `i` holds iff that inequality does. No
+/// safety factor, no magnitude estimate: valid at every scale and depth, so an `f64` failure
+/// is a failure of the claim (or a bug), never rounding.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BoundedCmp {
+    /// `|x_T − x_R|` of the entry closest to (or furthest past) its bound (largest ratio).
+    pub error: f64,
+    /// That entry's `e_T + e_R` (rounded up). `NaN` when some bound overflowed: nothing is
+    /// certified, `error ≤ tolerance` fails and `icrl check` refuses the input as an overflow.
+    pub tolerance: f64,
+    /// The first entry with `|x_T − x_R| > e_T + e_R` (or a NaN).
+    pub first_violation: Option<usize>,
+    /// Some bound is not finite (the values may still be).
+    pub overflow: bool,
+}
+
+impl BoundedCmp {
+    /// Whether every entry is within its bound.
+    pub fn holds(&self) -> bool {
+        self.error <= self.tolerance && self.first_violation.is_none() && !self.overflow
+    }
+}
+
+/// Compare two sides entrywise against their error bounds ([`BoundedCmp`]). The difference is
+/// rounded to nearest and the bound's sum upward, which keeps the implication
+/// "exact equality ⇒ holds" (rounding is monotone). Sides of different lengths fail.
+pub fn bounded_cmp(tf: &[crate::scalar::errbound::ErrBound], rf: &[crate::scalar::errbound::ErrBound]) -> BoundedCmp {
+    use crate::scalar::errbound::add_up;
+    if tf.len() != rf.len() {
+        return BoundedCmp { error: f64::INFINITY, tolerance: 0.0, first_violation: Some(0), overflow: false };
+    }
+    let mut best = BoundedCmp { error: 0.0, tolerance: 0.0, first_violation: None, overflow: false };
+    let mut best_ratio = -1.0;
+    for (i, (a, b)) in tf.iter().zip(rf).enumerate() {
+        let d = (a.x - b.x).abs();
+        let bound = add_up(a.e, b.e);
+        if !bound.is_finite() {
+            best.overflow = true;
+            continue;
+        }
+        let ratio = if d == 0.0 { 0.0 } else { d / bound }; // d/0 = inf; NaN stays NaN
+        if !(d <= bound) && best.first_violation.is_none() {
+            best.first_violation = Some(i);
+        }
+        if ratio.is_nan() || ratio > best_ratio || (ratio == best_ratio && d > best.error) {
+            if best_ratio.is_nan() {
+                continue;
+            }
+            best_ratio = ratio;
+            best.error = d;
+            best.tolerance = bound;
+        }
+    }
+    if best.overflow {
+        best.error = f64::INFINITY;
+        best.tolerance = f64::NAN;
+    }
+    best
+}
 
 /// Relative tolerance for comparing two evaluations of a polynomial identity in `f64` that
 /// accumulate `ops` rounded operations each: `64 · ops · u`. The factor 64 covers the two

@@ -27,13 +27,14 @@ use crate::mdp::policy::{softmax_score, TabularPolicy};
 use crate::mdp::rollout::{rollout_from_initial, Trajectory};
 use crate::rl::actor_critic::batch_actor_critic;
 use crate::rng::Rng;
+use crate::scalar::errbound::ErrBound;
 use crate::scalar::{grid, Scalar};
 use crate::theorem::common::*;
 use crate::theorem::{
     Arithmetic, Assumption, CaseResult, CheckCtx, Family, Formal, InstanceCheck, InstanceOutcome, Limits, Measurement,
     Provenance, Sides, Skipped, TheoremSpec,
 };
-use crate::tolerance::{fd_score_tol, poly_rel_tol, SCORE_FD_STEP, UNIT_ROUNDOFF};
+use crate::tolerance::{fd_score_tol, SCORE_FD_STEP, UNIT_ROUNDOFF};
 use crate::weights::{Layout, Weights};
 use num_rational::BigRational;
 use rand::Rng as _;
@@ -203,13 +204,6 @@ pub fn body<T: Scalar>(x: &AcInput, p: &Mat<T>, v: &Mat<T>, sides: &Sides) -> (V
     (tf, rf)
 }
 
-/// The `f64` tolerance of [`body`] on `x`.
-pub fn body_tol(x: &AcInput) -> f64 {
-    let rb: TransitionBatch<f64> =
-        crate::rl::pairing::transitions(x.critic, x.traj, x.gamma, crate::rl::pairing::next_pair);
-    ac_tol(&rb, x.psi, x.w, x.lambda, x.alpha, x.beta)
-}
-
 /// The reference side: `[w'; λ']`.
 pub fn reference<T: Scalar>(
     b: &TransitionBatch<T>,
@@ -221,16 +215,6 @@ pub fn reference<T: Scalar>(
 ) -> Vec<T> {
     let (w2, l2) = batch_actor_critic(b, psi, w, lambda, alpha, beta);
     w2.into_iter().chain(l2).collect()
-}
-
-/// `f64` tolerance: as for SARSA (`sarsa_tol`), with the actor's terms `β|ψ_i||δ_i|` covered by
-/// the factor `max|ψ|` and the actor's own magnitude `|λ|∞` added to the scale (the output
-/// `λ' = λ + …` is rounded relative to `|λ|`).
-fn ac_tol(b: &TransitionBatch<f64>, psi: &[Vec<f64>], w: &[f64], lambda: &[f64], alpha: f64, beta: f64) -> f64 {
-    let dd = 3 * w.len() + 2 + 2 * psi.first().map_or(0, Vec::len);
-    let psi_max = psi.iter().fold(1.0f64, |m, v| m.max(max_abs(v)));
-    poly_rel_tol(3 * (dd + b.len() + 1))
-        * (crate::theorem::sarsa::sarsa_scale(b, w, alpha.max(beta)) * psi_max + max_abs(lambda))
 }
 
 fn check_equivalence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
@@ -260,13 +244,17 @@ fn check_equivalence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let c = cn as f64 / cd as f64;
     let mut res = CaseResult::default();
     if ctx.arith.wants(Arithmetic::F64) {
-        let (p, v) = construction(d, dp, &alpha, &beta, &c, ctx.sabotage);
+        // Both sides on `ErrBound`: tolerance = the two propagated error bounds
+        // (`crate::tolerance::bounded_cmp`); the construction carries the bounds of `c⁻¹`.
+        let q = ErrBound::exact;
+        let (p, v) = construction(d, dp, &q(alpha), &q(beta), &q(c), ctx.sabotage);
         let (tf, rf) = body(&x, &p, &v, &ctx.sides);
+        let cmp = crate::tolerance::bounded_cmp(&tf, &rf);
         res.measurements.push(Measurement::equality(
             Arithmetic::F64,
             "[w'; λ'] (mdp instance)",
-            max_abs_diff(&tf, &rf),
-            body_tol(&x),
+            cmp.error,
+            cmp.tolerance,
         ));
     }
     if ctx.arith.wants(Arithmetic::Exact) {
@@ -407,9 +395,16 @@ pub fn check_instance(inst: &Instance, limits: &Limits) -> Result<Option<Instanc
             out.results.push(instance_result(id, Arithmetic::Exact, "[w'; λ']", &tf, &rf, 0.0, true, given.is_some()));
         }
     }
-    let (p, v) = given.clone().unwrap_or_else(|| construction(d, dp, &alpha, &beta, &c, false));
+    // `f64` on `ErrBound`: given weights are exact inputs, the construction carries its bounds.
+    let (p, v) = match &given {
+        Some((p, v)) => (p.map(|&x| ErrBound::exact(x)), v.map(|&x| ErrBound::exact(x))),
+        None => {
+            let q = ErrBound::exact;
+            construction(d, dp, &q(alpha), &q(beta), &q(c), false)
+        }
+    };
     let (tf, rf) = body(&x, &p, &v, &sides);
-    out.results.push(instance_result(id, Arithmetic::F64, "[w'; λ']", &tf, &rf, body_tol(&x), true, given.is_some()));
+    out.results.push(bounded_result(id, "[w'; λ']", &tf, &rf, true, given.is_some()));
     Ok(Some(out))
 }
 

@@ -26,7 +26,6 @@ use crate::scalar::{grid, Scalar};
 use crate::theorem::common::*;
 use crate::theorem::linear_td::draw_mrp_case;
 use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, Formal, Measurement, Provenance, TheoremSpec};
-use crate::tolerance::poly_rel_tol;
 use num_rational::BigRational;
 use rand::Rng as _;
 
@@ -88,29 +87,6 @@ pub fn reference<T: Scalar>(b: &TransitionBatch<T>, phi_q: &[T], cs: &[Mat<T>]) 
     (ws.iter().map(|w| dot(w, phi_q)).collect(), ws)
 }
 
-/// `f64` tolerance, as `linear_td::td_tol` with `m = 2d + 2` rows: each layer accumulates
-/// `3(m + n + 1)` rounded operations per entry plus `n + 1` for the running-mean mixer, on terms
-/// of magnitude at most `M = m z³ max|C|` (`z` bounds every prompt entry, `r̄ − r` and the last
-/// row `w_lᵀ(φ'_k − φ_k)` at every layer, read off the reference iterates), and a layer amplifies
-/// earlier errors by at most `a = 1 + m max|C| z²`: `poly_rel_tol(ops) · M · Σ_l a^l`.
-pub fn average_reward_tol(d: usize, n: usize, cs: &[Mat<f64>], zmax: f64) -> f64 {
-    let cmax = cs.iter().map(|c| c.max_abs()).fold(0.0, f64::max).max(1e-300);
-    let m = (2 * d + 2) as f64;
-    let big = m * zmax.powi(3) * cmax.max(1.0);
-    let a = 1.0 + m * cmax * zmax * zmax;
-    let amp: f64 = (0..cs.len()).map(|l| a.powi(l as i32)).sum();
-    poly_rel_tol(3 * (2 * d + n + 3) + n + 1) * big * amp
-}
-
-/// The `z` of [`average_reward_tol`]: the largest prompt entry, `|r̄ − r| ≤ 2 max|r|`, and
-/// `|w_l|₁ · max_k |φ'_k − φ_k|∞` over the layers (at least 1).
-fn zmax(b: &TransitionBatch<f64>, phi_q: &[f64], ws: &[Vec<f64>]) -> f64 {
-    let feat = b.phi.iter().chain(b.phi_next.iter()).map(|v| max_abs(v)).fold(max_abs(phi_q), f64::max);
-    let r = max_abs(&b.rewards);
-    let w1 = ws.iter().map(|w| w.iter().map(|x| x.abs()).sum::<f64>()).fold(0.0, f64::max);
-    1.0f64.max(feat).max(2.0 * r).max(w1 * 2.0 * feat)
-}
-
 fn check(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let (ns, d, n) = (rng.random_range(1..=5), rng.random_range(1..=4), rng.random_range(1..=8));
     let layers = rng.random_range(1..=6);
@@ -133,14 +109,21 @@ fn check(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let reference_side =
         |ctx: &CheckCtx| crate::rl::pairing::transitions::<f64>(&features, &traj, 1.0, ctx.sides.reference_pairing);
     if ctx.arith.wants(Arithmetic::F64) {
-        let (tf, unchanged) = transformer(&prompt_side(ctx), &phi_q, &cs, ctx.sabotage);
-        let rb = reference_side(ctx);
-        let (rv, ws) = reference(&rb, &phi_q, &cs);
+        // Both sides on `ErrBound` (exact inputs): tolerance = the two propagated error bounds,
+        // entry by entry (`crate::tolerance::bounded_cmp`).
+        use crate::scalar::errbound::ErrBound;
+        let ce: Vec<Mat<ErrBound>> = cs.iter().map(|c| c.map(|&x| ErrBound::exact(x))).collect();
+        let qe: Vec<ErrBound> = phi_q.iter().map(|&x| ErrBound::exact(x)).collect();
+        let tb: TransitionBatch<ErrBound> = prompt_side(ctx).convert();
+        let (tf, unchanged) = transformer(&tb, &qe, &ce, ctx.sabotage);
+        let rb: TransitionBatch<ErrBound> = reference_side(ctx).convert();
+        let (rv, _) = reference(&rb, &qe, &ce);
+        let cmp = crate::tolerance::bounded_cmp(&tf, &rv);
         res.measurements.push(Measurement::equality(
             Arithmetic::F64,
             format!("query value, layers 1..{layers}"),
-            max_abs_diff(&tf, &rv),
-            average_reward_tol(d, n, &cs, zmax(&rb, &phi_q, &ws)),
+            cmp.error,
+            cmp.tolerance,
         ));
         res.measurements.push(Measurement::equality(
             Arithmetic::F64,

@@ -228,3 +228,40 @@ pub mod cost {
         })
     }
 }
+
+/// The `icrl check` result of an `f64` equality computed on
+/// [`ErrBound`](crate::scalar::errbound::ErrBound): entry `k` holds iff
+/// `|x_T − x_R| ≤ e_T + e_R` ([`crate::tolerance::bounded_cmp`]); the first violating entry is
+/// named with both values and its bound. A bound that overflowed reports `max_abs_error = ∞`, so
+/// `check` refuses the input as an `f64` overflow (exit 2) instead of reporting a verdict.
+pub fn bounded_result(
+    theorem: &str,
+    name: &str,
+    tf: &[crate::scalar::errbound::ErrBound],
+    rf: &[crate::scalar::errbound::ErrBound],
+    extra_ok: bool,
+    weights: bool,
+) -> crate::theorem::InstanceResult {
+    let c = crate::tolerance::bounded_cmp(tf, rf);
+    let mut r =
+        instance_result(theorem, crate::theorem::Arithmetic::F64, name, tf, rf, f64::INFINITY, extra_ok, weights);
+    if tf.len() == rf.len() {
+        r.first_mismatch = c
+            .first_violation
+            .map(|k| {
+                format!(
+                    "{name}[{k}]: transformer {} vs reference {} (difference {:e} > error bound {:e})",
+                    tf[k].x,
+                    rf[k].x,
+                    (tf[k].x - rf[k].x).abs(),
+                    crate::scalar::errbound::add_up(tf[k].e, rf[k].e)
+                )
+            })
+            .or(r.first_mismatch);
+    }
+    if c.overflow {
+        r.max_abs_error = f64::INFINITY;
+    }
+    r.holds = c.holds() && extra_ok && tf.len() == rf.len();
+    r
+}

@@ -27,6 +27,7 @@ use crate::mdp::rollout::{rollout_from_initial, Trajectory};
 use crate::mdp::{generators, policy::TabularPolicy, Mdp};
 use crate::rl::td::{td_errors, td_iterates, TdVariant};
 use crate::rng::Rng;
+use crate::scalar::errbound::ErrBound;
 use crate::scalar::{grid, Scalar};
 use crate::theorem::common::*;
 use crate::theorem::{
@@ -297,6 +298,27 @@ impl TdOutcome<f64> {
     }
 }
 
+impl TdOutcome<ErrBound> {
+    /// The rigorous comparisons ([`crate::tolerance::bounded_cmp`]) of the query values and of
+    /// the δ rows (all layers, flattened in layer order).
+    pub fn bounded_cmps(&self) -> (crate::tolerance::BoundedCmp, crate::tolerance::BoundedCmp) {
+        let flat = |v: &[Vec<ErrBound>]| v.iter().flatten().copied().collect::<Vec<_>>();
+        let mut rows = crate::tolerance::bounded_cmp(&flat(&self.tf.bottom), &flat(&self.deltas));
+        if self.tf.bottom.len() != self.deltas.len()
+            || self.tf.bottom.iter().zip(&self.deltas).any(|(a, b)| a.len() != b.len())
+        {
+            rows.first_violation = Some(0);
+            rows.error = f64::INFINITY;
+        }
+        (crate::tolerance::bounded_cmp(&self.tf.readouts, &self.values), rows)
+    }
+}
+
+/// Exact `ErrBound` copies of the `f64` preconditioners (inputs carry no error).
+pub fn bounded_cs(cs: &[Mat<f64>]) -> Vec<Mat<ErrBound>> {
+    cs.iter().map(|c| c.map(|&x| ErrBound::exact(x))).collect()
+}
+
 /// The reference: `(w_lᵀφ_q, δ(w_l))` for `l = 1..L`.
 pub fn reference<T: Scalar>(
     b: &TransitionBatch<T>,
@@ -338,7 +360,8 @@ fn draw_cs(rng: &mut Rng, d: usize, layers: usize) -> Vec<Mat<f64>> {
         .collect()
 }
 
-/// `f64` tolerance: each layer accumulates `3(2d+1+n+1)` rounded operations on terms of
+/// Estimated `f64` tolerance (the bench's `linear-td-wb` figure and the `f64` property tests;
+/// `verify`/`check` use the rigorous bound, [`TdOutcome::bounded_cmps`]): each layer accumulates `3(2d+1+n+1)` rounded operations on terms of
 /// magnitude at most `M = (2d+1) z³ max|C|` (`z` the largest prompt/readout magnitude, read
 /// off the reference), and a layer can amplify earlier errors by at most
 /// `a = 1 + (2d+1) max|C| z²`; so `poly_rel_tol(ops) · M · Σ_l a^l`.
@@ -368,16 +391,17 @@ fn check_variant(rng: &mut Rng, ctx: &CheckCtx, variant: Variant) -> CaseResult 
     let mut res = CaseResult::default();
     let x = TdInput { features: &features, traj: &traj, gamma: mdp.gamma(), query_state: q, lambda };
     if ctx.arith.wants(Arithmetic::F64) {
-        let o = body(&x, &construction(d, &cs, variant, ctx.sabotage), &cs, variant, &ctx.sides);
-        let tol = o.tol(d, n, &cs);
-        let (e1, e2) = o.max_err();
+        // Both sides on `ErrBound`: tolerance = the two propagated bounds, entry by entry.
+        let ce = bounded_cs(&cs);
+        let o = body(&x, &construction(d, &ce, variant, ctx.sabotage), &ce, variant, &ctx.sides);
+        let (c1, c2) = o.bounded_cmps();
         res.measurements.push(Measurement::equality(
             Arithmetic::F64,
             format!("query value, layers 1..{layers}"),
-            e1,
-            tol,
+            c1.error,
+            c1.tolerance,
         ));
-        res.measurements.push(Measurement::equality(Arithmetic::F64, "bottom row = δ(w_l)", e2, tol));
+        res.measurements.push(Measurement::equality(Arithmetic::F64, "bottom row = δ(w_l)", c2.error, c2.tolerance));
         res.measurements.push(Measurement::equality(
             Arithmetic::F64,
             "rows 0..2d-1 unchanged",
@@ -576,24 +600,34 @@ pub fn check_instance(
             out.results.push(r);
         }
     }
-    let layers = given.clone().unwrap_or_else(|| construction(d, &cs, variant, false));
-    let o = body(&x, &layers, &cs, variant, &sides);
-    let tol = o.tol(d, n, &cs);
+    // `f64` on `ErrBound` (given weights and `C_l` are exact inputs): every entry within
+    // `e_T + e_R` ([`crate::tolerance::bounded_cmp`]).
+    let ce = bounded_cs(&cs);
+    let layers: Vec<(Mat<ErrBound>, Mat<ErrBound>)> = match &given {
+        Some(ls) => ls.iter().map(|(p, q)| (p.map(|&x| ErrBound::exact(x)), q.map(|&x| ErrBound::exact(x)))).collect(),
+        None => construction(d, &ce, variant, false),
+    };
+    let o = body(&x, &layers, &ce, variant, &sides);
+    let (_, rows) = o.bounded_cmps();
     let (e1, e2) = o.max_err();
-    let mut r = instance_result(
-        id,
-        Arithmetic::F64,
-        "v̂_l",
-        &o.tf.readouts,
-        &o.values,
-        tol,
-        o.tf.rows_unchanged,
-        given.is_some(),
-    );
-    r.max_abs_error = e1.max(e2);
-    if !(e2 <= tol) {
+    let mut r = bounded_result(id, "v̂_l", &o.tf.readouts, &o.values, o.tf.rows_unchanged, given.is_some());
+    r.max_abs_error = if r.max_abs_error.is_infinite() || rows.overflow { f64::INFINITY } else { e1.max(e2) };
+    if !rows.holds() {
         r.holds = false;
-        r.first_mismatch = r.first_mismatch.or_else(|| first_bottom_mismatch(&o, false, tol));
+        r.first_mismatch = r.first_mismatch.or_else(|| {
+            o.tf.bottom.iter().zip(&o.deltas).enumerate().find_map(|(l, (a, b))| {
+                crate::tolerance::bounded_cmp(a, b).first_violation.map(|k| {
+                    format!(
+                        "Z_{}[2d, ·] = δ(w_{})[{k}]: transformer {} vs reference {} (error bound {:e})",
+                        l + 1,
+                        l + 1,
+                        a[k].x,
+                        b[k].x,
+                        crate::scalar::errbound::add_up(a[k].e, b[k].e)
+                    )
+                })
+            })
+        });
     }
     out.results.push(r);
     Ok(Some(out))

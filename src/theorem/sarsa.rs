@@ -29,6 +29,7 @@ use crate::mdp::features::Features;
 use crate::mdp::rollout::Trajectory;
 use crate::rl::sarsa::batch_sarsa_steps;
 use crate::rng::Rng;
+use crate::scalar::errbound::ErrBound;
 use crate::scalar::{grid, Scalar};
 use crate::theorem::common::*;
 use crate::theorem::{
@@ -183,8 +184,11 @@ pub fn sarsa_scale(b: &TransitionBatch<f64>, w: &[f64], alpha: f64) -> f64 {
     wm + alpha.abs() * m
 }
 
-/// `f64` tolerance for one block on this batch: [`poly_rel_tol`] over the `3(D + n + 1)`
-/// accumulated operations of the three chained products, relative to [`sarsa_scale`].
+/// Estimated `f64` tolerance for one block on this batch: [`poly_rel_tol`] over the
+/// `3(D + n + 1)` accumulated operations of the three chained products, relative to
+/// [`sarsa_scale`]. `verify` and `check` no longer use it (their `f64` rows compare against the
+/// rigorous bounds of `ErrBound`, [`LsaOutcome::bounded_measurements`]); it judges the plain-`f64`
+/// fast path of `icrl bench` and the `f64` property tests.
 pub fn sarsa_tol(b: &TransitionBatch<f64>, w: &[f64], alpha: f64, layers: usize) -> f64 {
     let dd = 3 * w.len() + 2;
     poly_rel_tol(3 * (dd + b.len() + 1) * layers.max(1))
@@ -274,7 +278,8 @@ fn body_with<T: Scalar>(x: &SarsaInput, p: &Mat<T>, v: &Mat<T>, sides: &Sides, f
     compare_batches(&pb, &rb, &w, &T::from_f64(x.alpha), x.layers, p, v, full)
 }
 
-/// The `f64` tolerance of [`body`] on `x` (from the reference side's reading).
+/// The estimated `f64` tolerance [`sarsa_tol`] of [`body`] on `x` (from the reference side's
+/// reading); `verify`/`check` use the rigorous bound instead.
 pub fn body_tol(x: &SarsaInput) -> f64 {
     let rb: TransitionBatch<f64> =
         crate::rl::pairing::transitions(x.features, x.traj, x.gamma, crate::rl::pairing::next_pair);
@@ -307,6 +312,24 @@ impl<T: Scalar> LsaOutcome<T> {
         }
         ms
     }
+}
+
+impl LsaOutcome<ErrBound> {
+    /// The `f64` measurements of an outcome computed on [`ErrBound`]: the readout holds iff every
+    /// entry satisfies `|x_T − x_R| ≤ e_T + e_R` ([`crate::tolerance::bounded_cmp`]), and the
+    /// data rows are compared bit for bit as before.
+    pub fn bounded_measurements(&self, label: &str) -> Vec<Measurement> {
+        let c = crate::tolerance::bounded_cmp(&self.transformer, &self.reference);
+        let mut ms = self.measurements(Arithmetic::F64, label, 0.0);
+        ms[0] = Measurement::equality(Arithmetic::F64, label, c.error, c.tolerance);
+        ms
+    }
+}
+
+/// The `f64` construction with its error bounds (`c⁻¹` and `α/c` are rounded): the exact value
+/// of each entry is that of [`construction`] over the reals at the same dyadic `α`, `c`.
+pub fn bounded_construction(d: usize, alpha: f64, c: f64, sabotage: bool) -> (Mat<ErrBound>, Mat<ErrBound>) {
+    construction(d, &ErrBound::exact(alpha), &ErrBound::exact(c), sabotage)
 }
 
 /// The instance JSON of a `sarsa` case with the weights it was checked with (`verify` prints
@@ -344,9 +367,9 @@ fn check_equivalence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     };
     let c = cn as f64 / cd as f64;
     if ctx.arith.wants(Arithmetic::F64) {
-        let (p, v) = construction(sizes.d, &alpha, &c, ctx.sabotage);
-        let o = body::<f64>(&x, &p, &v, &ctx.sides);
-        res.measurements.extend(o.measurements(Arithmetic::F64, "w' (mdp instance)", body_tol(&x)));
+        let (p, v) = bounded_construction(sizes.d, alpha, c, ctx.sabotage);
+        let o = body::<ErrBound>(&x, &p, &v, &ctx.sides);
+        res.measurements.extend(o.bounded_measurements("w' (mdp instance)"));
     }
     if ctx.arith.wants(Arithmetic::Exact) {
         let aq = <BigRational as Scalar>::from_f64(alpha);
@@ -418,18 +441,14 @@ fn check_readout_identity(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
         m
     };
     if ctx.arith.wants(Arithmetic::F64) {
-        let tf = transformer_readout(&b64, &case.w, &sab(&p64), &v64);
-        let rf = readout_formula(&b64, &case.w, &p64, &v64);
-        // Dense P, V: every term is bounded by D²·(n+1)·max|H|³·max|P|·max|V|; tolerance relative to that.
-        let hmax = 1.0f64.max(max_abs(&case.w)).max(case.traj.rewards.iter().fold(0.0, |m, r| m.max(r.abs())));
-        let scale = (dd * dd * dd * (sizes.n + 1)) as f64 * hmax.powi(3);
-        let tol = poly_rel_tol(3 * (dd + sizes.n + 1)) * scale;
-        res.measurements.push(Measurement::equality(
-            Arithmetic::F64,
-            "readout vs Lemma C.1",
-            max_abs_diff(&tf, &rf),
-            tol,
-        ));
+        // Both sides on `ErrBound` (exact inputs): tolerance = the two propagated bounds.
+        let be: TransitionBatch<ErrBound> = b64.convert();
+        let we: Vec<ErrBound> = case.w.iter().map(|&x| ErrBound::exact(x)).collect();
+        let ex = |m: &Mat<f64>| m.map(|&x| ErrBound::exact(x));
+        let tf = transformer_readout(&be, &we, &ex(&sab(&p64)), &ex(&v64));
+        let rf = readout_formula(&be, &we, &ex(&p64), &ex(&v64));
+        let cmp = crate::tolerance::bounded_cmp(&tf, &rf);
+        res.measurements.push(Measurement::equality(Arithmetic::F64, "readout vs Lemma C.1", cmp.error, cmp.tolerance));
     }
     if ctx.arith.wants(Arithmetic::Exact) {
         let bq: TransitionBatch<BigRational> = b64.convert();
@@ -525,9 +544,9 @@ fn check_stacking(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let mut res = CaseResult::default();
     let c = cn as f64 / cd as f64;
     if ctx.arith.wants(Arithmetic::F64) {
-        let (p, v) = construction(d, &alpha, &c, ctx.sabotage);
-        let o = stack_body::<f64>(&x, &p, &v, &ctx.sides);
-        res.measurements.extend(o.measurements(Arithmetic::F64, &format!("w after {layers} blocks"), body_tol(&x)));
+        let (p, v) = bounded_construction(d, alpha, c, ctx.sabotage);
+        let o = stack_body::<ErrBound>(&x, &p, &v, &ctx.sides);
+        res.measurements.extend(o.bounded_measurements(&format!("w after {layers} blocks")));
     }
     if ctx.arith.wants(Arithmetic::Exact) {
         let aq = <BigRational as Scalar>::from_f64(alpha);
@@ -624,14 +643,18 @@ pub fn check_instance(inst: &Instance, limits: &Limits, stacked: bool) -> Result
             ));
         }
     }
-    let o = if stacked { stack_body(&x, &p, &v, &sides) } else { body(&x, &p, &v, &sides) };
-    out.results.push(instance_result(
+    // `f64` on `ErrBound`: given weights are exact dyadic inputs; the construction carries the
+    // bounds of its rounded `c⁻¹`, `α/c` (`bounded_construction`).
+    let (pe, ve) = match &given {
+        Some(_) => (p.map(|&x| ErrBound::exact(x)), v.map(|&x| ErrBound::exact(x))),
+        None => bounded_construction(d, alpha, c, false),
+    };
+    let o = if stacked { stack_body(&x, &pe, &ve, &sides) } else { body(&x, &pe, &ve, &sides) };
+    out.results.push(bounded_result(
         theorem,
-        Arithmetic::F64,
         "w'",
         &o.transformer,
         &o.reference,
-        body_tol(&x),
         o.rows_unchanged.unwrap_or(true),
         given.is_some(),
     ));

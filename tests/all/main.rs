@@ -10,6 +10,7 @@ mod common;
 mod contraction;
 mod dynamics;
 mod dynamics_reports;
+mod errbound;
 mod examples;
 mod field;
 mod fixtures;
