@@ -18,6 +18,7 @@ mod fuzz;
 mod linear_td;
 mod mdp;
 mod neu;
+mod npz;
 mod probe;
 mod rates;
 mod registry;
