@@ -114,15 +114,27 @@ pub fn check_text(text: &str, limits: &Limits) -> Result<Vec<Checked>, InputErro
     out.into_iter().collect()
 }
 
-/// Read `path` (`-` is stdin) as text.
-pub fn read_input(path: &std::path::Path) -> Result<String, InputError> {
+/// Read `path` (`-` is stdin) as bytes.
+fn read_bytes(path: &std::path::Path) -> Result<Vec<u8>, InputError> {
     if path.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
             .map_err(|e| InputError::new("FILE", format!("cannot read stdin: {e}")))?;
-        Ok(s)
+        Ok(b)
     } else {
-        std::fs::read_to_string(path)
-            .map_err(|e| InputError::new("FILE", format!("cannot read {}: {e}", path.display())))
+        std::fs::read(path).map_err(|e| InputError::new("FILE", format!("cannot read {}: {e}", path.display())))
     }
+}
+
+/// Check the instances of `path` (`-` is stdin): a NumPy `.npz` archive whose arrays are named
+/// by their JSON paths (recognized by its zip signature, `crate::npz::instance_json`), or JSON
+/// text (one instance, or JSON Lines).
+pub fn check_file(path: &std::path::Path, limits: &Limits) -> Result<Vec<Checked>, InputError> {
+    let bytes = read_bytes(path)?;
+    if bytes.starts_with(b"PK\x03\x04") {
+        return Ok(vec![check_value(crate::npz::instance_json(&bytes)?, limits)?]);
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| InputError::new("FILE", format!("neither JSON text (invalid UTF-8: {e}) nor an .npz archive")))?;
+    check_text(&text, limits)
 }

@@ -9,12 +9,7 @@ use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-/// Exit status: every claim holds.
-pub const EXIT_OK: i32 = 0;
-/// Exit status: a claim failed.
-pub const EXIT_FAIL: i32 = 1;
-/// Exit status: usage or input error.
-pub const EXIT_USAGE: i32 = 2;
+pub use crate::error::{EXIT_FAIL, EXIT_OK, EXIT_USAGE};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -472,7 +467,7 @@ pub fn render_catalogue(ts: &[TheoremSpec]) -> String {
             s.push_str("  assumptions:\n");
             for a in t.assumptions {
                 let tag = if a.search.is_some() { " [searchable]" } else { "" };
-                s.push_str(&format!("    - {}{}: {}\n", a.name, tag, a.statement));
+                s.push_str(&format!("    - {}{}: {}\n", a.id.name(), tag, a.statement));
             }
         }
         s.push_str(&format!("  proof:       {}\n", t.proof_page));
@@ -491,7 +486,7 @@ pub fn render_catalogue_markdown(ts: &[TheoremSpec]) -> String {
         let asm: Vec<String> = t
             .assumptions
             .iter()
-            .map(|a| format!("`{}`{}", a.name, if a.search.is_some() { " (searchable)" } else { "" }))
+            .map(|a| format!("`{}`{}", a.id.name(), if a.search.is_some() { " (searchable)" } else { "" }))
             .collect();
         s.push_str(&format!(
             "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
@@ -541,7 +536,7 @@ fn list(format: Format) -> Result<i32, InputError> {
                 "source": t.source,
                 "statement": t.statement,
                 "assumptions": t.assumptions.iter().map(|a| serde_json::json!({
-                    "name": a.name, "statement": a.statement, "searchable": a.search.is_some()
+                    "name": a.id.name(), "statement": a.statement, "searchable": a.search.is_some()
                 })).collect::<Vec<_>>(),
                 "proof": t.proof_page,
                 "formal": t.formal.describe(),
@@ -632,7 +627,7 @@ fn check(a: CheckArgs) -> Result<i32, InputError> {
         max_memory: a.max_memory.unwrap_or(d.max_memory),
         max_exact_work: a.max_exact_work.unwrap_or(d.max_exact_work),
     };
-    let res = crate::check::read_input(&a.file).and_then(|text| crate::check::check_text(&text, &limits));
+    let res = crate::check::check_file(&a.file, &limits);
     let checked = match res {
         Ok(c) => c,
         Err(e) if a.json => {
@@ -655,28 +650,8 @@ fn check(a: CheckArgs) -> Result<i32, InputError> {
 }
 
 fn search(a: SearchCmd) -> Result<i32, InputError> {
-    let t = theorem::find(&a.theorem).ok_or_else(|| {
-        InputError::new("--theorem", format!("unknown theorem {:?}; `icrl list` shows the ids", a.theorem))
-    })?;
-    let mut f = None;
-    for r in &a.relax {
-        let asm = t.assumptions.iter().find(|x| x.name == r).ok_or_else(|| {
-            let names: Vec<&str> = t.assumptions.iter().map(|x| x.name).collect();
-            InputError::new("--relax", format!("{} has no assumption {:?}; it has: {}", t.id, r, names.join(", ")))
-        })?;
-        let g = asm
-            .search
-            .ok_or_else(|| InputError::new("--relax", format!("no search is implemented for relaxing {r:?}")))?;
-        // One search function serves all relaxations of a theorem and validates the set itself.
-        f = f.or(Some(g));
-    }
-    let f = f.ok_or_else(|| InputError::new("--relax", "name at least one assumption"))?;
-    let relax = a.relax.join("+");
-    let budget = a.budget.unwrap_or_else(|| crate::theorem::default_budget(&a.theorem, &relax));
-    if budget == 0 {
-        return Err(InputError::new("--budget", "must be at least 1"));
-    }
-    let args = crate::search::SearchArgs { theorem: a.theorem.clone(), relax: relax.clone(), budget, seed: a.seed };
+    let (f, args) = theorem::search_plan(&a.theorem, &a.relax, a.budget, a.seed)?;
+    let relax = args.relax_label();
     // The output path is tried before the search runs (a search can take minutes).
     let path = a.out.clone().unwrap_or_else(|| crate::search::default_out(&a.theorem, &relax));
     crate::fsutil::check_out_file(&path, a.force)?;

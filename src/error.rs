@@ -3,6 +3,13 @@
 
 use std::fmt;
 
+/// Exit status: every claim holds.
+pub const EXIT_OK: i32 = 0;
+/// Exit status: a claim failed.
+pub const EXIT_FAIL: i32 = 1;
+/// Exit status: usage or input error.
+pub const EXIT_USAGE: i32 = 2;
+
 /// A malformed or invalid input: which field (a JSON-like path such as
 /// `mdp.transitions[1][0]`) and what is wrong with it.
 #[derive(Clone, Debug, PartialEq)]

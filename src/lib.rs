@@ -20,6 +20,7 @@
 // Index loops mirror the papers' sums (`Σ_k δ_k φ_k`), several arrays indexed by one variable.
 #![allow(clippy::needless_range_loop)]
 
+pub mod assumption;
 pub mod attention;
 pub mod check;
 pub mod cli;
@@ -31,6 +32,7 @@ pub mod instance;
 pub mod linalg;
 pub mod mdp;
 pub mod merge;
+pub mod npz;
 pub mod probe;
 pub mod report;
 pub mod rl;

@@ -36,7 +36,6 @@ pub trait Scalar:
     + Neg<Output = Self>
     + for<'a> Add<&'a Self, Output = Self>
     + for<'a> Mul<&'a Self, Output = Self>
-    + crate::linalg::Gemm
     + 'static
 {
     /// `true` for exact arithmetic.
@@ -64,6 +63,23 @@ pub trait Scalar:
     fn modulus() -> Option<u64> {
         None
     }
+    /// `c = a · b` on row-major buffers (`a` is `m×k`, `b` is `k×n`, `c` is `m×n` and zero on
+    /// entry): the one matrix product every `crate::linalg::Mat` uses. The default is the
+    /// schoolbook loop, which skips zero left factors (the constructions are sparse); `f64`
+    /// overrides it with `matrixmultiply` and four-accumulator dot products.
+    fn gemm(m: usize, k: usize, n: usize, a: &[Self], b: &[Self], c: &mut [Self]) {
+        for i in 0..m {
+            for p in 0..k {
+                let aip = &a[i * k + p];
+                if aip.is_zero() {
+                    continue;
+                }
+                for j in 0..n {
+                    c[i * n + j].add_mul(aip, &b[p * n + j]);
+                }
+            }
+        }
+    }
     /// `self += a * b` (the inner-loop operation; `f64` uses a fused path).
     fn add_mul(&mut self, a: &Self, b: &Self) {
         let t = a.clone() * b;
@@ -74,6 +90,37 @@ pub trait Scalar:
 impl Scalar for f64 {
     const EXACT: bool = false;
     const NAME: &'static str = "f64";
+    fn gemm(m: usize, k: usize, n: usize, a: &[f64], b: &[f64], c: &mut [f64]) {
+        if n == 1 {
+            // Matrix-vector: row dot products with four accumulators (vectorizes).
+            for (i, ci) in c.iter_mut().enumerate().take(m) {
+                *ci = dot_f64(&a[i * k..(i + 1) * k], b);
+            }
+        } else if m > 0 && n > 0 && k > 0 {
+            assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "f64::gemm: buffer too short");
+            // SAFETY: the asserted lengths cover the m×k, k×n and m×n row-major buffers with the
+            // strides given (row stride = number of columns, column stride = 1); `c` is a
+            // distinct `&mut` borrow, so it does not alias `a` or `b`.
+            unsafe {
+                matrixmultiply::dgemm(
+                    m,
+                    k,
+                    n,
+                    1.0,
+                    a.as_ptr(),
+                    k as isize,
+                    1,
+                    b.as_ptr(),
+                    n as isize,
+                    1,
+                    0.0,
+                    c.as_mut_ptr(),
+                    n as isize,
+                    1,
+                );
+            }
+        }
+    }
     #[inline]
     fn from_f64(x: f64) -> Self {
         x
@@ -251,4 +298,24 @@ mod tests {
             assert!(scaled.is_integer());
         }
     }
+}
+
+/// `xᵀy` in `f64` with four independent accumulators.
+#[inline]
+pub fn dot_f64(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len());
+    let (mut s0, mut s1, mut s2, mut s3) = (0.0, 0.0, 0.0, 0.0);
+    let mut i = 0;
+    while i + 4 <= n {
+        s0 += x[i] * y[i];
+        s1 += x[i + 1] * y[i + 1];
+        s2 += x[i + 2] * y[i + 2];
+        s3 += x[i + 3] * y[i + 3];
+        i += 4;
+    }
+    while i < n {
+        s0 += x[i] * y[i];
+        i += 1;
+    }
+    (s0 + s1) + (s2 + s3)
 }

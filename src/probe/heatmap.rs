@@ -2,10 +2,10 @@
 //! column per matrix, each learned/nearest pair on its own symmetric colour scale (red
 //! positive, blue negative).
 
-use super::load::Weights;
 use super::Probe;
 use crate::error::InputError;
 use crate::linalg::Mat;
+use crate::weights::Weights;
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -20,7 +20,7 @@ fn rows_of(v: &[f64], cols: usize) -> Mat<f64> {
 /// `(title, learned, nearest)` panels of a probe.
 pub fn panels(w: &Weights, p: &Probe) -> Vec<(String, Mat<f64>, Mat<f64>)> {
     match (w, p) {
-        (Weights::Sarsa { .. }, Probe::Sarsa(r)) => {
+        (Weights::Lsa { .. }, Probe::Sarsa(r)) => {
             let d = r.d;
             let stack = |a: &[f64], b: &[f64]| {
                 let mut m = a.to_vec();
@@ -44,15 +44,16 @@ pub fn panels(w: &Weights, p: &Probe) -> Vec<(String, Mat<f64>, Mat<f64>)> {
                 ),
             ]
         }
-        (Weights::LinearTd { layers }, _) => layers
+        (Weights::Td(layers), _) => layers
             .iter()
             .enumerate()
-            .flat_map(|(l, (p, q))| {
-                let (np, nq) = super::linear_td::nearest_layer(p, q);
-                vec![(format!("P{l}"), p.clone(), np), (format!("Q{l}"), q.clone(), nq)]
+            .flat_map(|(l, x)| {
+                let (np, nq) = super::linear_td::nearest_layer(&x.p, &x.q);
+                vec![(format!("P{l}"), x.p.clone(), np), (format!("Q{l}"), x.q.clone(), nq)]
             })
             .collect(),
-        (Weights::SoftmaxTd { layers }, _) => layers
+        (Weights::Softmax(layers), _) => super::two_head_layers(layers)
+            .unwrap_or_default()
             .iter()
             .enumerate()
             .flat_map(|(l, m)| {

@@ -9,12 +9,13 @@
 //! Every error is one [`InputError`] naming the array or field: a missing or unknown array, a
 //! shape that does not fit the family, a non-finite entry, an unsupported dtype.
 
+use crate::attention::softmax::{Head, MultiHeadLayer};
 use crate::error::InputError;
 use crate::instance::{num, parse_json};
 use crate::linalg::Mat;
+use crate::weights::{TdLayer, Weights};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
 /// Largest matrix side accepted (bounds the cost of a probe before it runs: the SARSA probe
@@ -88,28 +89,6 @@ impl Family {
             Family::SoftmaxTd => format!("{m}_{l}"),
         }
     }
-}
-
-/// Weights validated against a family's layout.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Weights {
-    /// `(P, V)`, `D×D`, `D = 3d + 2`.
-    Sarsa {
-        /// `P`.
-        p: Mat<f64>,
-        /// `V`.
-        v: Mat<f64>,
-    },
-    /// `[(P_l, Q_l)]`, `(2d+1)×(2d+1)`.
-    LinearTd {
-        /// Layers.
-        layers: Vec<(Mat<f64>, Mat<f64>)>,
-    },
-    /// `[(A_l, V1_l, V2_l)]`, `(d+3)×(d+3)`; head 1 without, head 2 with the column shift.
-    SoftmaxTd {
-        /// Layers.
-        layers: Vec<[Mat<f64>; 3]>,
-    },
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> InputError {
@@ -186,8 +165,13 @@ pub fn json_arrays(v: &Value, family: Family) -> Result<Arrays, InputError> {
         let lf = format!("layers[{l}]");
         for (k, x) in object(layer, &lf)? {
             let field = format!("{lf}.{k}");
-            if !family.layer_names().contains(&k.as_str()) {
-                return Err(InputError::new(field, format!("unknown key: a layer has {:?}", family.layer_names())));
+            if family == Family::SoftmaxTd && k == "heads" {
+                heads_arrays(x, &field, l, &mut out)?;
+                continue;
+            }
+            let keys: &[&str] = if family == Family::SoftmaxTd { &["A", "heads"] } else { family.layer_names() };
+            if !keys.contains(&k.as_str()) {
+                return Err(InputError::new(field, format!("unknown key: a layer has {keys:?}")));
             }
             out.insert(family.array_name(k, l), json_matrix(x, &field)?);
         }
@@ -195,55 +179,54 @@ pub fn json_arrays(v: &Value, family: Family) -> Result<Arrays, InputError> {
     Ok(out)
 }
 
-fn npz_arrays(bytes: &[u8]) -> Result<Arrays, InputError> {
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .map_err(|e| InputError::new("npz", format!("not a zip archive: {e}")))?;
-    let mut out = Arrays::new();
-    for i in 0..zip.len() {
-        let mut entry = zip.by_index(i).map_err(|e| InputError::new("npz", format!("entry {i}: {e}")))?;
-        let fname = entry.name().to_string();
-        let name = fname.strip_suffix(".npy").unwrap_or(&fname).to_string();
-        if entry.size() > MAX_FILE_BYTES {
-            return Err(InputError::new(&name, "array too large"));
-        }
-        let mut buf = Vec::with_capacity(entry.size() as usize);
-        entry.read_to_end(&mut buf).map_err(|e| InputError::new(&name, format!("cannot read: {e}")))?;
-        let npy = npyz::NpyFile::new(&buf[..]).map_err(|e| InputError::new(&name, format!("not a .npy array: {e}")))?;
-        let shape: Vec<usize> = npy.shape().iter().map(|&s| s as usize).collect();
-        let fortran = npy.order() == npyz::Order::Fortran;
-        let dtype = npy.dtype();
-        let data: Vec<f64> = match &dtype {
-            npyz::DType::Plain(ts) if ts.type_char() == npyz::TypeChar::Float && ts.size_field() == 4 => npy
-                .into_vec::<f32>()
-                .map_err(|e| InputError::new(&name, e.to_string()))?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            npyz::DType::Plain(ts) if ts.type_char() == npyz::TypeChar::Float && ts.size_field() == 8 => {
-                npy.into_vec::<f64>().map_err(|e| InputError::new(&name, e.to_string()))?
+/// The `heads` of a softmax layer in JSON, as in an instance's `weights`: exactly
+/// `[{"V": …, "shift": false}, {"V": …, "shift": true}]` (the [XZ] two-head form), stored as
+/// `V1_l`, `V2_l`.
+fn heads_arrays(v: &Value, field: &str, l: usize, out: &mut Arrays) -> Result<(), InputError> {
+    let hs = v.as_array().ok_or_else(|| InputError::new(field, "expected an array of heads"))?;
+    if hs.len() != 2 {
+        return Err(InputError::new(
+            field,
+            format!(
+                "has {} heads; the probe reads the [XZ] two-head form (head 1 unshifted, head 2 shifted)",
+                hs.len()
+            ),
+        ));
+    }
+    for (h, hv) in hs.iter().enumerate() {
+        let hf = format!("{field}[{h}]");
+        let o = object(hv, &hf)?;
+        for k in o.keys() {
+            if k != "V" && k != "shift" {
+                return Err(InputError::new(format!("{hf}.{k}"), "unknown key: a head has [\"V\", \"shift\"]"));
             }
-            other => {
+        }
+        let want = h == 1;
+        match o.get("shift") {
+            Some(Value::Bool(b)) if *b == want => {}
+            None if !want => {}
+            _ => {
                 return Err(InputError::new(
-                    &name,
-                    format!("dtype {} not supported: use float32 or float64", other.descr()),
+                    format!("{hf}.shift"),
+                    format!("head {} must have \"shift\": {want}", h + 1),
                 ))
             }
-        };
-        let data = if fortran && shape.len() == 2 { transpose(&data, shape[1], shape[0]) } else { data };
-        out.insert(name.clone(), Array { field: name, shape, data });
+        }
+        let m = o.get("V").ok_or_else(|| InputError::new(format!("{hf}.V"), "missing"))?;
+        out.insert(format!("V{}_{l}", h + 1), json_matrix(m, &format!("{hf}.V"))?);
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Row-major `rows×cols` from the row-major transpose (`cols×rows`).
-fn transpose(data: &[f64], rows: usize, cols: usize) -> Vec<f64> {
-    let mut out = vec![0.0; data.len()];
-    for i in 0..rows {
-        for j in 0..cols {
-            out[i * cols + j] = data[j * rows + i];
-        }
+fn npz_arrays(bytes: &[u8]) -> Result<Arrays, InputError> {
+    let mut out = Arrays::new();
+    for a in crate::npz::read(bytes)? {
+        let crate::npz::Data::Float(data) = a.data else {
+            return Err(InputError::new(&a.name, "dtype not supported: use float32 or float64"));
+        };
+        out.insert(a.name.clone(), Array { field: a.name, shape: a.shape, data });
     }
-    out
+    Ok(out)
 }
 
 fn safetensors_arrays(bytes: &[u8]) -> Result<Arrays, InputError> {
@@ -303,7 +286,7 @@ pub fn weights(mut arrays: Arrays, family: Family) -> Result<Weights, InputError
             if v.rows() != dd {
                 return Err(InputError::new(&va.field, format!("side {} differs from P's {dd}", v.rows())));
             }
-            Weights::Sarsa { p, v }
+            Weights::Lsa { p, v }
         }
         Family::LinearTd | Family::SoftmaxTd => {
             let names = family.layer_names();
@@ -346,30 +329,24 @@ pub fn weights(mut arrays: Arrays, family: Family) -> Result<Weights, InputError
             if layers.is_empty() {
                 return Err(InputError::new(first, format!("missing array (family {}: layer 0)", family.name())));
             }
+            let layers = layers.into_iter().map(|m| {
+                let mut it = m.into_iter();
+                let mut next = move || it.next().unwrap_or_else(|| Mat::zeros(0, 0));
+                (next(), next(), next())
+            });
             if family == Family::LinearTd {
-                Weights::LinearTd {
-                    layers: layers
-                        .into_iter()
-                        .map(|m| {
-                            let mut it = m.into_iter();
-                            (
-                                it.next().unwrap_or_else(|| Mat::zeros(0, 0)),
-                                it.next().unwrap_or_else(|| Mat::zeros(0, 0)),
-                            )
-                        })
-                        .collect(),
-                }
+                Weights::Td(layers.map(|(p, q, _)| TdLayer { p, q }).collect())
             } else {
-                Weights::SoftmaxTd {
-                    layers: layers
-                        .into_iter()
-                        .map(|m| {
-                            let mut it = m.into_iter();
-                            let mut next = || it.next().unwrap_or_else(|| Mat::zeros(0, 0));
-                            [next(), next(), next()]
+                // The [XZ] two-head form: head 1 without, head 2 with the column shift.
+                Weights::Softmax(
+                    layers
+                        .map(|(a, v1, v2)| MultiHeadLayer {
+                            a,
+                            heads: vec![Head { v: v1, shift: false }, Head { v: v2, shift: true }],
+                            mask_query: true,
                         })
                         .collect(),
-                }
+                )
             }
         }
     };

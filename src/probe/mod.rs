@@ -19,7 +19,8 @@ pub mod sarsa;
 pub mod softmax;
 
 use crate::error::InputError;
-use load::{Family, Weights};
+use crate::weights::Weights;
+use load::Family;
 use sarsa::PromptDist;
 use std::path::Path;
 
@@ -35,14 +36,36 @@ pub enum Probe {
     SoftmaxTd(softmax::SoftmaxProbe),
 }
 
-/// Probe validated weights on prompts drawn from `seed`.
-pub fn probe(w: &Weights, seed: u64) -> Probe {
+/// Probe weights (as [`load::read_weights`] returns them, or an instance's `weights`) on
+/// prompts drawn from `seed`. Softmax layers must be in the [XZ] two-head form (head 1
+/// unshifted, head 2 shifted); otherwise the error names the layer.
+pub fn probe(w: &Weights, seed: u64) -> Result<Probe, InputError> {
     let dist = PromptDist::new(seed);
-    match w {
-        Weights::Sarsa { p, v } => Probe::Sarsa(Box::new(sarsa::probe(p, v, dist))),
-        Weights::LinearTd { layers } => Probe::LinearTd(linear_td::probe(layers, dist)),
-        Weights::SoftmaxTd { layers } => Probe::SoftmaxTd(softmax::probe(layers, dist)),
-    }
+    Ok(match w {
+        Weights::Lsa { p, v } => Probe::Sarsa(Box::new(sarsa::probe(p, v, dist))),
+        Weights::Td(layers) => {
+            let pairs: Vec<_> = layers.iter().map(|l| (l.p.clone(), l.q.clone())).collect();
+            Probe::LinearTd(linear_td::probe(&pairs, dist))
+        }
+        Weights::Softmax(layers) => Probe::SoftmaxTd(softmax::probe(&two_head_layers(layers)?, dist)),
+    })
+}
+
+/// `[A, V1, V2]` per layer of the [XZ] two-head form.
+pub fn two_head_layers(
+    layers: &[crate::attention::softmax::MultiHeadLayer],
+) -> Result<Vec<[crate::linalg::Mat<f64>; 3]>, InputError> {
+    layers
+        .iter()
+        .enumerate()
+        .map(|(l, x)| match x.heads.as_slice() {
+            [h1, h2] if !h1.shift && h2.shift && x.mask_query => Ok([x.a.clone(), h1.v.clone(), h2.v.clone()]),
+            _ => Err(InputError::new(
+                format!("layers[{l}].heads"),
+                "the probe reads the [XZ] two-head form: head 1 unshifted, head 2 shifted, query masked",
+            )),
+        })
+        .collect()
 }
 
 fn g(x: f64) -> String {
@@ -118,7 +141,7 @@ pub fn render(p: &Probe) -> String {
 pub fn run(file: &Path, family: &str, json: bool, out: Option<&Path>, seed: u64) -> Result<String, InputError> {
     let family = Family::parse(family)?;
     let w = load::read_weights(file, family)?;
-    let p = probe(&w, seed);
+    let p = probe(&w, seed)?;
     if let Some(dir) = out {
         crate::report::ensure_dir(dir)?;
         heatmap::write(&dir.join("probe.svg"), &w, &p)?;

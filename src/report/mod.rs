@@ -89,9 +89,9 @@ impl Output {
     /// Exit code: 1 when the report checks a claim and its numbers violate it, else 0.
     pub fn exit_code(&self) -> i32 {
         if self.holds == Some(false) {
-            crate::cli::EXIT_FAIL
+            crate::error::EXIT_FAIL
         } else {
-            crate::cli::EXIT_OK
+            crate::error::EXIT_OK
         }
     }
 }

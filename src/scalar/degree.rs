@@ -110,12 +110,6 @@ impl Div for Degree {
     }
 }
 
-impl crate::linalg::Gemm for Degree {
-    fn gemm(a: &crate::linalg::Mat<Self>, b: &crate::linalg::Mat<Self>) -> crate::linalg::Mat<Self> {
-        crate::linalg::generic_gemm(a, b)
-    }
-}
-
 impl Scalar for Degree {
     const EXACT: bool = true;
     const NAME: &'static str = "degree";

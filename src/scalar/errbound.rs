@@ -8,7 +8,7 @@
 //! # The value is plain `f64`
 //! `x` is computed by exactly the `f64` operations the plain `f64` instantiation of the same
 //! generic code performs, in the same order — scalar `+ − × ÷` on `x` directly, matrix products
-//! by calling `<f64 as Gemm>::gemm` on the values — so `x` is bit for bit the plain `f64`
+//! by calling `f64`'s `Scalar::gemm` on the values — so `x` is bit for bit the plain `f64`
 //! result (`tests/all/errbound.rs` asserts it). Only the bound is extra.
 //!
 //! # The bound
@@ -51,7 +51,6 @@
 //! products that are exactly zero.
 
 use super::Scalar;
-use crate::linalg::{Gemm, Mat};
 use num_traits::{One, Zero};
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
@@ -271,52 +270,59 @@ impl Div for ErrBound {
     }
 }
 
-impl Gemm for ErrBound {
-    /// `x`: `<f64 as Gemm>::gemm` on the values (bit for bit the plain `f64` product). `e`: the
-    /// any-order bound of the module docs, `γ_k S₁ + S₂ + S₃ + kη` with
-    /// `S₁ ≥ |A||B|`, `S₂ ≥ E_A(|B| + E_B)`, `S₃ ≥ |A| E_B`.
-    fn gemm(a: &Mat<Self>, b: &Mat<Self>) -> Mat<Self> {
-        let (m, k, n) = (a.rows(), a.cols(), b.cols());
-        let x = <f64 as Gemm>::gemm(&a.map(|v| v.x), &b.map(|v| v.x));
-        if m == 0 || n == 0 || k == 0 {
-            return Mat::from_fn(m, n, |i, j| ErrBound::exact(x[(i, j)]));
-        }
-        let abs_a = a.map(|v| v.x.abs());
-        let abs_b = b.map(|v| v.x.abs());
-        let s1 = <f64 as Gemm>::gemm(&abs_a, &abs_b);
-        let has_ea = a.as_slice().iter().any(|v| v.e != 0.0);
-        let has_eb = b.as_slice().iter().any(|v| v.e != 0.0);
-        let s2 = has_ea.then(|| <f64 as Gemm>::gemm(&a.map(|v| v.e), &b.map(|v| add_up(v.x.abs(), v.e))));
-        let s3 = has_eb.then(|| <f64 as Gemm>::gemm(&abs_a, &b.map(|v| v.e)));
-        let (g, inv) = gamma_factors(k);
-        let k_eta = k as f64 * ETA; // exact: k ≤ 2^52
-                                    // The exact nonnegative dot product behind a computed one: `(s̃ + kη)/(1 − γ_k)`.
-        let exact_up = |s: f64| mul_up(up(s + k_eta), inv);
-        Mat::from_fn(m, n, |i, j| {
-            let xij = x[(i, j)];
-            let t1 = s1[(i, j)];
-            let t2 = s2.as_ref().map_or(0.0, |s| s[(i, j)]);
-            let t3 = s3.as_ref().map_or(0.0, |s| s[(i, j)]);
-            if t1 == 0.0 && t2 == 0.0 && t3 == 0.0 && (0..k).all(|p| a[(i, p)].is_zero() || b[(p, j)].is_zero()) {
-                return ErrBound::exact(xij);
-            }
-            let rounding = add_up(mul_up(g, exact_up(t1)), k_eta);
-            let prop = add_up(if has_ea { exact_up(t2) } else { 0.0 }, if has_eb { exact_up(t3) } else { 0.0 });
-            ErrBound { x: xij, e: add_up(rounding, prop) }
-        })
-    }
-}
-
-impl Mat<ErrBound> {
-    /// The values `x` (bit for bit the plain `f64` computation).
-    pub fn values(&self) -> Mat<f64> {
-        self.map(|v| v.x)
-    }
-}
 
 impl Scalar for ErrBound {
     const EXACT: bool = false;
     const NAME: &'static str = "f64";
+    /// `x`: `f64`'s product on the values (bit for bit the plain `f64` product). `e`: the
+    /// any-order bound of the module docs, `γ_k S₁ + S₂ + S₃ + kη` with
+    /// `S₁ ≥ |A||B|`, `S₂ ≥ E_A(|B| + E_B)`, `S₃ ≥ |A| E_B`.
+    fn gemm(m: usize, k: usize, n: usize, a: &[Self], b: &[Self], c: &mut [Self]) {
+        let prod = |x: &[f64], y: &[f64]| {
+            let mut out = vec![0.0; m * n];
+            <f64 as Scalar>::gemm(m, k, n, x, y, &mut out);
+            out
+        };
+        let map = |v: &[ErrBound], f: fn(&ErrBound) -> f64| v.iter().map(f).collect::<Vec<f64>>();
+        let x = prod(&map(a, |v| v.x), &map(b, |v| v.x));
+        if m == 0 || n == 0 || k == 0 {
+            for (ci, xi) in c.iter_mut().zip(&x) {
+                *ci = ErrBound::exact(*xi);
+            }
+            return;
+        }
+        let abs_a = map(a, |v| v.x.abs());
+        let abs_b = map(b, |v| v.x.abs());
+        let s1 = prod(&abs_a, &abs_b);
+        let has_ea = a.iter().any(|v| v.e != 0.0);
+        let has_eb = b.iter().any(|v| v.e != 0.0);
+        let s2 = has_ea.then(|| prod(&map(a, |v| v.e), &map(b, |v| add_up(v.x.abs(), v.e))));
+        let s3 = has_eb.then(|| prod(&abs_a, &map(b, |v| v.e)));
+        let (g, inv) = gamma_factors(k);
+        let k_eta = k as f64 * ETA; // exact: k ≤ 2^52
+        // The exact nonnegative dot product behind a computed one: `(s̃ + kη)/(1 − γ_k)`.
+        let exact_up = |s: f64| mul_up(up(s + k_eta), inv);
+        for i in 0..m {
+            for j in 0..n {
+                let ij = i * n + j;
+                let t1 = s1[ij];
+                let t2 = s2.as_ref().map_or(0.0, |s| s[ij]);
+                let t3 = s3.as_ref().map_or(0.0, |s| s[ij]);
+                c[ij] = if t1 == 0.0
+                    && t2 == 0.0
+                    && t3 == 0.0
+                    && (0..k).all(|p| a[i * k + p].is_zero() || b[p * n + j].is_zero())
+                {
+                    ErrBound::exact(x[ij])
+                } else {
+                    let rounding = add_up(mul_up(g, exact_up(t1)), k_eta);
+                    let prop =
+                        add_up(if has_ea { exact_up(t2) } else { 0.0 }, if has_eb { exact_up(t3) } else { 0.0 });
+                    ErrBound { x: x[ij], e: add_up(rounding, prop) }
+                };
+            }
+        }
+    }
     /// An exact input: the exact computation starts from the same dyadic rational.
     fn from_f64(x: f64) -> Self {
         ErrBound::exact(x)
@@ -345,6 +351,7 @@ impl Scalar for ErrBound {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::linalg::Mat;
     use num_rational::BigRational;
     use rand::{Rng, SeedableRng};
 

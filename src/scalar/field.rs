@@ -306,12 +306,6 @@ impl<const P: u64> Div for Fp<P> {
     }
 }
 
-impl<const P: u64> crate::linalg::Gemm for Fp<P> {
-    fn gemm(a: &crate::linalg::Mat<Self>, b: &crate::linalg::Mat<Self>) -> crate::linalg::Mat<Self> {
-        crate::linalg::generic_gemm(a, b)
-    }
-}
-
 impl<const P: u64> Scalar for Fp<P> {
     const EXACT: bool = true;
     const NAME: &'static str = "field";

@@ -9,6 +9,7 @@
 //! failing value and shrinks it (fewer states, actions, transitions, layers; integers toward 0,
 //! so numbers become simpler). Its RNG is seeded from `--seed`, so a search is reproducible.
 
+use crate::assumption::{self, AssumptionId};
 use crate::error::InputError;
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
@@ -19,12 +20,19 @@ use serde_json::Value;
 pub struct SearchArgs {
     /// Theorem id.
     pub theorem: String,
-    /// Relaxed assumption name.
-    pub relax: String,
+    /// The relaxed assumptions (one or more).
+    pub relax: Vec<AssumptionId>,
     /// Random instances to try before giving up.
     pub budget: u64,
     /// Seed of the search RNG.
     pub seed: u64,
+}
+
+impl SearchArgs {
+    /// The relaxed set as one label, `a+b` (fixture files and their provenance use it).
+    pub fn relax_label(&self) -> String {
+        assumption::label(&self.relax)
+    }
 }
 
 /// A found and shrunk counterexample.
@@ -98,13 +106,13 @@ where
 pub fn provenance_block(args: &SearchArgs, violation: f64, note: &str) -> Value {
     serde_json::json!({
         "theorem": args.theorem,
-        "relax": args.relax,
+        "relax": args.relax_label(),
         "seed": args.seed,
         "budget": args.budget,
         "command": format!(
             "icrl search --theorem {} {} --budget {} --seed {}",
             args.theorem,
-            args.relax.split('+').map(|r| format!("--relax {r}")).collect::<Vec<_>>().join(" "),
+            args.relax.iter().map(|r| format!("--relax {r}")).collect::<Vec<_>>().join(" "),
             args.budget,
             args.seed
         ),

@@ -15,6 +15,7 @@
 //! - `td-error-actor`: the actor increment is a multiple of the same TD error `δ_i` as the
 //!   critic's (one head carries one scalar per column).
 
+use crate::assumption::AssumptionId;
 use crate::attention::linear::lsa_block_last_column;
 use crate::attention::prompt::{actor_critic_prompt, parameter_readout};
 use crate::construction::sarsa::{p_star, v_star, Shape};
@@ -41,13 +42,13 @@ use rand::Rng as _;
 
 const ASSUMPTIONS: &[Assumption] = &[
     Assumption {
-        name: "score-in-prompt",
+        id: AssumptionId::ScoreInPrompt,
         statement: "the policy score ψ_i = g_λ(s_i,a_i) is precomputed into the prompt",
         search: None,
         replay: None,
     },
     Assumption {
-        name: "td-error-actor",
+        id: AssumptionId::TdErrorActor,
         statement: "the actor increment is β δ_i ψ_i, a multiple of the critic's TD error",
         search: None,
         replay: None,

@@ -15,6 +15,7 @@
 //! the trajectory (`attention::prompt::context`); the reference is `rl::average_reward` on
 //! `rl::pairing::transitions`. Instances of this theorem are not yet a `check` family.
 
+use crate::assumption::AssumptionId;
 use crate::attention::linear::query_mask;
 use crate::attention::multi_head::{average_reward_prompt, average_reward_readout, multi_head_masked_layer};
 use crate::construction::average_reward::{heads, w_out};
@@ -31,7 +32,7 @@ use rand::Rng as _;
 
 /// Assumptions of the average-reward construction.
 pub const ASSUMPTIONS: &[Assumption] = &[Assumption {
-    name: "query-mask",
+    id: AssumptionId::QueryMask,
     statement: "the mask zeroes the query column as a source (M = diag(1,…,1,0))",
     search: None,
     replay: None,

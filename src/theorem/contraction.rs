@@ -17,6 +17,7 @@
 //! - `coverage`: the context visits every state.
 //! - `ergodic`: `P_π` has a unique stationary distribution with full support.
 
+use crate::assumption::AssumptionId;
 use crate::attention::softmax::forward_multi_head;
 use crate::mdp::features::Features;
 use crate::mdp::generators::random_mrp;
@@ -716,31 +717,35 @@ fn check_decay_rate(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
 }
 
 const A_CONTRACTION: Assumption = Assumption {
-    name: "contraction",
+    id: AssumptionId::Contraction,
     statement: "Assumption 5.1: min_s M_pi(s,s) >= (1+gamma)/2 + C with C in (0, (1-gamma)/2)",
     search: Some(crate::theorem::relax::softmax::search_contraction),
     replay: Some(crate::theorem::relax::softmax::replay_contraction),
 };
 const A_COVERAGE: Assumption = Assumption {
-    name: "coverage",
+    id: AssumptionId::Coverage,
     statement: "the context's sources visit every state",
     search: Some(crate::theorem::relax::softmax::search_coverage),
     replay: Some(crate::theorem::relax::softmax::replay_coverage),
 };
 const A_COVERAGE_PATHWISE: Assumption = Assumption {
-    name: "coverage",
+    id: AssumptionId::Coverage,
     statement: "the context's sources visit every state (so the transformer's columns give v_l on every state)",
     search: None,
     replay: None,
 };
 const A_ERGODIC: Assumption = Assumption {
-    name: "ergodic",
+    id: AssumptionId::Ergodic,
     statement: "P_pi has a unique stationary distribution mu_pi with full support (the decay generator also asks mu_min >= 0.1 and |lambda_2(P)| <= 0.75: fast mixing)",
     search: None,
     replay: None,
 };
-const A_STEP: Assumption =
-    Assumption { name: "step-size", statement: "alpha in (0, 1] (alpha = 1 in Thm 2)", search: None, replay: None };
+const A_STEP: Assumption = Assumption {
+    id: AssumptionId::StepSize,
+    statement: "alpha in (0, 1] (alpha = 1 in Thm 2)",
+    search: None,
+    replay: None,
+};
 
 /// Registry entries of this family.
 pub fn specs() -> Vec<TheoremSpec> {

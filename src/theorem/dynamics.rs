@@ -19,6 +19,7 @@
 //! # References
 //! [LL] H. Liang, L. Lai, arXiv:2605.05755 (2026), Prop. 3.1, Assumption 1, Thm 3.2, Lemma C.1.
 
+use crate::assumption::AssumptionId;
 use crate::attention::prompt::sarsa_prompt;
 use crate::construction::sarsa::{invariant_entries, Shape};
 use crate::dynamics::experiment::{self, FlowData};
@@ -128,39 +129,39 @@ pub fn specs() -> Vec<TheoremSpec> {
 }
 
 static INVARIANT_ASSUMPTIONS: [Assumption; 1] = [Assumption {
-    name: "p22-v22-zero",
+    id: AssumptionId::P22V22Zero,
     statement: "the invariance claim is at P22 = 0 and V̄22 = 0 (the other zero-gradient claims hold for every P, V)",
     search: None,
     replay: None,
 }];
 
 static RICHNESS_ASSUMPTIONS: [Assumption; 1] = [Assumption {
-    name: "random-features",
+    id: AssumptionId::RandomFeatures,
     statement: "features are i.i.d. Unif(-1,1), drawn afresh for each of the 64 training MDPs (one-hot features violate richness)",
     search: None,
     replay: None,
 }];
 
 const A_RICHNESS: Assumption = Assumption {
-    name: "richness",
+    id: AssumptionId::Richness,
     statement: "Assumption 1: the Gauss–Newton kernel at the construction is exactly the manifold tangent (random features, many MDPs)",
     search: Some(search_richness),
     replay: Some(replay_richness),
 };
 const A_NEAR: Assumption = Assumption {
-    name: "near-manifold",
+    id: AssumptionId::NearManifold,
     statement: "the flow starts at (A⋆/c0, c0 B⋆) + a perturbation of entries ≤ 0.1, c0 ∈ ±[0.8, 1.25]",
     search: None,
     replay: None,
 };
 const A_INVARIANT_SET: Assumption = Assumption {
-    name: "p22-v22-zero",
+    id: AssumptionId::P22V22Zero,
     statement: "the flow runs on the invariant set P22 = V̄22 = 0 of Prop. 3.1 (reduced (A, B) form)",
     search: None,
     replay: None,
 };
 const A_GAP: Assumption = Assumption {
-    name: "spectral-gap",
+    id: AssumptionId::SpectralGap,
     statement: "λ⁺_2/λ⁺_1 ≥ 1.5 for the Gauss–Newton G at (A⋆/c0, c0 B⋆) (the generator redraws the training sample otherwise): with close eigenvalues the slope of ln L is still transient after 26 decades",
     search: Some(search_gap),
     replay: Some(replay_gap),

@@ -15,6 +15,7 @@
 //!   matches and the second does not; `icrl search --theorem linear-td --relax query-mask`.
 //! - `p-td`: `P = e_{2d} e_{2d}ᵀ`; `q-td`: `Q` has the block form above (negative controls).
 
+use crate::assumption::AssumptionId;
 use crate::attention::linear::{masked_layer, query_mask, td_lambda_mask};
 use crate::attention::prompt::{td_prompt, td_readout};
 use crate::construction::linear_td::{p_td, q_residual, q_td};
@@ -42,19 +43,19 @@ use rand::Rng as _;
 /// Assumptions of the [WB] construction.
 pub const ASSUMPTIONS: &[Assumption] = &[
     Assumption {
-        name: "query-mask",
+        id: AssumptionId::QueryMask,
         statement: "the mask zeroes the query column as a source (M = diag(1,…,1,0))",
         search: Some(crate::theorem::relax::linear_td::search),
         replay: Some(crate::theorem::relax::linear_td::replay),
     },
     Assumption {
-        name: "p-td",
+        id: AssumptionId::PTd,
         statement: "P = e_{2d} e_{2d}ᵀ (only the reward row is written)",
         search: None,
         replay: None,
     },
     Assumption {
-        name: "q-td",
+        id: AssumptionId::QTd,
         statement: "Q = [[-Cᵀ, Cᵀ, 0], [0, 0, 0], [0, 0, 0]] in blocks (d, d, 1)",
         search: None,
         replay: None,

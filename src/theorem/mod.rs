@@ -5,6 +5,7 @@
 //! named [`Assumption`]s (the same values the generators enforce and `search --relax` drops),
 //! and the check of one random case.
 
+pub use crate::assumption::AssumptionId;
 use crate::error::InputError;
 use crate::instance::Instance;
 use crate::mdp::batch::Pairing;
@@ -44,8 +45,8 @@ impl Provenance {
 /// A named hypothesis of a theorem. Generators enforce it; `icrl search --relax NAME` drops it.
 #[derive(Clone, Copy, Debug)]
 pub struct Assumption {
-    /// Short kebab-case name (`query-mask`, `p22-zero`, `contraction`).
-    pub name: &'static str,
+    /// Which hypothesis (its kebab-case name is `id.name()`: `query-mask`, `p22-zero`, …).
+    pub id: AssumptionId,
     /// What it requires, one sentence.
     pub statement: &'static str,
     /// The counterexample search for this relaxation, if one is implemented.
@@ -409,21 +410,56 @@ impl std::fmt::Debug for TheoremSpec {
 /// serves all relaxations of a theorem and reads what was relaxed from the file).
 pub fn replay_fn(theorem: &str, relax: &str) -> Option<crate::search::ReplayFn> {
     let t = find(theorem)?;
-    let first = relax.split('+').next()?;
-    t.assumptions.iter().find(|a| a.name == first).and_then(|a| a.replay)
+    let first = *crate::assumption::parse_label(relax).ok()?.first()?;
+    t.assumptions.iter().find(|a| a.id == first).and_then(|a| a.replay)
 }
 
 /// The budget a search uses when `--budget` is not given: enough for the committed
 /// counterexample to be found from seed 0 (the divergence search needs many draws: diverging
 /// instances are rare among small MRPs).
-pub fn default_budget(theorem: &str, relax: &str) -> u64 {
+pub fn default_budget(theorem: &str, relax: &[AssumptionId]) -> u64 {
+    use AssumptionId as A;
     match (theorem, relax) {
-        ("contraction-decay", "contraction") => 30_000,
-        ("contraction-decay", "coverage") => 5_000,
+        ("contraction-decay", [A::Contraction]) => 30_000,
+        ("contraction-decay", [A::Coverage]) => 5_000,
         ("softmax-td-equivalence", _) => 500,
-        ("sarsa-equivalence", "recorded-next-action") => 400,
+        ("sarsa-equivalence", [A::RecordedNextAction]) => 400,
         _ => 2_000,
     }
+}
+
+/// Resolve `icrl search --theorem T --relax A [--relax B] [--budget N] --seed S`: the search
+/// function of the relaxed assumptions (one search function serves all relaxations of a theorem
+/// and validates the set itself) and its arguments. Errors name `--theorem`, `--relax` or
+/// `--budget`.
+pub fn search_plan(
+    theorem: &str,
+    relax: &[String],
+    budget: Option<u64>,
+    seed: u64,
+) -> Result<(crate::search::SearchFn, crate::search::SearchArgs), InputError> {
+    let t = find(theorem).ok_or_else(|| {
+        InputError::new("--theorem", format!("unknown theorem {theorem:?}; `icrl list` shows the ids"))
+    })?;
+    let names = || t.assumptions.iter().map(|x| x.id.name()).collect::<Vec<_>>().join(", ");
+    let mut f = None;
+    let mut ids = Vec::new();
+    for r in relax {
+        let asm = t.assumptions.iter().find(|x| x.id.name() == r).ok_or_else(|| {
+            InputError::new("--relax", format!("{} has no assumption {r:?}; it has: {}", t.id, names()))
+        })?;
+        let g = asm
+            .search
+            .ok_or_else(|| InputError::new("--relax", format!("no search is implemented for relaxing {r:?}")))?;
+        f = f.or(Some(g));
+        ids.push(asm.id);
+    }
+    let f = f.ok_or_else(|| InputError::new("--relax", "name at least one assumption"))?;
+    let budget = budget.unwrap_or_else(|| default_budget(theorem, &ids));
+    if budget == 0 {
+        return Err(InputError::new("--budget", "must be at least 1"));
+    }
+    Ok((f, crate::search::SearchArgs { theorem: theorem.to_string(), relax: ids, budget, seed }))
 }
 
 /// Every theorem, in catalogue order.

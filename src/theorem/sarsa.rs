@@ -18,6 +18,7 @@
 //! The transformer side is `attention::linear::lsa_block` on `attention::prompt::sarsa_prompt`
 //! with `construction::sarsa::{p_star, v_star}`; the reference is `rl::sarsa::batch_sarsa`.
 
+use crate::assumption::AssumptionId;
 use crate::attention::linear::{lsa_block, lsa_block_last_column};
 use crate::attention::prompt::{parameter_readout, sarsa_prompt};
 use crate::construction::sarsa::{blocks, invariant_entries, p_star, v_star, Shape};
@@ -44,19 +45,19 @@ use rand::Rng as _;
 /// Assumptions of Theorem 3.1.
 pub const ASSUMPTIONS: &[Assumption] = &[
     Assumption {
-        name: "p22-zero",
+        id: AssumptionId::P22Zero,
         statement: "P22 = 0 (the parameter column does not attend to itself through P)",
         search: Some(crate::theorem::relax::sarsa::search),
         replay: Some(crate::theorem::relax::sarsa::replay),
     },
     Assumption {
-        name: "v22-bar-zero",
+        id: AssumptionId::V22BarZero,
         statement: "V̄22 = 0 (V does not write the parameter column into the w rows)",
         search: Some(crate::theorem::relax::sarsa::search),
         replay: Some(crate::theorem::relax::sarsa::replay),
     },
     Assumption {
-        name: "recorded-next-action",
+        id: AssumptionId::RecordedNextAction,
         statement: "φ⁺_i = φ(s_{i+1}, a_{i+1}) is the recorded next pair (SARSA, not a max over actions)",
         search: Some(crate::theorem::relax::qlearning::search),
         replay: Some(crate::theorem::relax::qlearning::replay),

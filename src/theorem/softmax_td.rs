@@ -22,6 +22,7 @@
 //! The transformer side is `crate::attention::softmax` + `crate::construction::softmax`, the
 //! reference side `crate::rl::softmax_td`; they share only the MDP types.
 
+use crate::assumption::AssumptionId;
 use crate::attention::softmax::MultiHeadLayer;
 use crate::attention::softmax::{forward_multi_head, forward_shift, prompt};
 use crate::construction::softmax::Parts;
@@ -617,44 +618,44 @@ fn check_small_temperature(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
 }
 
 const A_MASK: Assumption = Assumption {
-    name: "query-mask",
+    id: AssumptionId::QueryMask,
     statement: "M[n, j] = -inf for every j: the query column is never a source",
     search: Some(crate::theorem::relax::softmax::search_query_mask),
     replay: Some(crate::theorem::relax::softmax::replay_query_mask),
 };
 const A_TWO: Assumption = Assumption {
-    name: "two-heads",
+    id: AssumptionId::TwoHeads,
     statement:
         "a second head (gamma*alpha e_{d+1} u^T with the column shift) keeps the target memory at gamma v_l(S_{j+1})",
     search: Some(crate::theorem::relax::softmax::search_two_heads),
     replay: Some(crate::theorem::relax::softmax::replay_two_heads),
 };
 const A_ATTN: Assumption = Assumption {
-    name: "feature-only-attention",
+    id: AssumptionId::FeatureOnlyAttention,
     statement: "A = diag(I_d, 0): the reward and memory rows do not enter the scores",
     search: Some(crate::theorem::relax::softmax::search_attention_block),
     replay: Some(crate::theorem::relax::softmax::replay_attention_block),
 };
 const A_SHIFT: Assumption = Assumption {
-    name: "shift",
+    id: AssumptionId::Shift,
     statement: "the parameter-free U = I - e_{d+1}e_{d+1}^T, W = gamma e_{d+1}e_{d+2}^T and the column shift follow the single head",
     search: None,
     replay: None,
 };
 const A_COVERAGE: Assumption = Assumption {
-    name: "coverage",
+    id: AssumptionId::Coverage,
     statement: "the context's sources S_0..S_{n-1} visit every state (so the columns determine v_l on all states)",
     search: None,
     replay: None,
 };
 const A_ONEHOT: Assumption = Assumption {
-    name: "one-hot-features",
+    id: AssumptionId::OneHotFeatures,
     statement: "x(s) = sqrt(beta) e_s, and the context visits every state",
     search: None,
     replay: None,
 };
 const A_SMALLBETA: Assumption = Assumption {
-    name: "smooth-in-beta",
+    id: AssumptionId::SmoothInBeta,
     statement: "features fixed, beta -> 0 (no assumption beyond finiteness)",
     search: None,
     replay: None,

@@ -19,6 +19,7 @@ mod fuzz;
 mod linear_td;
 mod mdp;
 mod neu;
+mod npz;
 mod probe;
 mod rates;
 mod registry;

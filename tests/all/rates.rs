@@ -100,15 +100,13 @@ fn the_decay_fit_slack_follows_its_bound() {
 #[test]
 #[ignore]
 fn spectral_gap_search_finds_a_rate_violation() {
-    let args = icrl_proofs::search::SearchArgs {
-        theorem: "sarsa-local-convergence-rate".into(),
-        relax: "spectral-gap".into(),
-        budget: 200,
-        seed: 0,
-    };
+    use icrl_proofs::assumption::AssumptionId;
+    let (search, args) =
+        icrl_proofs::theorem::search_plan("sarsa-local-convergence-rate", &["spectral-gap".into()], Some(200), 0)
+            .unwrap();
     let t = icrl_proofs::theorem::find(&args.theorem).unwrap();
-    let a = t.assumptions.iter().find(|a| a.name == "spectral-gap").unwrap();
-    let out = (a.search.unwrap())(&args).unwrap();
+    let a = t.assumptions.iter().find(|a| a.id == AssumptionId::SpectralGap).unwrap();
+    let out = search(&args).unwrap();
     let cx = out.found.expect("a violation");
     assert!(cx.violation > tolerance::SLOPE_REL_TOL);
     assert!((a.replay.unwrap())(&cx.instance).unwrap() > tolerance::SLOPE_REL_TOL);

@@ -1,105 +1,28 @@
-//! `schema/instance.schema.json` (draft 2020-12) against every file under `fixtures/`.
-//!
-//! The validator here is a small checker of the keyword subset the schema uses (`type`, `enum`,
-//! `required`, `properties`, `additionalProperties`, `items`, `minItems`, `minimum`, `oneOf`,
-//! local `$ref`), a last resort instead of the `jsonschema` crate, whose dependency tree
-//! (regex engines, URL/IDNA handling) was too heavy to add to the 2-core test build this late;
-//! the schema was also validated against the fixtures with Python's `jsonschema` 4 (full
-//! draft 2020-12) when written. Unknown keywords make the checker fail, so it cannot silently
-//! ignore part of the schema.
+//! `schema/instance.schema.json` (draft 2020-12) against every file under `fixtures/` and every
+//! instance `verify` prints, with `boon` (a full draft 2020-12 validator).
 
+use icrl_proofs::rng::case_rng;
+use icrl_proofs::theorem::{registry, CheckCtx};
 use serde_json::Value;
 
-fn is_type(v: &Value, t: &str) -> bool {
-    match t {
-        "object" => v.is_object(),
-        "array" => v.is_array(),
-        "string" => v.is_string(),
-        "number" => v.is_number(),
-        "integer" => v.is_i64() || v.is_u64() || v.as_f64().is_some_and(|x| x.fract() == 0.0),
-        "boolean" => v.is_boolean(),
-        "null" => v.is_null(),
-        other => panic!("unknown type {other}"),
-    }
+/// The compiled schema and a validation that returns the validator's message on failure.
+struct Schema {
+    schemas: boon::Schemas,
+    index: boon::SchemaIndex,
 }
 
-fn check(root: &Value, s: &Value, v: &Value, path: &str) -> Result<(), String> {
-    let Some(obj) = s.as_object() else { return Ok(()) };
-    for (k, kv) in obj {
-        match k.as_str() {
-            "$schema" | "$id" | "title" | "description" | "$defs" => {}
-            "$ref" => {
-                let name = kv.as_str().and_then(|r| r.strip_prefix("#/$defs/")).expect("local $ref");
-                check(root, &root["$defs"][name], v, path)?;
-            }
-            "type" => {
-                let ok = match kv {
-                    Value::String(t) => is_type(v, t),
-                    Value::Array(ts) => ts.iter().any(|t| is_type(v, t.as_str().expect("type name"))),
-                    _ => panic!("bad type"),
-                };
-                if !ok {
-                    return Err(format!("{path}: not of type {kv}"));
-                }
-            }
-            "enum" => {
-                if !kv.as_array().expect("enum").contains(v) {
-                    return Err(format!("{path}: {v} not in {kv}"));
-                }
-            }
-            "minimum" => {
-                if v.as_f64().is_some_and(|x| x < kv.as_f64().expect("number")) {
-                    return Err(format!("{path}: below {kv}"));
-                }
-            }
-            "minItems" => {
-                if v.as_array().is_some_and(|a| (a.len() as u64) < kv.as_u64().expect("count")) {
-                    return Err(format!("{path}: fewer than {kv} items"));
-                }
-            }
-            "required" => {
-                if let Some(o) = v.as_object() {
-                    for r in kv.as_array().expect("required") {
-                        if !o.contains_key(r.as_str().expect("name")) {
-                            return Err(format!("{path}: missing {r}"));
-                        }
-                    }
-                }
-            }
-            "properties" => {
-                if let Some(o) = v.as_object() {
-                    for (name, sub) in kv.as_object().expect("properties") {
-                        if let Some(x) = o.get(name) {
-                            check(root, sub, x, &format!("{path}.{name}"))?;
-                        }
-                    }
-                }
-            }
-            "additionalProperties" => {
-                if let (Some(o), Some(false)) = (v.as_object(), kv.as_bool()) {
-                    let known = s["properties"].as_object().expect("properties beside additionalProperties");
-                    if let Some(extra) = o.keys().find(|k| !known.contains_key(*k)) {
-                        return Err(format!("{path}: unknown key {extra}"));
-                    }
-                }
-            }
-            "items" => {
-                if let Some(a) = v.as_array() {
-                    for (i, x) in a.iter().enumerate() {
-                        check(root, kv, x, &format!("{path}[{i}]"))?;
-                    }
-                }
-            }
-            "oneOf" => {
-                let n = kv.as_array().expect("oneOf").iter().filter(|sub| check(root, sub, v, path).is_ok()).count();
-                if n != 1 {
-                    return Err(format!("{path}: matches {n} of the oneOf branches, not 1"));
-                }
-            }
-            other => panic!("schema keyword {other} not supported by this checker"),
-        }
+impl Schema {
+    fn load() -> Schema {
+        let url = "file:///icrl/instance.schema.json";
+        let mut schemas = boon::Schemas::new();
+        let mut compiler = boon::Compiler::new();
+        compiler.add_resource(url, schema()).expect("add schema");
+        let index = compiler.compile(url, &mut schemas).expect("the schema compiles");
+        Schema { schemas, index }
     }
-    Ok(())
+    fn check(&self, v: &Value) -> Result<(), String> {
+        self.schemas.validate(v, self.index).map_err(|e| format!("{e:#}"))
+    }
 }
 
 fn schema() -> Value {
@@ -110,8 +33,8 @@ fn schema() -> Value {
 
 #[test]
 fn every_fixture_validates_against_the_instance_schema() {
-    let s = schema();
-    assert_eq!(s["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(schema()["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    let s = Schema::load();
     let mut n = 0;
     for sub in ["instances", "counterexamples"] {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(sub);
@@ -119,7 +42,7 @@ fn every_fixture_validates_against_the_instance_schema() {
             let p = e.expect("entry").path();
             if p.extension().is_some_and(|x| x == "json") {
                 let v: Value = serde_json::from_str(&std::fs::read_to_string(&p).expect("read")).expect("json");
-                check(&s, &s, &v, "").unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                s.check(&v).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
                 n += 1;
             }
         }
@@ -129,7 +52,7 @@ fn every_fixture_validates_against_the_instance_schema() {
 
 #[test]
 fn the_schema_rejects_broken_instances() {
-    let s = schema();
+    let s = Schema::load();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/instances/sarsa-example.json");
     let good: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("json");
     let mut bad = Vec::new();
@@ -152,11 +75,64 @@ fn the_schema_rejects_broken_instances() {
     v["counterexample"] = serde_json::json!({"theorem": "sarsa-equivalence"});
     bad.push(("counterexample", v));
     for (what, v) in bad {
-        assert!(check(&s, &s, &v, "").is_err(), "{what} accepted");
+        assert!(s.check(&v).is_err(), "{what} accepted");
     }
     let mut v = good.clone();
     v["weights"] = serde_json::json!({"P": [[1.0]], "V": [[1.0]]});
-    check(&s, &s, &v, "").expect("sarsa weights");
+    s.check(&v).expect("sarsa weights");
+    v["weights"] =
+        serde_json::json!({"layers": [{"A": [[1.0]], "heads": [{"V": [[1.0]]}, {"V": [[0.0]], "shift": true}]}]});
+    s.check(&v).expect("softmax weights");
     v["weights"] = serde_json::json!({"layers": [{"A": [[1.0]], "V1": [[1.0]], "V2": [[0.0]]}]});
-    check(&s, &s, &v, "").expect("softmax weights");
+    assert!(s.check(&v).is_err(), "the probe's array names are not the instance layout");
+}
+
+/// Every instance a check body builds (the JSON `verify` prints for a failing case and `check`
+/// replays), for every theorem with an instance, both with the construction's and with the
+/// sabotaged weights, validates against the schema.
+#[test]
+fn every_instance_verify_prints_validates_against_the_schema() {
+    let s = Schema::load();
+    let mut n = 0;
+    for t in registry() {
+        for sabotage in [false, true] {
+            for k in 0..3 {
+                let ctx = CheckCtx { sabotage, want_instance: true, ..CheckCtx::default() };
+                let res = (t.check)(&mut case_rng(11, t.id, k), &ctx);
+                if let Some(inst) = res.instance {
+                    s.check(&inst).unwrap_or_else(|e| panic!("{} case {k} (sabotage {sabotage}): {e}\n{inst}", t.id));
+                    n += 1;
+                }
+            }
+        }
+    }
+    assert!(n >= 60, "only {n} instances built");
+}
+
+/// The schema's `params` keys are exactly those the registry's families read (plus
+/// `relaxed_a_dd`, which only a saved counterexample of the feature-only-attention search
+/// carries), and its `family` enum is the registry's families: the schema cannot drift from the
+/// reader.
+#[test]
+fn the_schema_lists_exactly_the_registry_families_and_params() {
+    let s = schema();
+    let mut schema_params: Vec<String> =
+        s["properties"]["params"]["properties"].as_object().expect("params").keys().cloned().collect();
+    schema_params.sort();
+    let fams = icrl_proofs::theorem::families();
+    let mut reg: Vec<String> = fams.iter().flat_map(|f| f.params.iter().map(|p| p.to_string())).collect();
+    reg.push("relaxed_a_dd".into());
+    reg.sort();
+    reg.dedup();
+    assert_eq!(schema_params, reg);
+    let mut names: Vec<String> = s["properties"]["family"]["enum"]
+        .as_array()
+        .expect("enum")
+        .iter()
+        .map(|x| x.as_str().unwrap().into())
+        .collect();
+    names.sort();
+    let mut want: Vec<String> = fams.iter().map(|f| f.name.to_string()).collect();
+    want.sort();
+    assert_eq!(names, want);
 }

@@ -4,6 +4,7 @@
 //! second layer on the query feeds its own `-w_lᵀφ_q` back in. The search should end at
 //! `L = 2`.
 
+use crate::assumption::AssumptionId;
 use crate::error::InputError;
 use crate::instance::{to_json, Instance};
 use crate::linalg::Mat;
@@ -78,8 +79,8 @@ fn violations(mdp: &Mdp, f: &Features, traj: &Trajectory, q: usize, cs: &[Mat<f6
 
 /// `icrl search --theorem linear-td --relax query-mask`.
 pub fn search(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
-    if args.relax != "query-mask" {
-        return Err(InputError::new("--relax", format!("linear-td search cannot relax {:?}", args.relax)));
+    if args.relax != [AssumptionId::QueryMask] {
+        return Err(InputError::new("--relax", format!("linear-td search cannot relax {}", args.relax_label())));
     }
     let eval = |raw: &Raw| {
         let (mdp, f, traj) = build(raw);

@@ -10,6 +10,7 @@
 //! (residual at rounding level: the control, the method can find an exact fit) and Q-learning
 //! (residual bounded away from 0: the counterexample).
 
+use crate::assumption::AssumptionId;
 use crate::attention::prompt::sarsa_prompt;
 use crate::error::InputError;
 use crate::instance::{to_json, Instance};
@@ -97,7 +98,7 @@ fn setting(seed: u64, ns: usize, d: usize) -> (Mdp, Features) {
 /// `icrl search --theorem sarsa-equivalence --relax recorded-next-action`: the smallest
 /// `(|S|, d)` whose Q-learning residual is bounded away from 0 while SARSA's fits exactly.
 pub fn search(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
-    if args.relax != "recorded-next-action" {
+    if args.relax != [AssumptionId::RecordedNextAction] {
         return Err(InputError::new("--relax", "the Q-learning search relaxes recorded-next-action alone"));
     }
     let (n, alpha) = (4usize, 0.5);

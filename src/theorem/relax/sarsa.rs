@@ -9,6 +9,7 @@
 //! Instances are small and integer-valued (features, rewards, `w`, perturbations in `-2..=2`),
 //! checked exactly, so shrinking ends at simple numbers.
 
+use crate::assumption::AssumptionId;
 use crate::construction::sarsa::Shape;
 use crate::error::InputError;
 use crate::instance::{to_json, vec2, Instance};
@@ -113,15 +114,13 @@ fn violation(
     max_abs_diff(&tf, &rf)
 }
 
-fn relax_flags(relax: &str) -> Result<(bool, bool), InputError> {
+fn relax_flags(relax: &[AssumptionId]) -> Result<(bool, bool), InputError> {
     let mut f = (false, false);
-    for r in relax.split('+') {
+    for r in relax {
         match r {
-            "p22-zero" => f.0 = true,
-            "v22-bar-zero" => f.1 = true,
-            other => {
-                return Err(InputError::new("--relax", format!("sarsa-equivalence search cannot relax {other:?}")))
-            }
+            AssumptionId::P22Zero => f.0 = true,
+            AssumptionId::V22BarZero => f.1 = true,
+            other => return Err(InputError::new("--relax", format!("sarsa-equivalence search cannot relax {other}"))),
         }
     }
     Ok(f)
@@ -140,7 +139,8 @@ pub fn search(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
         (v > 0.0).then_some(v)
     };
     let (found, tried) = find_and_shrink(strat, args.budget, args.seed, eval);
-    let mut report = vec![format!("relaxed: {} (searched small integer instances, exact arithmetic)", args.relax)];
+    let mut report =
+        vec![format!("relaxed: {} (searched small integer instances, exact arithmetic)", args.relax_label())];
     if !(rp && rv) {
         report.push("Lemma C.1: the cubic term (1/n) V̄22 w̃ w̃ᵀ P22 w̃ needs both P22 ≠ 0 and V̄22 ≠ 0; relaxing one alone is harmless.".into());
     }

@@ -12,6 +12,7 @@
 //!   `e_l = ‖v_l - v_π‖_∞` (> 0: the error grew with depth). The same search reports the
 //!   converse statistics (assumption violated, decay anyway).
 
+use crate::assumption::AssumptionId;
 use crate::construction::softmax::Parts;
 use crate::error::InputError;
 use crate::instance::Instance;
@@ -106,12 +107,12 @@ fn eq_rng() -> crate::rng::Rng {
 }
 
 /// Theorem-1 violation of `case` under a relaxation of the construction.
-fn eq_violation(case: &Case, relax: &str, a_dd: f64) -> f64 {
+fn eq_violation(case: &Case, relax: AssumptionId, a_dd: f64) -> f64 {
     let mut parts = Parts::new(case.d(), case.gamma());
     match relax {
-        "query-mask" => parts.mask_query = false,
-        "two-heads" => parts.two_heads = false,
-        "feature-only-attention" => parts.a[(case.d(), case.d())] = a_dd,
+        AssumptionId::QueryMask => parts.mask_query = false,
+        AssumptionId::TwoHeads => parts.two_heads = false,
+        AssumptionId::FeatureOnlyAttention => parts.a[(case.d(), case.d())] = a_dd,
         _ => {}
     }
     equivalence(case, &parts, &mut eq_rng()).violation
@@ -142,17 +143,17 @@ fn save(
     SearchOutcome { found: Some(Counterexample { instance: inst, violation, summary }), tried, report }
 }
 
-fn eq_search(args: &SearchArgs, relax: &'static str, note: &str) -> Result<SearchOutcome, InputError> {
+fn eq_search(args: &SearchArgs, relax: AssumptionId, note: &str) -> Result<SearchOutcome, InputError> {
     let strat = small_strategy(3, 2, 4, 1, 3);
     let (found, tried) = find_and_shrink(strat, args.budget, args.seed, |s: &Small| {
-        let a_dd = if relax == "feature-only-attention" { s.a_dd as f64 } else { 0.0 };
+        let a_dd = if relax == AssumptionId::FeatureOnlyAttention { s.a_dd as f64 } else { 0.0 };
         let v = eq_violation(&s.case(), relax, a_dd);
         (v > 0.0).then_some(v)
     });
     Ok(match found {
         None => SearchOutcome { found: None, tried, report: vec![] },
         Some((s, v)) => {
-            let extra: Vec<(&str, Value)> = if relax == "feature-only-attention" {
+            let extra: Vec<(&str, Value)> = if relax == AssumptionId::FeatureOnlyAttention {
                 vec![("relaxed_a_dd", Value::from(s.a_dd as f64))]
             } else {
                 vec![]
@@ -162,7 +163,7 @@ fn eq_search(args: &SearchArgs, relax: &'static str, note: &str) -> Result<Searc
     })
 }
 
-fn eq_replay(raw: &Value, relax: &str) -> Result<f64, InputError> {
+fn eq_replay(raw: &Value, relax: AssumptionId) -> Result<f64, InputError> {
     let inst = Instance::from_value(raw.clone())?;
     let case = Case::from_instance(&inst)?;
     let a_dd = inst.params.f64_or("relaxed_a_dd", 0.0)?;
@@ -173,29 +174,29 @@ fn eq_replay(raw: &Value, relax: &str) -> Result<f64, InputError> {
 pub fn search_query_mask(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
     eq_search(
         args,
-        "query-mask",
+        AssumptionId::QueryMask,
         "without the mask the query column is a source: its zero reward and memory enter every softmax normalization",
     )
 }
 /// Replay of `query-mask`.
 pub fn replay_query_mask(raw: &Value) -> Result<f64, InputError> {
-    eq_replay(raw, "query-mask")
+    eq_replay(raw, AssumptionId::QueryMask)
 }
 /// `softmax-td-equivalence --relax two-heads`.
 pub fn search_two_heads(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
-    eq_search(args, "two-heads", "one head without the shifted second head: the target memory stays 0, so delta loses gamma v(S_{k}) from layer 2 on")
+    eq_search(args, AssumptionId::TwoHeads, "one head without the shifted second head: the target memory stays 0, so delta loses gamma v(S_{k}) from layer 2 on")
 }
 /// Replay of `two-heads`.
 pub fn replay_two_heads(raw: &Value) -> Result<f64, InputError> {
-    eq_replay(raw, "two-heads")
+    eq_replay(raw, AssumptionId::TwoHeads)
 }
 /// `softmax-td-equivalence --relax feature-only-attention` (`A[d,d] = params.relaxed_a_dd`).
 pub fn search_attention_block(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
-    eq_search(args, "feature-only-attention", "a nonzero reward entry A[d,d] (params.relaxed_a_dd) makes the scores depend on rewards: the kernel is no longer exp<x, x'>")
+    eq_search(args, AssumptionId::FeatureOnlyAttention, "a nonzero reward entry A[d,d] (params.relaxed_a_dd) makes the scores depend on rewards: the kernel is no longer exp<x, x'>")
 }
 /// Replay of `feature-only-attention`.
 pub fn replay_attention_block(raw: &Value) -> Result<f64, InputError> {
-    eq_replay(raw, "feature-only-attention")
+    eq_replay(raw, AssumptionId::FeatureOnlyAttention)
 }
 
 /// `e_0 … e_L` (`‖v_l - v_π‖_∞` over all states) of a case at its own steps.
