@@ -257,12 +257,12 @@ fn train(a: TrainCmd) -> Result<i32, InputError> {
             return Err(InputError::new("--init-gain", "applies to `train td` only"));
         }
     }
-    let td = crate::dynamics::TdOptions { shared: a.shared, init_gain: a.init_gain };
+    let td = crate::report::train::TdOptions { shared: a.shared, init_gain: a.init_gain };
     let which = match a.which {
         TrainKind::Sarsa => "sarsa",
         TrainKind::Td => "td",
     };
-    let o = crate::dynamics::cli_train(which, &a.preset, a.seed, progress, td)?;
+    let o = crate::report::train::cli_train(which, &a.preset, a.seed, progress, td)?;
     emit(&o, &a.out, a.json)
 }
 
@@ -705,8 +705,8 @@ fn report(r: ReportCmd) -> Result<i32, InputError> {
         ReportCmd::ActorCritic(a) => one(&a, |s| Ok(crate::report::actor_critic::run(s))),
         ReportCmd::Decay(a) => one(&a, |s| Ok(crate::report::decay::run(s))),
         ReportCmd::Neu(a) => one(&a, |s| Ok(crate::report::neu::run(s))),
-        ReportCmd::Flow(a) => one(&a, crate::dynamics::report::flow),
-        ReportCmd::Emergence(a) => one(&a, crate::dynamics::report::emergence),
+        ReportCmd::Flow(a) => one(&a, crate::report::dynamics::flow),
+        ReportCmd::Emergence(a) => one(&a, crate::report::dynamics::emergence),
         ReportCmd::All(a) => {
             crate::report::ensure_dir(&a.out)?;
             let outputs = crate::report::all(a.seed)?;

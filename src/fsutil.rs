@@ -72,3 +72,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<(), InputE
     }
     Ok(())
 }
+
+/// Create the `--out` directory (an error names `--out`).
+pub fn ensure_dir(dir: &Path) -> Result<(), InputError> {
+    std::fs::create_dir_all(dir).map_err(|e| InputError::new("--out", format!("cannot create {}: {e}", dir.display())))
+}

@@ -143,7 +143,7 @@ pub fn run(file: &Path, family: &str, json: bool, out: Option<&Path>, seed: u64)
     let w = load::read_weights(file, family)?;
     let p = probe(&w, seed)?;
     if let Some(dir) = out {
-        crate::report::ensure_dir(dir)?;
+        crate::fsutil::ensure_dir(dir)?;
         heatmap::write(&dir.join("probe.svg"), &w, &p)?;
     }
     Ok(if json {

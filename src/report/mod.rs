@@ -8,16 +8,15 @@
 
 pub mod actor_critic;
 pub mod decay;
+pub mod dynamics;
 pub mod neu;
 pub mod plot;
+pub mod train;
 
 use crate::error::InputError;
 use std::path::{Path, PathBuf};
 
-/// Create the `--out` directory (an error names `--out`).
-pub fn ensure_dir(dir: &Path) -> Result<(), InputError> {
-    std::fs::create_dir_all(dir).map_err(|e| InputError::new("--out", format!("cannot create {}: {e}", dir.display())))
-}
+pub use crate::fsutil::ensure_dir;
 
 /// Write `text` to `dir/name` atomically (temporary file + rename, see [`crate::fsutil`]; an
 /// error names `--out`); returns the path. A report directory holds generated files, so an
@@ -100,8 +99,8 @@ impl Output {
 pub fn all(seed: u64) -> Result<Vec<Output>, InputError> {
     Ok(vec![
         actor_critic::run(seed),
-        crate::dynamics::report::flow(seed)?,
-        crate::dynamics::report::emergence(seed)?,
+        dynamics::flow(seed)?,
+        dynamics::emergence(seed)?,
         decay::run(seed),
         neu::run(seed),
     ])

@@ -270,7 +270,6 @@ impl Div for ErrBound {
     }
 }
 
-
 impl Scalar for ErrBound {
     const EXACT: bool = false;
     const NAME: &'static str = "f64";
@@ -300,7 +299,7 @@ impl Scalar for ErrBound {
         let s3 = has_eb.then(|| prod(&abs_a, &map(b, |v| v.e)));
         let (g, inv) = gamma_factors(k);
         let k_eta = k as f64 * ETA; // exact: k ≤ 2^52
-        // The exact nonnegative dot product behind a computed one: `(s̃ + kη)/(1 − γ_k)`.
+                                    // The exact nonnegative dot product behind a computed one: `(s̃ + kη)/(1 − γ_k)`.
         let exact_up = |s: f64| mul_up(up(s + k_eta), inv);
         for i in 0..m {
             for j in 0..n {
@@ -316,8 +315,7 @@ impl Scalar for ErrBound {
                     ErrBound::exact(x[ij])
                 } else {
                     let rounding = add_up(mul_up(g, exact_up(t1)), k_eta);
-                    let prop =
-                        add_up(if has_ea { exact_up(t2) } else { 0.0 }, if has_eb { exact_up(t3) } else { 0.0 });
+                    let prop = add_up(if has_ea { exact_up(t2) } else { 0.0 }, if has_eb { exact_up(t3) } else { 0.0 });
                     ErrBound { x: x[ij], e: add_up(rounding, prop) }
                 };
             }

@@ -10,7 +10,7 @@ fn mask(text: &str) -> String {
 
 #[test]
 fn report_flow_snapshot() {
-    let o = icrl_proofs::dynamics::report::flow(0).unwrap();
+    let o = icrl_proofs::report::dynamics::flow(0).unwrap();
     insta::assert_snapshot!("report_flow_seed0", mask(&o.markdown));
     insta::assert_snapshot!("report_flow_seed0_json", crate::reports::report_json(&o));
     crate::reports::check_output(&o);
@@ -18,7 +18,7 @@ fn report_flow_snapshot() {
 
 #[test]
 fn report_emergence_snapshot() {
-    let o = icrl_proofs::dynamics::report::emergence(0).unwrap();
+    let o = icrl_proofs::report::dynamics::emergence(0).unwrap();
     insta::assert_snapshot!("report_emergence_seed0", mask(&o.markdown));
     insta::assert_snapshot!("report_emergence_seed0_json", crate::reports::report_json(&o));
     crate::reports::check_output(&o);
@@ -67,8 +67,14 @@ fn mask_train_hides_timings_only() {
 /// fixed seed, and the written set (md, json, svg + csv; SVG labels and tick digits).
 #[test]
 fn train_sarsa_snapshot() {
-    let o = icrl_proofs::dynamics::cli_train("sarsa", "small", 0, false, icrl_proofs::dynamics::TdOptions::default())
-        .unwrap();
+    let o = icrl_proofs::report::train::cli_train(
+        "sarsa",
+        "small",
+        0,
+        false,
+        icrl_proofs::report::train::TdOptions::default(),
+    )
+    .unwrap();
     assert_eq!(o.name, "train-sarsa");
     insta::assert_snapshot!("train_sarsa_small_seed0", mask_train(&o.markdown));
     insta::assert_snapshot!("train_sarsa_small_seed0_json", crate::reports::report_json(&o));
@@ -81,7 +87,7 @@ fn train_sarsa_snapshot() {
 fn train_td_snapshot() {
     let cfg =
         icrl_proofs::dynamics::train_td::TdConfig { mrps: 40, ..icrl_proofs::dynamics::train_td::TdConfig::wb(0) };
-    let o = icrl_proofs::dynamics::train_td_output(&cfg).unwrap();
+    let o = icrl_proofs::report::train::train_td_output(&cfg).unwrap();
     assert_eq!(o.name, "train-td");
     insta::assert_snapshot!("train_td_mrps40_seed0", mask_train(&o.markdown));
     insta::assert_snapshot!("train_td_mrps40_seed0_json", crate::reports::report_json(&o));

@@ -9,14 +9,14 @@
 //!   constructed blocks (construction scaled by the learned `c`), and the closed-loop control
 //!   curves.
 
-use super::experiment::{self, FlowData};
-use super::flow::FlowStop;
-use super::loss;
-use super::spectrum;
-use super::stream::{FeatureKind, StreamPreset};
+use super::plot::{Axis, Figure, Heat, Lines, Mark, Panel, Series, Width, GREY, REFERENCE};
+use super::Output;
+use crate::dynamics::experiment::{self, FlowData};
+use crate::dynamics::flow::FlowStop;
+use crate::dynamics::loss;
+use crate::dynamics::spectrum;
+use crate::dynamics::stream::{FeatureKind, StreamPreset};
 use crate::error::InputError;
-use crate::report::plot::{Axis, Figure, Heat, Lines, Mark, Panel, Series, Width, GREY, REFERENCE};
-use crate::report::Output;
 use serde_json::json;
 
 /// Round to 3 significant digits for tables (stable across platforms).
@@ -174,8 +174,8 @@ pub fn flow(seed: u64) -> Result<Output, InputError> {
 /// `icrl report emergence`: trains the small preset; the table, the numbers, and the figures
 /// `emergence-v21`, `emergence-p12` (heat maps) and `emergence-control`. It measures (exit 0).
 pub fn emergence(seed: u64) -> Result<Output, InputError> {
-    let cfg = super::train_sarsa::TrainConfig::preset("small", seed)?;
-    let r = super::train_sarsa::train(&cfg, "small")?;
+    let cfg = crate::dynamics::train_sarsa::TrainConfig::preset("small", seed)?;
+    let r = crate::dynamics::train_sarsa::train(&cfg, "small")?;
     let st = &r.structure;
     let d = cfg.preset.tab.d;
     let t = 2 * d + 1;
