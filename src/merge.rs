@@ -431,7 +431,13 @@ mod tests {
 
     fn part(worst: Option<(u64, f64, f64)>, max_error: f64, first: Option<u64>) -> RowAcc {
         RowAcc {
-            worst: worst.map(|(case, ratio, error)| Worst { case, ratio, error, tolerance: 1.0, kind: CheckKind::Equality }),
+            worst: worst.map(|(case, ratio, error)| Worst {
+                case,
+                ratio,
+                error,
+                tolerance: 1.0,
+                kind: CheckKind::Equality,
+            }),
             max_error,
             first_failure: first.map(|case| FirstFailure { case, quantity: format!("q{case}") }),
             cases: 1,

@@ -256,6 +256,26 @@ pub mod grid {
     }
 }
 
+/// `xᵀy` in `f64` with four independent accumulators.
+#[inline]
+pub fn dot_f64(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len());
+    let (mut s0, mut s1, mut s2, mut s3) = (0.0, 0.0, 0.0, 0.0);
+    let mut i = 0;
+    while i + 4 <= n {
+        s0 += x[i] * y[i];
+        s1 += x[i + 1] * y[i + 1];
+        s2 += x[i + 2] * y[i + 2];
+        s3 += x[i + 3] * y[i + 3];
+        i += 4;
+    }
+    while i < n {
+        s0 += x[i] * y[i];
+        i += 1;
+    }
+    (s0 + s1) + (s2 + s3)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,24 +318,4 @@ mod tests {
             assert!(scaled.is_integer());
         }
     }
-}
-
-/// `xᵀy` in `f64` with four independent accumulators.
-#[inline]
-pub fn dot_f64(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len().min(y.len());
-    let (mut s0, mut s1, mut s2, mut s3) = (0.0, 0.0, 0.0, 0.0);
-    let mut i = 0;
-    while i + 4 <= n {
-        s0 += x[i] * y[i];
-        s1 += x[i + 1] * y[i + 1];
-        s2 += x[i + 2] * y[i + 2];
-        s3 += x[i + 3] * y[i + 3];
-        i += 4;
-    }
-    while i < n {
-        s0 += x[i] * y[i];
-        i += 1;
-    }
-    (s0 + s1) + (s2 + s3)
 }

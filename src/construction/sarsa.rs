@@ -12,7 +12,9 @@
 //!
 //! so `x_iᵀ P12⋆ w̃ = δ_i` and `V̄21⋆ x_i = α φ_i`. The pair is scaled `(c P⋆, c⁻¹ V⋆)`.
 
+use crate::attention::prompt::sarsa_prompt;
 use crate::linalg::Mat;
+use crate::mdp::batch::TransitionBatch;
 use crate::scalar::Scalar;
 
 /// Shape of a (possibly actor-critic) prompt.
@@ -76,6 +78,52 @@ pub fn blocks<T: Scalar>(s: Shape, m: &Mat<T>) -> (Mat<T>, Mat<T>, Mat<T>, Mat<T
     let (t, dd) = (s.token(), s.dim());
     let r = dd - t;
     (m.block(0, 0, t, t), m.block(0, t, t, r), m.block(t, 0, r, t), m.block(t, t, r, r))
+}
+
+/// The blocks of an [LL] block `(P, V)` that reach the readout (Lemma C.1 [Q]): `P12`
+/// (`t×(d+1)`), `P22` (`(d+1)×(d+1)`), `V̄21` (`d×t`, the `w` rows of `V21`) and `V̄22`
+/// (`d×(d+1)`). The one extraction every user of the lemma reads (the theorem's right-hand
+/// side, the probe, the reduced loss, the training fast path).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reduced<T> {
+    /// `P12`.
+    pub p12: Mat<T>,
+    /// `P22`.
+    pub p22: Mat<T>,
+    /// `V̄21`.
+    pub v21_bar: Mat<T>,
+    /// `V̄22`.
+    pub v22_bar: Mat<T>,
+}
+
+/// Lemma C.1's blocks of a full `D×D` pair, `D = 3d + 2`.
+pub fn reduced<T: Scalar>(d: usize, p: &Mat<T>, v: &Mat<T>) -> Reduced<T> {
+    let s = Shape::sarsa(d);
+    let (_, p12, _, p22) = blocks(s, p);
+    let (_, _, v21, v22) = blocks(s, v);
+    Reduced { p12, p22, v21_bar: v21.block(1, 0, d, s.token()), v22_bar: v22.block(1, 0, d, d + 1) }
+}
+
+/// Lemma C.1's right-hand side, from the blocks (not from the layer): the readout of `(P, V)` on
+/// the SARSA prompt of `b` and `w` is `w + V̄21 Σ̂ P12 w̃ + (1/n) V̄22 w̃ (w̃ᵀ P22 w̃)` with
+/// `Σ̂ = (1/n) Σ x_i x_iᵀ`, `w̃ = (1, w)`. `theorem::sarsa`'s `sarsa-readout-identity` checks it
+/// against the layer, exactly; the `f64` fast paths of `dynamics` are tested against the layer.
+pub fn lemma_c1_readout<T: Scalar>(b: &TransitionBatch<T>, w: &[T], p: &Mat<T>, v: &Mat<T>) -> Vec<T> {
+    let d = w.len();
+    let t = Shape::sarsa(d).token();
+    let h = sarsa_prompt(b, w);
+    let n = b.len();
+    let r = reduced(d, p, v);
+    // Σ̂ = (1/n) X Xᵀ; the product V̄21 Σ̂ P12 w̃ is evaluated right to left,
+    // V̄21 ((1/n) X (Xᵀ (P12 w̃))), which is the same rational number and avoids forming Σ̂.
+    let x = h.block(0, 0, t, n);
+    let w_tilde = h.block(t, n, d + 1, 1);
+    let sigma_hat_p12_w =
+        x.matmul(&x.transpose().matmul(&r.p12.matmul(&w_tilde))).scale(&(T::one() / T::from_ratio(n as i64, 1)));
+    let lin = r.v21_bar.matmul(&sigma_hat_p12_w);
+    let quad_s = w_tilde.transpose().matmul(&r.p22).matmul(&w_tilde)[(0, 0)].clone();
+    let cub = r.v22_bar.matmul(&w_tilde).scale(&(quad_s / T::from_ratio(n as i64, 1)));
+    (0..d).map(|k| w[k].clone() + lin[(k, 0)].clone() + cub[(k, 0)].clone()).collect()
 }
 
 /// Matrix coordinates `(row, col)`.

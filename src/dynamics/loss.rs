@@ -74,20 +74,8 @@ pub fn full_loss_grad<T: Scalar>(h: &Mat<T>, p: &Mat<T>, v: &Mat<T>, target: &[T
 
 /// The reduced blocks of full `(P, V)`: `(A, B) = (V̄21, P12)` flattened as `θ`.
 pub fn reduce<T: Scalar>(d: usize, p: &Mat<T>, v: &Mat<T>) -> Vec<f64> {
-    let s = Shape::sarsa(d);
-    let t = s.token();
-    let mut th = Vec::with_capacity(n_params(d));
-    for i in 0..d {
-        for j in 0..t {
-            th.push(v[(t + 1 + i, j)].to_f64());
-        }
-    }
-    for i in 0..t {
-        for j in 0..=d {
-            th.push(p[(i, t + j)].to_f64());
-        }
-    }
-    th
+    let r = crate::construction::sarsa::reduced(d, p, v);
+    r.v21_bar.as_slice().iter().chain(r.p12.as_slice()).map(|x| x.to_f64()).collect()
 }
 
 /// The `(V̄21, P12)` blocks of a full gradient, flattened like `θ`.

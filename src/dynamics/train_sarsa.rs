@@ -116,27 +116,10 @@ impl Blocks {
     }
     /// Read from full `(P, V)`.
     pub fn from_full(d: usize, p: &Mat<f64>, v: &Mat<f64>) -> Self {
-        let t = 2 * d + 1;
+        let r = crate::construction::sarsa::reduced(d, p, v);
         let mut x = Vec::with_capacity(Self::len(d));
-        for i in 0..t {
-            for j in 0..=d {
-                x.push(p[(i, t + j)]);
-            }
-        }
-        for i in 0..=d {
-            for j in 0..=d {
-                x.push(p[(t + i, t + j)]);
-            }
-        }
-        for i in 0..d {
-            for j in 0..t {
-                x.push(v[(t + 1 + i, j)]);
-            }
-        }
-        for i in 0..d {
-            for j in 0..=d {
-                x.push(v[(t + 1 + i, t + j)]);
-            }
+        for m in [&r.p12, &r.p22, &r.v21_bar, &r.v22_bar] {
+            x.extend_from_slice(m.as_slice());
         }
         Blocks { d, x }
     }

@@ -21,7 +21,7 @@
 
 use crate::attention::linear::lsa_block_last_column;
 use crate::attention::prompt::{parameter_readout, sarsa_prompt};
-use crate::construction::sarsa::{blocks, p_star, v_star, Shape};
+use crate::construction::sarsa::{p_star, v_star, Shape};
 use crate::linalg::Mat;
 use crate::mdp::batch::TransitionBatch;
 use crate::rl::sarsa::batch_sarsa;
@@ -115,15 +115,13 @@ impl Reduced {
     /// Lemma C.1's reduction of a full `D×D` pair (`D = 3d + 2`).
     pub fn of(p: &Mat<f64>, v: &Mat<f64>) -> Self {
         let d = (p.rows() - 2) / 3;
-        let s = Shape::sarsa(d);
-        let (_, p12, _, p22) = blocks(s, p);
-        let (_, _, v21, v22) = blocks(s, v);
+        let r = crate::construction::sarsa::reduced(d, p, v);
         Reduced {
             d,
-            p12: p12.as_slice().to_vec(),
-            p22: p22.as_slice().to_vec(),
-            v21_bar: v21.block(1, 0, d, s.token()).as_slice().to_vec(),
-            v22_bar: v22.block(1, 0, d, d + 1).as_slice().to_vec(),
+            p12: r.p12.as_slice().to_vec(),
+            p22: r.p22.as_slice().to_vec(),
+            v21_bar: r.v21_bar.as_slice().to_vec(),
+            v22_bar: r.v22_bar.as_slice().to_vec(),
         }
     }
 }

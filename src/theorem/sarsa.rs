@@ -21,7 +21,7 @@
 use crate::assumption::AssumptionId;
 use crate::attention::linear::{lsa_block, lsa_block_last_column};
 use crate::attention::prompt::{parameter_readout, sarsa_prompt};
-use crate::construction::sarsa::{blocks, invariant_entries, p_star, v_star, Shape};
+use crate::construction::sarsa::{invariant_entries, p_star, v_star, Shape};
 use crate::error::InputError;
 use crate::instance::{to_json, Instance};
 use crate::linalg::Mat;
@@ -390,28 +390,7 @@ fn check_equivalence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     res
 }
 
-/// Lemma C.1's right-hand side, computed from the blocks (not from the layer).
-pub fn readout_formula<T: Scalar>(b: &TransitionBatch<T>, w: &[T], p: &Mat<T>, v: &Mat<T>) -> Vec<T> {
-    let d = w.len();
-    let s = Shape::sarsa(d);
-    let h = sarsa_prompt(b, w);
-    let t = s.token();
-    let n = b.len();
-    let (_, p12, _, p22) = blocks(s, p);
-    let (_, _, v21, v22) = blocks(s, v);
-    let v21_bar = v21.block(1, 0, d, t);
-    let v22_bar = v22.block(1, 0, d, d + 1);
-    // Σ̂ = (1/n) Σ x_i x_iᵀ = (1/n) X Xᵀ; the product V̄21 Σ̂ P12 w̃ is evaluated right to left,
-    // V̄21 ((1/n) X (Xᵀ (P12 w̃))), which is the same rational number and avoids forming Σ̂.
-    let x = h.block(0, 0, t, n);
-    let w_tilde = h.block(t, n, d + 1, 1);
-    let sigma_hat_p12_w =
-        x.matmul(&x.transpose().matmul(&p12.matmul(&w_tilde))).scale(&(T::one() / T::from_ratio(n as i64, 1)));
-    let lin = v21_bar.matmul(&sigma_hat_p12_w);
-    let quad_s = w_tilde.transpose().matmul(&p22).matmul(&w_tilde)[(0, 0)].clone();
-    let cub = v22_bar.matmul(&w_tilde).scale(&(quad_s / T::from_ratio(n as i64, 1)));
-    (0..d).map(|k| w[k].clone() + lin[(k, 0)].clone() + cub[(k, 0)].clone()).collect()
-}
+pub use crate::construction::sarsa::lemma_c1_readout as readout_formula;
 
 fn dense<T: Scalar>(rng: &mut Rng, dim: usize) -> Mat<T> {
     Mat::from_fn(dim, dim, |_, _| T::from_f64(grid::draw(rng)))
