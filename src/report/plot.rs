@@ -182,10 +182,11 @@ pub struct Figure {
 
 /// A tick label: `0`; plain decimals (shortest form, at most 5 significant digits) for
 /// `10⁻³ ≤ |v| < 10⁵`; otherwise `10ⁿ` or `m×10ⁿ` with at most 4 significant digits in `m`.
+/// Negative values take the typographic minus `−` (U+2212), as in the axis titles.
 pub fn tick(v: f64) -> String {
     let r: f64 = format!("{v:.4e}").parse().unwrap_or(v);
     if (1e-3..1e5).contains(&r.abs()) {
-        return format!("{r}");
+        return format!("{r}").replacen('-', "−", 1);
     }
     tick_sci(v)
 }
@@ -213,7 +214,7 @@ pub fn tick_sci(v: f64) -> String {
     } else if m == -1.0 {
         format!("−{pow}")
     } else {
-        format!("{m}×{pow}")
+        format!("{m}×{pow}").replacen('-', "−", 1)
     }
 }
 
@@ -733,7 +734,9 @@ mod tests {
         assert_eq!(tick(0.0), "0");
         assert_eq!(tick(1e-5), "10⁻⁵");
         assert_eq!(tick(2.5e-7), "2.5×10⁻⁷");
-        assert_eq!(tick(-0.30000000000000004), "-0.3");
+        assert_eq!(tick(-0.1), "−0.1");
+        assert_eq!(tick_sci(-2.5e-7), "−2.5×10⁻⁷");
+        assert_eq!(tick(-0.30000000000000004), "−0.3");
         assert_eq!(tick(1e6), "10⁶");
         assert_eq!(tick(123456.0), "1.235×10⁵");
     }
