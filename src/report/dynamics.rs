@@ -244,17 +244,7 @@ pub fn emergence(seed: u64) -> Result<Output, InputError> {
     ));
     s.push_str(&format!("loss: first 1 % {} → last 1 % {}\n", r3(r.loss_first), r3(r.loss_last)));
     s.push_str("| metric | value |\n|---|---|\n");
-    for (k, v) in [
-        ("structure cosine", st.structure_cosine),
-        ("cos(V̄21, A⋆)", st.cos_v21),
-        ("cos(P12, B⋆)", st.cos_p12),
-        ("cos(V̄21[:, :d], I)", st.identity_cosine),
-        ("diag/off-diag", st.diag_offdiag_ratio),
-        ("c ≈", st.c_hat),
-        ("α ≈", st.alpha_hat),
-        ("‖P22‖", st.p22_norm),
-        ("‖V̄22‖", st.v22_norm),
-    ] {
+    for (k, v) in super::train::structure_rows(st) {
         s.push_str(&format!("| {k} | {:.3} |\n", v));
     }
     s.push_str("\n| in-context step | model | teacher |\n|---|---|---|\n");

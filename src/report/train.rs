@@ -112,16 +112,10 @@ pub fn train_td_output(cfg: &crate::dynamics::train_td::TdConfig) -> Result<Outp
     })
 }
 
-fn render_sarsa(r: &crate::dynamics::train_sarsa::TrainReport) -> String {
-    let s = &r.structure;
-    let mut o = format!("# train sarsa --preset {} --seed {}\n\n", r.preset, r.seed);
-    o.push_str(&format!(
-        "{} MDPs × {} frames, minibatch {} MDPs, {} Adam steps, {:.1} s ({:.2} µs/frame).\n\n",
-        r.mdps, r.frames, r.minibatch, r.adam_steps, r.wall_seconds, r.us_per_frame
-    ));
-    o.push_str(&format!("Loss (mean of first / last 1 % of steps): {:.3e} → {:.3e}.\n\n", r.loss_first, r.loss_last));
-    o.push_str("| structure | value |\n|:---|---:|\n");
-    for (k, v) in [
+/// The structure metrics of a trained [LL] block as `(name, value)` rows (the `train sarsa` page
+/// and the `emergence` report print the same table).
+pub(crate) fn structure_rows(s: &crate::probe::sarsa::Structure) -> [(&'static str, f64); 9] {
+    [
         ("structure cosine", s.structure_cosine),
         ("cos(V̄21, A⋆)", s.cos_v21),
         ("cos(P12, B⋆)", s.cos_p12),
@@ -131,7 +125,19 @@ fn render_sarsa(r: &crate::dynamics::train_sarsa::TrainReport) -> String {
         ("α ≈", s.alpha_hat),
         ("‖P22‖", s.p22_norm),
         ("‖V̄22‖", s.v22_norm),
-    ] {
+    ]
+}
+
+fn render_sarsa(r: &crate::dynamics::train_sarsa::TrainReport) -> String {
+    let s = &r.structure;
+    let mut o = format!("# train sarsa --preset {} --seed {}\n\n", r.preset, r.seed);
+    o.push_str(&format!(
+        "{} MDPs × {} frames, minibatch {} MDPs, {} Adam steps, {:.1} s ({:.2} µs/frame).\n\n",
+        r.mdps, r.frames, r.minibatch, r.adam_steps, r.wall_seconds, r.us_per_frame
+    ));
+    o.push_str(&format!("Loss (mean of first / last 1 % of steps): {:.3e} → {:.3e}.\n\n", r.loss_first, r.loss_last));
+    o.push_str("| structure | value |\n|:---|---:|\n");
+    for (k, v) in structure_rows(s) {
         o.push_str(&format!("| {k} | {v:.4} |\n"));
     }
     o.push_str("\nHeld-out greedy return per in-context step (mean over MDPs):\n\n| step | model | teacher |\n|---:|---:|---:|\n");
