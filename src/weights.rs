@@ -91,6 +91,22 @@ fn layers_array<'a>(v: &'a Value, path: &str) -> Result<&'a Vec<Value>, InputErr
     Ok(a)
 }
 
+/// The layers of `v.layers` with their paths (`weights.layers[1]`), each checked to be an object.
+fn layer_objects<'a>(v: &'a Value, path: &str) -> Result<Vec<(String, &'a Value)>, InputError> {
+    layers_array(v, path)?
+        .iter()
+        .enumerate()
+        .map(|(l, x)| {
+            let lp = format!("{path}.layers[{l}]");
+            if x.is_object() {
+                Ok((lp, x))
+            } else {
+                Err(InputError::new(&lp, format!("expected an object, found {}", kind(x))))
+            }
+        })
+        .collect()
+}
+
 impl Weights {
     /// Parse `weights` (at `path`, normally `"weights"`) in `layout`; unknown keys are errors.
     pub fn from_json(v: &Value, path: &str, layout: Layout) -> Result<Weights, InputError> {
@@ -107,11 +123,7 @@ impl Weights {
             Layout::Td(m) => {
                 check_keys(v, path, &["layers"])?;
                 let mut out = Vec::new();
-                for (l, x) in layers_array(v, path)?.iter().enumerate() {
-                    let lp = format!("{path}.layers[{l}]");
-                    if !x.is_object() {
-                        return Err(InputError::new(&lp, format!("expected an object, found {}", kind(x))));
-                    }
+                for (lp, x) in layer_objects(v, path)? {
                     check_keys(x, &lp, &["P", "Q"])?;
                     let p = matrix(req(x, &lp, "P")?, &format!("{lp}.P"), m)?;
                     let q = matrix(req(x, &lp, "Q")?, &format!("{lp}.Q"), m)?;
@@ -122,11 +134,7 @@ impl Weights {
             Layout::Softmax(m) => {
                 check_keys(v, path, &["layers"])?;
                 let mut out = Vec::new();
-                for (l, x) in layers_array(v, path)?.iter().enumerate() {
-                    let lp = format!("{path}.layers[{l}]");
-                    if !x.is_object() {
-                        return Err(InputError::new(&lp, format!("expected an object, found {}", kind(x))));
-                    }
+                for (lp, x) in layer_objects(v, path)? {
                     check_keys(x, &lp, &["A", "heads"])?;
                     let a = matrix(req(x, &lp, "A")?, &format!("{lp}.A"), m)?;
                     let hs = req(x, &lp, "heads")?

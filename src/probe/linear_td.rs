@@ -16,6 +16,7 @@
 //!   layers' `C_eff`, readouts `w_lᵀ φ_q` of every layer: `‖tf − td‖₂ / max(‖tf‖₂, ‖td‖₂)`.
 
 use super::sarsa::{draw_batch, median_max, PromptDist};
+use super::sin2;
 use crate::attention::linear::{masked_layer, query_mask};
 use crate::attention::prompt::{td_prompt, td_readout};
 use crate::construction::linear_td::{p_td, q_td};
@@ -115,15 +116,6 @@ pub struct TdProbe {
     pub structure_cosine: f64,
     /// The prompts the errors are measured on.
     pub prompts: String,
-}
-
-fn sin2(x: &Mat<f64>, star: &Mat<f64>) -> f64 {
-    let (a, b) = (x.as_slice(), star.as_slice());
-    let (nx, ns, c) = (dot(a, a), dot(b, b), dot(a, b));
-    if !(nx > 0.0) || !(ns > 0.0) {
-        return 1.0;
-    }
-    (1.0 - c * c / (nx * ns)).clamp(0.0, 1.0)
 }
 
 /// `C_eff` of a layer as a matrix.

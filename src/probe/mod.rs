@@ -68,6 +68,18 @@ pub fn two_head_layers(
         .collect()
 }
 
+/// `sin²` of the angle between two matrices as vectors (`1` when either is zero): the distance
+/// of a layer's matrix to the construction's direction, shared by the [WB] and [XZ] probes.
+fn sin2(x: &crate::linalg::Mat<f64>, star: &crate::linalg::Mat<f64>) -> f64 {
+    use crate::linalg::dot;
+    let (a, b) = (x.as_slice(), star.as_slice());
+    let (nx, ns, c) = (dot(a, a), dot(b, b), dot(a, b));
+    if !(nx > 0.0) || !(ns > 0.0) {
+        return 1.0;
+    }
+    (1.0 - c * c / (nx * ns)).clamp(0.0, 1.0)
+}
+
 fn g(x: f64) -> String {
     format!("{x:.6e}")
 }

@@ -16,6 +16,7 @@
 //! `v_l(S_j)`, `‖tf − ref‖₂ / max(‖tf‖₂, ‖ref‖₂)`.
 
 use super::sarsa::{median_max, PromptDist};
+use super::sin2;
 use crate::attention::softmax::{apply_multi_head, prompt, Head, MultiHeadLayer, Workspace};
 use crate::construction::softmax::{attention_matrix, outer_row, u_vector};
 use crate::linalg::{dot, Mat};
@@ -60,15 +61,6 @@ pub struct SoftmaxProbe {
     pub td_error_median: f64,
     /// The contexts.
     pub prompts: String,
-}
-
-fn sin2(x: &Mat<f64>, star: &Mat<f64>) -> f64 {
-    let (a, b) = (x.as_slice(), star.as_slice());
-    let (nx, ns, c) = (dot(a, a), dot(b, b), dot(a, b));
-    if !(nx > 0.0) || !(ns > 0.0) {
-        return 1.0;
-    }
-    (1.0 - c * c / (nx * ns)).clamp(0.0, 1.0)
 }
 
 /// The unit patterns `(diag(I_d, 0), e_{d+2}uᵀ, e_{d+1}uᵀ)`.
