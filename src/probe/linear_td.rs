@@ -9,11 +9,12 @@
 //!   `κ̂ = ⟨Q, Q^TD(I)⟩ / ‖Q^TD(I)‖²`, recovered `c_l = P[2d,2d] · κ̂` (`= c_l` for
 //!   `(P^TD, Q^TD(c_l I))` and every rescaling), layer distance `sqrt((sin²θ_P + sin²θ_Q)/2)`
 //!   with `θ_P` the angle between `P` and `P^TD`, `θ_Q` between `Q` and `Q^TD(I)`.
-//! - TD error: on random prompts ([`crate::probe::sarsa::PromptDist`], plus a query
-//!   `φ_q` with entries `N(0, 1/d)`), the generic masked forward pass
-//!   (`attention::linear::masked_layer` with the query mask on `attention::prompt::td_prompt`,
-//!   readout `-Z_l[2d, n]`) against preconditioned batch TD(0) (`rl::td::td_iterates`) with the
-//!   layers' `C_eff`, readouts `w_lᵀ φ_q` of every layer: `‖tf − td‖₂ / max(‖tf‖₂, ‖td‖₂)`.
+//! - TD error: on random prompts ([`crate::probe::sarsa::PromptDist`]), the stack's implied
+//!   weights `ŵ_l` (the generic masked forward pass, `attention::linear::masked_layer` with the
+//!   query mask on `attention::prompt::td_prompt`, readout `-Z_l[2d, n]`, run on the `d` unit
+//!   queries: the readout is linear in the query) against preconditioned batch TD(0)
+//!   (`rl::td::td_iterates`) with the layers' `C_eff`, every layer, in units of the rms weight
+//!   size over the prompts (`proofs/probe.md`).
 
 use super::sarsa::{draw_batch, median_max, PromptDist};
 use super::sin2;
@@ -24,7 +25,6 @@ use crate::linalg::{dot, Mat};
 use crate::rl::td::{td_iterates, TdVariant};
 use crate::rng::case_rng;
 use nalgebra::DMatrix;
-use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -108,10 +108,15 @@ pub struct TdProbe {
     pub layers: Vec<ProbeLayer>,
     /// Max over layers of the layer distance.
     pub manifold_distance: f64,
-    /// Max over prompts of the relative error against preconditioned batch TD with the `C_eff`.
+    /// Max over prompts of `‖Ŵ − W‖` (the stack's implied weights against preconditioned batch
+    /// TD with the `C_eff`, every layer) in units of the typical weight size on the prompt
+    /// distribution, `max(rms ‖Ŵ‖, rms ‖W‖)` (`proofs/probe.md`).
     pub td_error: f64,
     /// Median of the same.
     pub td_error_median: f64,
+    /// Max over prompts of the per-prompt relative error `‖Ŵ − W‖ / max(‖Ŵ‖, ‖W‖)`: ill-conditioned
+    /// where TD's own weights nearly cancel (`Σ r_i φ_i ≈ 0`, likeliest at `d = 1`).
+    pub td_error_per_prompt_max: f64,
     /// `structure_cosine` as `icrl train td` defines it.
     pub structure_cosine: f64,
     /// The prompts the errors are measured on.
@@ -148,34 +153,36 @@ pub fn probe(layers: &[(Mat<f64>, Mat<f64>)], dist: PromptDist) -> TdProbe {
         })
         .collect();
     let cs: Vec<Mat<f64>> = layers.iter().map(|(p, q)| c_eff(p, q)).collect();
-    let errs: Vec<f64> = (0..dist.prompts as u64)
+    let errs: Vec<(f64, f64, f64)> = (0..dist.prompts as u64)
         .into_par_iter()
         .map(|k| {
             let mut rng = case_rng(dist.seed, "probe/td-prompts", k);
             let (b, _) = draw_batch(&mut rng, d, dist.n);
-            let s = (1.0 / d as f64).sqrt();
-            let phi_q: Vec<f64> = (0..d)
-                .map(|_| {
-                    let x: f64 = StandardNormal.sample(&mut rng);
-                    s * x
-                })
-                .collect();
             let mask = query_mask::<f64>(dist.n);
-            let mut z = td_prompt(&b, &phi_q);
-            let tf: Vec<f64> = layers
-                .iter()
-                .map(|(p, q)| {
+            // The stack's implied weights: with the query mask no context column reads the query,
+            // so every layer's readout is linear in φ_q and the d unit queries determine it
+            // (`ŵ_l[j]` = readout of layer l on query e_j), for any (P_l, Q_l).
+            let mut tf = vec![0.0; layers.len() * d];
+            for j in 0..d {
+                let e_j: Vec<f64> = (0..d).map(|i| if i == j { 1.0 } else { 0.0 }).collect();
+                let mut z = td_prompt(&b, &e_j);
+                for (l, (p, q)) in layers.iter().enumerate() {
                     z = masked_layer(&z, p, q, &mask);
-                    td_readout(&z)
-                })
-                .collect();
-            let td: Vec<f64> = td_iterates(&b, &cs, &TdVariant::Td0).iter().map(|w| dot(w, &phi_q)).collect();
+                    tf[l * d + j] = td_readout(&z);
+                }
+            }
+            let td: Vec<f64> = td_iterates(&b, &cs, &TdVariant::Td0).concat();
             let nrm = |x: &[f64]| dot(x, x).sqrt();
             let diff: Vec<f64> = tf.iter().zip(&td).map(|(a, c)| a - c).collect();
-            nrm(&diff) / nrm(&tf).max(nrm(&td)).max(f64::MIN_POSITIVE)
+            (nrm(&diff), nrm(&tf), nrm(&td))
         })
         .collect();
-    let (med, max) = median_max(&errs);
+    let rms =
+        |f: fn(&(f64, f64, f64)) -> f64| (errs.iter().map(|e| f(e).powi(2)).sum::<f64>() / errs.len() as f64).sqrt();
+    let scale = rms(|e| e.1).max(rms(|e| e.2)).max(f64::MIN_POSITIVE);
+    let (med, max) = median_max(&errs.iter().map(|e| e.0 / scale).collect::<Vec<_>>());
+    let (_, per_prompt_max) =
+        median_max(&errs.iter().map(|e| e.0 / e.1.max(e.2).max(f64::MIN_POSITIVE)).collect::<Vec<_>>());
     let structures: Vec<LayerStructure> = layers.iter().map(|(p, q)| layer_structure(p, q)).collect();
     TdProbe {
         family: "linear-td",
@@ -184,8 +191,9 @@ pub fn probe(layers: &[(Mat<f64>, Mat<f64>)], dist: PromptDist) -> TdProbe {
         layers: per_layer,
         td_error: max,
         td_error_median: med,
+        td_error_per_prompt_max: per_prompt_max,
         structure_cosine: structure_cosine(&structures),
-        prompts: format!("{}; phi_q entries N(0, 1/d)", dist.describe()),
+        prompts: format!("{}; the d unit queries e_j", dist.describe()),
     }
 }
 

@@ -121,9 +121,11 @@ pub fn render(p: &Probe) -> String {
             }
             s += &format!("manifold distance (max over layers) {}\n", g(r.manifold_distance));
             s += &format!(
-                "error vs preconditioned batch TD(C_eff): median {}, max {}\n",
+                "implied weights vs preconditioned batch TD(C_eff), in units of the rms weight: median {}, max {} \
+                 (per-prompt relative max {})\n",
                 g(r.td_error_median),
-                g(r.td_error)
+                g(r.td_error),
+                g(r.td_error_per_prompt_max)
             );
             s += &format!("structure_cosine {}\n", g(r.structure_cosine));
             s += &format!("prompts: {}\n", r.prompts);

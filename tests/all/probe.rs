@@ -9,7 +9,7 @@ use icrl_proofs::construction::softmax::Parts;
 use icrl_proofs::linalg::Mat;
 use icrl_proofs::probe::{linear_td, sarsa, softmax};
 use icrl_proofs::rng::case_rng;
-use icrl_proofs::tolerance::{PROBE_EPS, PROBE_FAR, PROBE_RECOVERY_REL, PROBE_TD_MAX};
+use icrl_proofs::tolerance::{PROBE_EPS, PROBE_FAR, PROBE_RECOVERY_REL};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 use std::path::Path;
@@ -92,7 +92,8 @@ fn td_probe_recovers_scalar_preconditioners_and_rejects_random_layers() {
         let d = rng.random_range(1..=4);
         // [WB]'s depth L <= 3; c_l up to 2. Deeper stacks amplify the perturbation ε of the
         // non-readout rows of P (they write the feature rows later layers read) by
-        // ~(1 + (2d+1) c |z|²) per layer, which is what td_error then measures.
+        // ~(1 + (2d+1) c |z|²) per layer, which is what td_error then measures (measured worst
+        // over 320 stacks, d = 1..4, c_l in [0.1, 2): 1.3e-5).
         let cs: Vec<f64> = (0..rng.random_range(1..=3)).map(|_| rng.random_range(0.1..2.0)).collect();
         // a rescaling (pP, Q/p) implements the same layer: the probe must not care
         let scale = rng.random_range(0.5..2.0);
@@ -108,8 +109,8 @@ fn td_probe_recovers_scalar_preconditioners_and_rejects_random_layers() {
             assert!(got.cos_c_eff_identity > 1.0 - PROBE_RECOVERY_REL);
             assert!(got.readout_dominance > 1.0 - PROBE_RECOVERY_REL);
         }
-        assert!(r.td_error_median <= PROBE_RECOVERY_REL, "d={d} cs={cs:?}: median td_error {}", r.td_error_median);
-        assert!(r.td_error <= PROBE_TD_MAX, "d={d} cs={cs:?}: td_error {}", r.td_error);
+        assert!(r.td_error <= PROBE_RECOVERY_REL, "d={d} cs={cs:?}: td_error {}", r.td_error);
+        assert!(r.td_error_median <= r.td_error);
         assert!(r.manifold_distance <= PROBE_RECOVERY_REL);
 
         let random: Vec<_> =
@@ -126,7 +127,8 @@ fn td_probe_recovers_scalar_preconditioners_and_rejects_random_layers() {
     let mut layers = td_layers(2, &[0.5, 0.5]);
     layers[0].0[(0, 4)] = 0.5;
     let r = linear_td::probe(&layers, sarsa::PromptDist::new(0));
-    assert!(r.td_error > 10.0 * PROBE_TD_MAX && r.layers[0].readout_dominance == 1.0, "{r:?}");
+    // (a thousand times the recovery bar)
+    assert!(r.td_error > 1e3 * PROBE_RECOVERY_REL && r.layers[0].readout_dominance == 1.0, "{r:?}");
 }
 
 #[test]

@@ -47,17 +47,7 @@ pub fn residuals(mdp: &Mdp, f: &Features, n: usize, prompts: usize, alpha: f64, 
         let traj = rollout_from_initial(&mut rng, mdp, &TabularPolicy::uniform(mdp.n_states(), mdp.n_actions()), n);
         let b: TransitionBatch<f64> = TransitionBatch::from_trajectory(f, &traj, mdp.gamma());
         let h = sarsa_prompt(&b, &w);
-        // Σ̂ and w̃ from the prompt.
-        let mut sigma = vec![0.0; t * t];
-        for i in 0..n {
-            for j in 0..t {
-                for k in 0..t {
-                    sigma[j * t + k] += h[(j, i)] * h[(k, i)] / n as f64;
-                }
-            }
-        }
-        let mut wt = vec![1.0];
-        wt.extend_from_slice(&w);
+        let (sigma, wt) = regression_features(&h, &w, n);
         let ws = batch_sarsa(&b, &w, &alpha);
         let next: Vec<Vec<Vec<f64>>> =
             (0..n).map(|i| (0..mdp.n_actions()).map(|a| f.phi(traj.states[i + 1], a).to_vec()).collect()).collect();
@@ -85,6 +75,25 @@ pub fn residuals(mdp: &Mdp, f: &Features, n: usize, prompts: usize, alpha: f64, 
         res.norm() / y.norm().max(f64::MIN_POSITIVE)
     };
     (fit(&ys), fit(&yq))
+}
+
+/// One prompt's regression features: `Σ̂ = (1/n) Σ_i x_i x_iᵀ` over the `n` context tokens of
+/// `h` (`t×t`, row-major) and `w̃ = (1, w)`. Output `r`'s design row holds `Σ̂[j,k] w̃[l]` at
+/// column `r·t²(d+1) + (j t + k)(d+1) + l`; with `K[r,j,k,l] = V̄21[r,j] P12[k,l]` it gives the
+/// layer's readout minus `w` whenever `P22 = V̄22 = 0` (tested against the forward pass below).
+fn regression_features(h: &crate::linalg::Mat<f64>, w: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
+    let t = 2 * w.len() + 1;
+    let mut sigma = vec![0.0; t * t];
+    for i in 0..n {
+        for j in 0..t {
+            for k in 0..t {
+                sigma[j * t + k] += h[(j, i)] * h[(k, i)] / n as f64;
+            }
+        }
+    }
+    let mut wt = vec![1.0];
+    wt.extend_from_slice(w);
+    (sigma, wt)
 }
 
 /// The MDP of a search: `|S|` states, `|A| = 2`, random features of dimension `d`.
@@ -168,4 +177,87 @@ pub fn replay(v: &Value) -> Result<f64, InputError> {
         ));
     }
     Ok(if rs <= EXACT_FIT { rq } else { 0.0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attention::linear::lsa_block_last_column;
+    use crate::attention::prompt::parameter_readout;
+    use crate::construction::sarsa::{reduced, Shape};
+    use crate::linalg::Mat;
+
+    /// The relaxed model's design row times the rank-one tensor `V̄21[r,j] P12[k,l]` is the
+    /// generic forward pass's `w' − w` for any block with `P22 = V̄22 = 0`, and not once the
+    /// cubic blocks are nonzero (the negative control: the identity has teeth).
+    #[test]
+    fn design_matrix_is_the_layer_linear_term() {
+        let (mdp, f) = setting(5, 4, 2);
+        let d = f.dim();
+        let s = Shape::sarsa(d);
+        let (t, dd, n) = (s.token(), s.dim(), 12);
+        let mut rng = case_rng(5, "qlearning-design-test", 0);
+        let mut gauss = |m: &mut Mat<f64>| {
+            for x in m.as_mut_slice() {
+                *x = rng.random_range(-1.0..1.0);
+            }
+        };
+        let (mut p, mut v) = (Mat::zeros(dd, dd), Mat::zeros(dd, dd));
+        gauss(&mut p);
+        gauss(&mut v);
+        for i in 0..=d {
+            for j in 0..=d {
+                p[(t + i, t + j)] = 0.0; // P22
+            }
+        }
+        for i in 0..d {
+            for j in 0..=d {
+                v[(t + 1 + i, t + j)] = 0.0; // V̄22
+            }
+        }
+        let mut rng = case_rng(5, "qlearning-design-test", 1);
+        let traj = rollout_from_initial(&mut rng, &mdp, &TabularPolicy::uniform(mdp.n_states(), mdp.n_actions()), n);
+        let b: TransitionBatch<f64> = TransitionBatch::from_trajectory(&f, &traj, mdp.gamma());
+        let w: Vec<f64> = (0..d).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let h = sarsa_prompt(&b, &w);
+        let (sigma, wt) = regression_features(&h, &w, n);
+        let model = |p: &Mat<f64>, v: &Mat<f64>| -> (Vec<f64>, f64) {
+            let r = reduced(d, p, v);
+            let (mut out, mut abs) = (vec![0.0; d], 0.0f64);
+            for (row, o) in out.iter_mut().enumerate() {
+                for j in 0..t {
+                    for k in 0..t {
+                        for (l, wl) in wt.iter().enumerate() {
+                            let term = r.v21_bar[(row, j)] * r.p12[(k, l)] * sigma[j * t + k] * wl;
+                            *o += term;
+                            abs += term.abs();
+                        }
+                    }
+                }
+            }
+            (out, abs)
+        };
+        let layer = |p: &Mat<f64>, v: &Mat<f64>| parameter_readout(&lsa_block_last_column(&h, p, v), t);
+        // Both sides are f64 sums of at most t²(d+1)·n products of |·| ≤ max|h|² terms: the
+        // rounding error is ≤ γ_K Σ|terms| with K ≤ 4·t²(d+1)n < 10⁴, i.e. ≤ 1e-12 Σ|terms|.
+        let (lin, abs) = model(&p, &v);
+        let out = layer(&p, &v);
+        for r in 0..d {
+            let diff = (out[r] - w[r] - lin[r]).abs();
+            assert!(
+                diff <= 1e-12 * (abs + 1.0),
+                "output {r}: layer {} vs design {} (diff {diff:e})",
+                out[r] - w[r],
+                lin[r]
+            );
+        }
+        // Negative control: a nonzero P22 and V̄22 add the cubic term the design cannot see.
+        for i in 0..d {
+            v[(t + 1 + i, t)] = 1.0;
+        }
+        p[(t, t)] = 1.0;
+        let (lin, abs) = model(&p, &v);
+        let out = layer(&p, &v);
+        assert!((0..d).any(|r| (out[r] - w[r] - lin[r]).abs() > 1e-6 * (abs + 1.0)), "cubic term invisible");
+    }
 }
