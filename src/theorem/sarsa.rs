@@ -81,7 +81,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             statement: "For every α > 0 and c ≠ 0 the block (cP⋆, c⁻¹V⋆) maps the prompt [φ_i; γφ⁺_i; r_{i+1} | 1; w] to w_SARSA = w + (α/n) Σ δ_i φ_i exactly, for every prompt.",
             provenance: Provenance::Quoted,
             kind: super::CheckKind::Equality,
-            source: "[LL] Thm 3.1, eqs. 1, 2, 4, arXiv:2605.05755",
+            source: "[LL] Thm 3.1, eqs. 1, 2, 4, arXiv:2605.05755 (the entries of P⋆, V⋆ and the sign of c [D])",
             assumptions: ASSUMPTIONS,
             sz_degree: Some(7),
             default_cases: 1000,

@@ -513,6 +513,30 @@ pub fn tabular_limit(case: &Case, sabotage: bool) -> (Vec<Measurement>, Vec<(f64
     let a = limit.step(&v, 1.0);
     let b = reference::empirical_value_iteration(ns, st, rw, gamma, &v);
     let err_vi = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, worst);
+    // (d) α = 1: the limit map T(v) = r̂ + γ P̂ v (M̂ = I under coverage, P̂ row-stochastic) is a
+    // sup-norm contraction with factor exactly γ: ‖Tu - Tv‖_∞ ≤ γ‖u - v‖_∞ for all u, v, with
+    // equality along the constant direction (T(v + 1) = T(v) + γ 1). Measured: the largest ratio
+    // over the constant direction and eight fixed sign patterns, against γ. The sabotage compares
+    // it with the misreading (1 + γ²)/2 instead (which exceeds γ by (1 - γ)²/2 > 0).
+    let sup = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(p, q)| (p - q).abs()).fold(0.0, worst);
+    let mut ratio: f64 = 0.0;
+    for k in 0..9usize {
+        let dir: Vec<f64> =
+            (0..ns).map(|s| if k == 0 { 1.0 } else { ((s * 13 + 7 * k) % 11) as f64 / 11.0 - 0.5 }).collect();
+        let norm = dir.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        if norm < 0.25 {
+            continue;
+        }
+        let u: Vec<f64> = v.iter().zip(&dir).map(|(x, e)| x + e).collect();
+        ratio = worst(ratio, sup(&limit.step(&u, 1.0), &a) / sup(&u, &v));
+    }
+    let factor = if sabotage { (1.0 + gamma * gamma) / 2.0 } else { gamma };
+    // Each step is a sum of ≤ n terms of size ≤ scale_v = 1 + max|r| + 2 max|u|, evaluated with
+    // error ≤ n·u·scale_v (γ_n ≤ 1.01 n u); the difference of two steps over a direction of sup
+    // norm ≥ 1/4 (the ones used) puts ≤ 8 n u scale_v on the ratio, and the direction itself
+    // rounds by ≤ u relative: 16 n u scale_v covers both.
+    let max_abs = |x: &[f64]| x.iter().fold(0.0f64, |m, y| m.max(y.abs()));
+    let scale_v = 1.0 + max_abs(rw) + 2.0 * (max_abs(&v) + 1.0);
     let ms = vec![
         Measurement::equality(
             f,
@@ -531,6 +555,12 @@ pub fn tabular_limit(case: &Case, sabotage: bool) -> (Vec<Measurement>, Vec<(f64
             "α = 1 limit = value iteration on the empirical model",
             err_vi,
             16.0 * n as f64 * UNIT_ROUNDOFF,
+        ),
+        Measurement::equality(
+            f,
+            "α = 1 limit: sup-norm contraction factor max ‖Tu - Tv‖/‖u - v‖ = γ (attained at v + 1)",
+            (ratio - factor).abs(),
+            16.0 * n as f64 * UNIT_ROUNDOFF * scale_v,
         ),
     ];
     (ms, pts)
@@ -683,7 +713,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             statement: "With A = diag(I_d,0), u = e_d + e_{d+1} - e_{d+2} and two heads sharing A (the second shifted), every layer l and column j of the masked softmax transformer satisfies Z_l[d+2,j] = v_l(S_j) (weighted softmax TD, v_0 = 0), Z_l[d+1,j] = gamma v_l(S_{j+1}); rows 0..d never change; the query column is never a source.",
             provenance: Provenance::Quoted,
             kind: super::CheckKind::Equality,
-            source: SRC_THM1,
+            source: "[XZ] Thm 1, arXiv:2605.07333 (the prompt layout, the exact A and u, and the row indices [D])",
             assumptions: &[A_MASK, A_TWO, A_ATTN],
             sz_degree: None,
             default_cases: 1000,
@@ -722,7 +752,7 @@ pub fn specs() -> Vec<TheoremSpec> {
         },
         TheoremSpec {
             id: "softmax-td-tabular-limit",
-            statement: "With x(s) = sqrt(beta) e_s: M^_n(s,s) = e^beta u_s/(e^beta u_s + 1 - u_s) exactly; as beta -> oo the iterates converge to tabular batch TD with per-state averages at rate e^-beta; at alpha = 1 that limit is value iteration on the empirical model.",
+            statement: "With x(s) = sqrt(beta) e_s: M^_n(s,s) = e^beta u_s/(e^beta u_s + 1 - u_s) exactly; as beta -> oo the iterates converge to tabular batch TD with per-state averages at rate e^-beta; at alpha = 1 that limit is value iteration on the empirical model, a sup-norm contraction with factor exactly gamma.",
             provenance: Provenance::Derived,
             kind: super::CheckKind::Rate,
             source: "[XZ] softmax TD, tabular special case (derived), arXiv:2605.07333",
