@@ -285,7 +285,7 @@ pub struct NeuPoint {
 /// coordinates `i` with `mask[i]` count (the restricted class: NEU is `‖P m‖²`, the noise
 /// `tr(P Ĉov P)/N`, `P` the coordinate projection).
 fn summarize<'a>(ups: impl Iterator<Item = (f64, &'a [f64])>, p: usize, mask: Option<&[bool]>) -> NeuPoint {
-    let keep = |i: usize| mask.is_none_or(|m| m[i]);
+    let keep = |i: usize| mask.map_or(true, |m| m[i]);
     let mut mean = vec![0.0; p];
     let (mut sq, mut dd, mut n) = (0.0, 0.0, 0usize);
     for (delta_sq, g) in ups {
@@ -523,14 +523,13 @@ pub struct Tape {
     layers: Vec<[Mat<f64>; 6]>,
     /// `Z_L[d+2, ·]`.
     values: Vec<f64>,
-    /// `Πᵀ` (`(YΠ)[:, j] = Y[:, j+1]`, last column 0).
-    pit: Mat<f64>,
 }
 
 impl Tape {
     /// Run `layers` on `z0`.
     pub fn new(z0: &Mat<f64>, layers: &[MultiHeadLayer]) -> Tape {
         let (r, c) = (z0.rows(), z0.cols());
+        // The column shift `Π`: `(YΠ)[:, j] = Y[:, j+1]`, last column 0.
         let pi = Mat::from_fn(c, c, |i, j| if i == j + 1 { 1.0 } else { 0.0 });
         let mut ws = Workspace::new(r, c);
         let mut z = z0.clone();
@@ -542,7 +541,7 @@ impl Tape {
             let y = before.matmul(&s);
             kept.push([before.transpose(), s.transpose(), y.transpose(), y.matmul(&pi).transpose(), before, s]);
         }
-        Tape { layers: kept, values: z.row(r - 1).to_vec(), pit: pi.transpose() }
+        Tape { layers: kept, values: z.row(r - 1).to_vec() }
     }
 
     /// The readout row `Z_L[d+2, j]`, `j = 0 … n`.
@@ -552,7 +551,7 @@ impl Tape {
 
     /// `∇_θ Σ_j c_j Z_L[d+2, j]` in the layout of [`layers_from`], by reverse mode with the seed
     /// `G = e_{d+2} cᵀ`: the backward formulas of [`readout_grad`] (whose seed is `e_{d+2} e_nᵀ`),
-    /// with the shift's adjoint as the product with `Πᵀ`.
+    /// the shift's adjoint written out as a column move.
     pub fn vjp(&self, layers: &[MultiHeadLayer], c: &[f64]) -> Vec<f64> {
         let cols = c.len();
         assert_eq!(cols, self.values.len(), "one seed entry per column");
@@ -573,7 +572,12 @@ impl Tape {
                 let o = offset + (1 + h) * r * r;
                 grad[o..o + r * r].copy_from_slice(gv.as_slice());
                 let back = head.v.transpose().matmul(&g);
-                gy = gy.add(&if head.shift { back.matmul(&self.pit) } else { back });
+                // The adjoint of the shift, `back Πᵀ`: column `k` is `back`'s column `k-1`.
+                gy = gy.add(&if head.shift {
+                    Mat::from_fn(r, cols, |i, k| if k >= 1 { back[(i, k - 1)] } else { 0.0 })
+                } else {
+                    back
+                });
             }
             let gs = zt.matmul(&gy);
             let mut gb = Mat::zeros(cols, cols);
