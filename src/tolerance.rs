@@ -237,7 +237,7 @@ pub const FD_REL_TOL: f64 = 1e-6;
 /// Central-difference step for gradient checks (`≈ u^{1/3}` scaled for O(1) parameters).
 pub const FD_STEP: f64 = 1e-5;
 /// The two central-difference steps that check the hand-written gradient of the softmax
-/// transformer's readout in the [R] NEU probe (`report::neu::readout_grad`, `tests/neu.rs`),
+/// transformer's readout in the [R] NEU probe (`report::neu::readout_grad`, `tests/all/neu.rs`),
 /// compared with [`FD_REL_TOL`] relative to `max(1, max |∇v̂|)`. The readout is O(1) (≤ 3.1 at
 /// the points tested) and smooth, so the reasons of [`FD_REL_TOL`] apply: measured worst
 /// errors (d = 3, n = 20, L = 3, 324 parameters) are 1e-10 at `h = 1e-5` (rounding, `≈ u/h`)
@@ -289,3 +289,24 @@ pub const PROBE_EPS: f64 = 1e-7;
 /// tests draw, so each `sin²θ ≥ 1/2` on average and the distance `≥ 1/√2`; the tests require
 /// `≥ 0.5` (the bar).
 pub const PROBE_FAR: f64 = 0.5;
+/// Rounding bound of `generators::representable` as the [R] NEU probe uses it
+/// (`report::neu::draw_task_pair`): with `v̂ = fl(X w*)`, `r̂_s = fl(v̂_s − γ · fl(Σ_k P_sk v̂_k))`,
+/// the exact residual `ρ = r̂ − (I − γP) X w*` (in the `f64` values of `P`, `γ`, `X`, `w*`)
+/// satisfies `‖ρ‖_∞ ≤ γ_{2|S|+3} (1+γ) ‖v̂‖_∞ + (1 + γ(1+γ_{|S|})) γ_d max_s Σ_i |x_si w*_i|`,
+/// `γ_k = k u / (1 − k u)` (Higham, *Accuracy and Stability*, §3.1: a `k`-term sum of products;
+/// `|S|` for the row sum, the product by `γ`, the subtraction, and `|S|` more for a Dirichlet row
+/// summing to `1 ± |S| u`). Then `(I − γP)⁻¹ r̂ = X w*` up to `‖ρ‖_∞ / (1 − γ)`, since
+/// `‖(I − γP)⁻¹‖_∞ ≤ 1/(1 − γ)` for a stochastic `P`. The factor `1 + 4u` covers evaluating this
+/// bound in `f64`.
+pub fn representable_residual_bound(n_states: usize, d: usize, gamma: f64, v_max: f64, xw_abs_max: f64) -> f64 {
+    let g = |k: usize| k as f64 * UNIT_ROUNDOFF / (1.0 - k as f64 * UNIT_ROUNDOFF);
+    (g(2 * n_states + 3) * (1.0 + gamma) * v_max + (1.0 + gamma * (1.0 + g(n_states))) * g(d) * xw_abs_max)
+        * (1.0 + 4.0 * UNIT_ROUNDOFF)
+}
+/// The [R] NEU probe's generalized reverse mode (`report::neu::Tape::vjp`, any seed on the
+/// readout row) against `report::neu::td_update` for today's loss: the same backward formulas,
+/// but `δ` multiplies the seed instead of the finished gradient (one rounding per entry, then
+/// carried through `3L` products of ≤ `n+1 = 21` terms each): a relative difference of a few
+/// hundred `u` at `L = 3`; `1e-12` relative to `max(1, max |g|)` (≈ 4500 u) still rejects any
+/// wrong term, whose effect is O(1) relative.
+pub const NEU_VJP_REL_TOL: f64 = 1e-12;
