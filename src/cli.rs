@@ -699,8 +699,11 @@ fn bench(a: BenchArgs) -> Result<i32, InputError> {
 }
 
 fn report(r: ReportCmd) -> Result<i32, InputError> {
-    let one =
-        |a: &ReportArgs, f: fn(u64) -> Result<crate::report::Output, InputError>| emit(&f(a.seed)?, &a.out, a.json);
+    // The output directory is tried before the work starts (a bad --out costs nothing).
+    let one = |a: &ReportArgs, f: fn(u64) -> Result<crate::report::Output, InputError>| {
+        crate::report::ensure_dir(&a.out)?;
+        emit(&f(a.seed)?, &a.out, a.json)
+    };
     match r {
         ReportCmd::ActorCritic(a) => one(&a, |s| Ok(crate::report::actor_critic::run(s))),
         ReportCmd::Decay(a) => one(&a, |s| Ok(crate::report::decay::run(s))),
