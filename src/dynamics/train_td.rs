@@ -74,6 +74,10 @@ impl Activation {
             Activation::Relu => "relu",
         }
     }
+    /// Inverse of [`Activation::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Activation::Identity, Activation::Softmax, Activation::Relu].into_iter().find(|a| a.name() == name)
+    }
     /// `act(G)`; `None` for the identity (the scores are used as they are).
     fn apply(self, g: &DMatrix<f64>) -> Option<DMatrix<f64>> {
         match self {
@@ -133,6 +137,10 @@ impl TdEnv {
             TdEnv::Boyan => "boyan",
             TdEnv::Loop => "loop",
         }
+    }
+    /// Inverse of [`TdEnv::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [TdEnv::Boyan, TdEnv::Loop].into_iter().find(|e| e.name() == name)
     }
     /// Draw one MRP of the family.
     pub fn draw<R: rand::Rng + ?Sized>(self, rng: &mut R, n_states: usize, gamma: f64) -> Mrp {
@@ -323,24 +331,19 @@ impl TdConfig {
     }
 }
 
-/// Parameters `(P_l, Q_l)`, `l < L`, each `(2d+1)×(2d+1)`, and the nonlinearity on the scores.
+/// Parameters `(P_l, Q_l)`, `l < L`, each `(2d+1)×(2d+1)`. The nonlinearity on the scores is
+/// an argument of the `*_act` functions (the plain ones are the identity, [WB]'s construction).
 #[derive(Clone, Debug)]
 pub struct TdModel {
     /// `P_l`.
     pub p: Vec<DMatrix<f64>>,
     /// `Q_l`.
     pub q: Vec<DMatrix<f64>>,
-    /// `act` in `Z + (1/n) P Z M act(Zᵀ Q Z)`.
-    pub activation: Activation,
 }
 
 impl TdModel {
     fn zeros_like(&self) -> Self {
-        TdModel {
-            p: self.p.iter().map(|m| m * 0.0).collect(),
-            q: self.q.iter().map(|m| m * 0.0).collect(),
-            activation: self.activation,
-        }
+        TdModel { p: self.p.iter().map(|m| m * 0.0).collect(), q: self.q.iter().map(|m| m * 0.0).collect() }
     }
     fn add_assign(&mut self, o: &TdModel) {
         for (a, b) in self.p.iter_mut().zip(&o.p) {
@@ -402,15 +405,20 @@ fn z0_with(p: &TdPrompt, phi: &[f64]) -> DMatrix<f64> {
     z
 }
 
-/// Forward pass; returns every `Z_l` (`l = 0..=L`).
+/// Forward pass of the linear model (identity activation); returns every `Z_l` (`l = 0..=L`).
 pub fn forward(model: &TdModel, z_in: DMatrix<f64>) -> Vec<DMatrix<f64>> {
+    forward_act(model, Activation::Identity, z_in)
+}
+
+/// Forward pass with `act` on the scores; returns every `Z_l` (`l = 0..=L`).
+pub fn forward_act(model: &TdModel, act: Activation, z_in: DMatrix<f64>) -> Vec<DMatrix<f64>> {
     let n = z_in.ncols() - 1;
     let inv_n = 1.0 / n as f64;
     let mut zs = vec![z_in];
     for (p, q) in model.p.iter().zip(&model.q) {
         let z = zs.last().expect("nonempty");
         let g = z.transpose() * (q * z);
-        let h = model.activation.apply(&g);
+        let h = act.apply(&g);
         let mut a = p * z;
         a.column_mut(n).fill(0.0); // mask: the query is never a source
         let znew = z + (a * h.as_ref().unwrap_or(&g)) * inv_n;
@@ -422,11 +430,11 @@ pub fn forward(model: &TdModel, z_in: DMatrix<f64>) -> Vec<DMatrix<f64>> {
 /// The detached target's `v̂(S_{q+1})` on the prompt's context: with an entrywise activation
 /// (identity, ReLU) only the query column is propagated ([`query_value`]); the row softmax's
 /// normalizer reads the query column, so there it is a full forward pass.
-fn target_value(model: &TdModel, zs: &[DMatrix<f64>], pr: &TdPrompt) -> f64 {
-    match model.activation {
-        Activation::Identity | Activation::Relu => query_value(model, zs, &pr.phi_next),
+fn target_value(model: &TdModel, act: Activation, zs: &[DMatrix<f64>], pr: &TdPrompt) -> f64 {
+    match act {
+        Activation::Identity | Activation::Relu => query_value(model, act, zs, &pr.phi_next),
         Activation::Softmax => {
-            let zs = forward(model, z0_with(pr, &pr.phi_next));
+            let zs = forward_act(model, act, z0_with(pr, &pr.phi_next));
             let z = zs.last().expect("nonempty");
             -z[(z.nrows() - 1, z.ncols() - 1)]
         }
@@ -435,7 +443,7 @@ fn target_value(model: &TdModel, zs: &[DMatrix<f64>], pr: &TdPrompt) -> f64 {
 
 /// `v̂ = -Z_L[2d, n]` of a query given the context of every layer (`zs` of another query on the
 /// same context): only the query column is propagated (valid for an entrywise activation).
-fn query_value(model: &TdModel, zs: &[DMatrix<f64>], phi: &[f64]) -> f64 {
+fn query_value(model: &TdModel, act: Activation, zs: &[DMatrix<f64>], phi: &[f64]) -> f64 {
     let m = zs[0].nrows();
     let n = zs[0].ncols() - 1;
     let inv_n = 1.0 / n as f64;
@@ -446,7 +454,7 @@ fn query_value(model: &TdModel, zs: &[DMatrix<f64>], phi: &[f64]) -> f64 {
     for (l, (p, q)) in model.p.iter().zip(&model.q).enumerate() {
         let c = zs[l].columns(0, n);
         let mut s = c.transpose() * (q * &zq);
-        if model.activation == Activation::Relu {
+        if act == Activation::Relu {
             s.apply(|x| *x = x.max(0.0));
         }
         zq += p * (c * s) * inv_n;
@@ -454,15 +462,26 @@ fn query_value(model: &TdModel, zs: &[DMatrix<f64>], phi: &[f64]) -> f64 {
     -zq[m - 1]
 }
 
-/// `v̂` of a prompt's query (full forward pass).
+/// `v̂` of a prompt's query (full forward pass, identity activation).
 pub fn predict(model: &TdModel, p: &TdPrompt) -> f64 {
-    let zs = forward(model, z0(p));
+    predict_act(model, Activation::Identity, p)
+}
+
+/// `v̂` of a prompt's query with `act` on the scores (full forward pass).
+pub fn predict_act(model: &TdModel, act: Activation, p: &TdPrompt) -> f64 {
+    let zs = forward_act(model, act, z0(p));
     let z = zs.last().expect("nonempty");
     -z[(z.nrows() - 1, z.ncols() - 1)]
 }
 
-/// Semi-gradient loss `½ δ²` of one prompt and its gradient (added into `grad`).
+/// Semi-gradient loss `½ δ²` of one prompt and its gradient (added into `grad`), identity
+/// activation.
 pub fn prompt_loss_grad(model: &TdModel, pr: &TdPrompt, grad: &mut TdModel) -> f64 {
+    prompt_loss_grad_act(model, Activation::Identity, pr, grad)
+}
+
+/// [`prompt_loss_grad`] with `act` on the scores (hand-written backward through `act`).
+pub fn prompt_loss_grad_act(model: &TdModel, act: Activation, pr: &TdPrompt, grad: &mut TdModel) -> f64 {
     // Forward, caching per layer `Q Z`, `G = Zᵀ Q Z`, `H = act(G)` and `A = P Z M` for the
     // backward pass.
     let mut z = z0(pr);
@@ -475,7 +494,7 @@ pub fn prompt_loss_grad(model: &TdModel, pr: &TdPrompt, grad: &mut TdModel) -> f
     for (p, q) in model.p.iter().zip(&model.q) {
         let qz = q * &z;
         let g = z.tr_mul(&qz);
-        let h = model.activation.apply(&g);
+        let h = act.apply(&g);
         let mut a = p * &z;
         a.column_mut(n).fill(0.0); // mask: the query is never a source
         let znew = &z + (&a * h.as_ref().unwrap_or(&g)) * inv_n;
@@ -484,7 +503,7 @@ pub fn prompt_loss_grad(model: &TdModel, pr: &TdPrompt, grad: &mut TdModel) -> f
     }
     let v = -z[(m - 1, n)];
     zs.push(z);
-    let v_next = target_value(model, &zs, pr); // detached
+    let v_next = target_value(model, act, &zs, pr); // detached
     let delta = pr.reward + pr.gamma * v_next - v;
     // dL/dv̂ = -δ, v̂ = -Z_L[2d, n]  ⇒  dL/dZ_L[2d, n] = δ
     let mut dz = DMatrix::zeros(m, n + 1);
@@ -495,7 +514,7 @@ pub fn prompt_loss_grad(model: &TdModel, pr: &TdPrompt, grad: &mut TdModel) -> f
         // Z' = Z + (1/n) A H with A = P Z M, H = act(G), G = Zᵀ Q Z
         let da = (&dz * h.as_ref().unwrap_or(g).transpose()) * inv_n;
         let mut dg = a.tr_mul(&dz) * inv_n; // ∂L/∂H, then ∂L/∂G
-        model.activation.backward(g, h.as_ref(), &mut dg);
+        act.backward(g, h.as_ref(), &mut dg);
         grad.p[l] += da.columns(0, n) * z.columns(0, n).transpose();
         let mut pda = p.tr_mul(&da);
         pda.column_mut(n).fill(0.0);
@@ -507,16 +526,26 @@ pub fn prompt_loss_grad(model: &TdModel, pr: &TdPrompt, grad: &mut TdModel) -> f
     0.5 * delta * delta
 }
 
-/// Loss of one prompt (for finite differences).
+/// Loss of one prompt (for finite differences), identity activation.
 pub fn prompt_loss(model: &TdModel, pr: &TdPrompt, v_next_detached: f64) -> f64 {
-    let d = pr.reward + pr.gamma * v_next_detached - predict(model, pr);
+    prompt_loss_act(model, Activation::Identity, pr, v_next_detached)
+}
+
+/// Loss of one prompt with `act` on the scores (for finite differences).
+pub fn prompt_loss_act(model: &TdModel, act: Activation, pr: &TdPrompt, v_next_detached: f64) -> f64 {
+    let d = pr.reward + pr.gamma * v_next_detached - predict_act(model, act, pr);
     0.5 * d * d
 }
 
-/// The `v̂(S_{q+1})` of a prompt under `model` (the detached target's value).
+/// The `v̂(S_{q+1})` of a prompt under `model` (the detached target's value), identity activation.
 pub fn next_value(model: &TdModel, pr: &TdPrompt) -> f64 {
-    let zs = forward(model, z0(pr));
-    target_value(model, &zs, pr)
+    next_value_act(model, Activation::Identity, pr)
+}
+
+/// [`next_value`] with `act` on the scores.
+pub fn next_value_act(model: &TdModel, act: Activation, pr: &TdPrompt) -> f64 {
+    let zs = forward_act(model, act, z0(pr));
+    target_value(model, act, &zs, pr)
 }
 
 /// Draw one MRP's prompts: `minibatches × prompts` sliding windows of one trajectory.
@@ -577,7 +606,7 @@ pub fn construction_model(d: usize, layers: usize) -> TdModel {
     let dense = |a: crate::linalg::Mat<f64>| DMatrix::from_row_slice(a.rows(), a.cols(), a.as_slice());
     let p = dense(p_td::<f64>(d));
     let q = dense(q_td::<f64>(&crate::linalg::Mat::identity(d)));
-    TdModel { p: vec![p; layers], q: vec![q; layers], activation: Activation::Identity }
+    TdModel { p: vec![p; layers], q: vec![q; layers] }
 }
 
 /// The result of `icrl train td`.
@@ -636,7 +665,7 @@ pub fn init_model(cfg: &TdConfig) -> TdModel {
             q.push(mk());
         }
     }
-    TdModel { p, q, activation: cfg.activation }
+    TdModel { p, q }
 }
 
 /// Prompts per parallel chunk (fixed, so the reduction order does not depend on threads).
@@ -685,7 +714,8 @@ pub fn train(cfg: &TdConfig) -> Result<TdReport, InputError> {
                         .par_chunks(CHUNK)
                         .map(|ch| {
                             let mut g = model.zeros_like();
-                            let l: f64 = ch.iter().map(|pr| prompt_loss_grad(&model, pr, &mut g)).sum();
+                            let l: f64 =
+                                ch.iter().map(|pr| prompt_loss_grad_act(&model, cfg.activation, pr, &mut g)).sum();
                             (g, l)
                         })
                         .collect();
@@ -772,7 +802,7 @@ fn heldout(cfg: &TdConfig, model: &TdModel) -> (f64, f64, f64) {
             let sq = states[cfg.n];
             let pr =
                 TdPrompt { ctx, phi_q: x.x(sq).to_vec(), phi_next: vec![0.0; cfg.d], reward: 0.0, gamma: cfg.gamma };
-            let (a, b) = (predict(model, &pr), predict(&con, &pr));
+            let (a, b) = (predict_act(model, cfg.activation, &pr), predict(&con, &pr));
             ((a - v[sq]).powi(2), (b - v[sq]).powi(2), v[sq].powi(2))
         })
         .collect();
