@@ -114,7 +114,7 @@ Exit status: 0; 2 on a usage error.")]
   icrl train sarsa --preset paper --out runs --json
   icrl train td --shared --init-gain 0.1
   icrl train td -d 3 -n 20 -l 2 --mrps 300 --json
-  icrl train td --activation relu --env loop --representable --weight-decay 1e-6
+  icrl train td --activation relu --env loop --representable --weight-decay 1e-6 --mrps 500
   icrl train td --mrps 200 --seeds 0..4
   icrl train sarsa --states 4 --actions 3 -d 8 --frames 100
 
