@@ -125,7 +125,7 @@ does not apply to the kind, an invalid value or a setting past the cost limit (1
 bytes) is refused before anything runs.
 
 Exit status: 0 (training measures, it asserts nothing); 2 usage or input error.")]
-    Train(TrainCmd),
+    Train(Box<TrainCmd>),
     /// Reports: Markdown tables, JSON numbers, SVG figures with CSV data (actor-critic, decay,
     /// flow, emergence, neu, all).
     #[command(subcommand)]
@@ -535,7 +535,7 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Cmd::Check(a) => check(a),
         Cmd::Search(a) => search(a),
         Cmd::Bench(a) => bench(a),
-        Cmd::Train(a) => train(a),
+        Cmd::Train(a) => train(*a),
         Cmd::Report(r) => report(r),
         Cmd::Probe(a) => crate::probe::run(&a.file, &a.family, a.json, a.out.as_deref(), a.seed).map(|text| {
             let _ = out().write_all(text.as_bytes());

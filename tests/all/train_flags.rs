@@ -354,13 +354,13 @@ fn loop_structure(m: &Mrp) -> Result<usize, String> {
     for i in 0..ns {
         let row = m.p_row(i);
         let s: f64 = row.iter().sum();
-        if (s - 1.0).abs() > 1e-12 || row.iter().any(|x| *x < 0.0) {
+        if s.is_nan() || (s - 1.0).abs() > 1e-12 || row.iter().any(|x| !x.is_finite() || *x < 0.0) {
             return Err(format!("row {i} sums to {s}"));
         }
         if row[i] != 0.0 {
             return Err(format!("self-loop at {i}"));
         }
-        if !(row[(i + 1) % ns] > 0.0) {
+        if row[(i + 1) % ns] <= 0.0 {
             return Err(format!("ring edge {i} → {} missing", (i + 1) % ns));
         }
         extra += (0..ns).filter(|&j| j != i && j != (i + 1) % ns && row[j] > 0.0).count();
