@@ -113,12 +113,19 @@ Exit status: 0; 2 on a usage error.")]
   icrl train sarsa --preset small
   icrl train sarsa --preset paper --out runs --json
   icrl train td --shared --init-gain 0.1
+  icrl train td -d 3 -n 20 -l 2 --mrps 300 --json
+  icrl train td --activation relu --env loop --representable --weight-decay 1e-6 --mrps 500
+  icrl train td --mrps 200 --seeds 0..4
+  icrl train sarsa --states 4 --actions 3 -d 8 --frames 100
 
 Writes train-KIND.md, train-KIND.json and FIG.svg + FIG.csv per figure under --out DIR (default \
-report-out); prints the Markdown (or, with --json, the JSON) to stdout and the written paths to stderr.
+report-out); prints the Markdown (or, with --json, the JSON) to stdout and the written paths to stderr. \
+With --seeds A..B: DIR/seed-K/ per seed and DIR/train-KIND-seeds.md + .json (the summary). A flag that \
+does not apply to the kind, an invalid value or a setting past the cost limit (1e13 multiply-adds, 1e9 \
+bytes) is refused before anything runs.
 
 Exit status: 0 (training measures, it asserts nothing); 2 usage or input error.")]
-    Train(TrainCmd),
+    Train(Box<TrainCmd>),
     /// Reports: Markdown tables, JSON numbers, SVG figures with CSV data (actor-critic, decay,
     /// flow, emergence, neu, all).
     #[command(subcommand)]
@@ -225,12 +232,18 @@ struct TrainCmd {
     /// What to train.
     #[arg(value_enum)]
     which: TrainKind,
-    /// Size preset (`train sarsa` only).
-    #[arg(long, default_value = "small", value_parser = ["small", "paper"])]
-    preset: String,
-    /// Seed.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// `train sarsa`: size preset (default small); the stream flags below override its values.
+    #[arg(long, value_parser = ["small", "paper"])]
+    preset: Option<String>,
+    /// Seed [default: 0].
+    #[arg(long, conflicts_with = "seeds")]
+    seed: Option<u64>,
+    /// Run the half-open seed range A..B (seeds A, …, B−1; at most 1000) in parallel: each
+    /// seed's report set goes to DIR/seed-K/, the summary (mean ± sd of every metric over the
+    /// seeds) to DIR/train-KIND-seeds.md and .json; stdout gets the summary's Markdown, or with
+    /// --json one JSON line per seed and a summary line.
+    #[arg(long, value_name = "A..B", value_parser = parse_seeds, allow_hyphen_values = true)]
+    seeds: Option<std::ops::Range<u64>>,
     /// Print the report's JSON instead of its Markdown.
     #[arg(long)]
     json: bool,
@@ -243,27 +256,116 @@ struct TrainCmd {
     shared: bool,
     /// `train td` only: Xavier-normal gain of the init (default 0.1 / L, [WB]'s `mode='sequential'`
     /// init; [WB]'s `mode='auto'` uses 0.1).
-    #[arg(long, value_name = "G")]
+    #[arg(long, value_name = "G", allow_negative_numbers = true)]
     init_gain: Option<f64>,
+    /// Feature dimension d (td: [WB]'s `-d`, default 4; sarsa: overrides the preset's).
+    #[arg(short = 'd', value_name = "D", allow_negative_numbers = true)]
+    d: Option<usize>,
+    /// Number of states |S| (td: [WB]'s `-s`, default 10; sarsa: overrides the preset's).
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
+    states: Option<usize>,
+    /// `train sarsa`: number of actions |A| (overrides the preset's).
+    #[arg(long, value_name = "A", allow_negative_numbers = true)]
+    actions: Option<usize>,
+    /// Context length n, transitions per prompt (td: [WB]'s `-n`, default 30; sarsa: overrides the
+    /// preset's).
+    #[arg(short = 'n', value_name = "N", allow_negative_numbers = true)]
+    n: Option<usize>,
+    /// `train td`: layers L ([WB]'s `-l`, default 3).
+    #[arg(short = 'l', value_name = "L", allow_negative_numbers = true)]
+    layers: Option<usize>,
+    /// Discount γ in [0, 1) (td: [WB]'s `--gamma`, default 0.9; sarsa: overrides the preset's).
+    #[arg(long, value_name = "G", allow_negative_numbers = true)]
+    gamma: Option<f64>,
+    /// `train td`: training MRPs ([WB]'s `--n_mrps`, default 5000).
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
+    mrps: Option<usize>,
+    /// `train td`: prompts per minibatch ([WB]'s `--batch_size`, default 64).
+    #[arg(long, value_name = "B", allow_negative_numbers = true)]
+    batch_size: Option<usize>,
+    /// `train td`: minibatches (Adam steps) per MRP ([WB]'s `--n_batch_per_mrp`, default 5).
+    #[arg(long, value_name = "M", allow_negative_numbers = true)]
+    batches_per_mrp: Option<usize>,
+    /// `train td`: Adam learning rate ([WB]'s `--lr`, default 0.001).
+    #[arg(long, value_name = "LR", allow_negative_numbers = true)]
+    lr: Option<f64>,
+    /// `train td`: weight decay λ in Adam's coupled L2 form (g ← g + λx before the moments, as
+    /// [WB]'s `torch.optim.Adam(weight_decay=λ)`; not AdamW's decoupled form). Default 0; [WB]'s
+    /// `--weight_decay` default is 1e-6.
+    #[arg(long, value_name = "LAMBDA", allow_negative_numbers = true)]
+    weight_decay: Option<f64>,
+    /// `train td`: representable rewards, w ~ N(0, I_d), r = (I − γP)Φw so that v = Φw ([WB]'s
+    /// `--representable`).
+    #[arg(long)]
+    representable: bool,
+    /// `train td`: nonlinearity on the attention scores, Z + (1/n) P Z M act(Zᵀ Q Z) ([WB]'s
+    /// code form and `--activation`; softmax is over each row of the score matrix, as [WB]'s
+    /// `nn.Softmax(dim=1)`, not [XZ]'s masked softmax). Default identity.
+    #[arg(long, value_name = "ACT", value_parser = ["identity", "softmax", "relu"])]
+    activation: Option<String>,
+    /// `train td`: MRP family, boyan (Boyan chains, default) or loop ([WB]'s Loop MRP: a ring plus
+    /// random edges); [WB]'s `--mrp_env`.
+    #[arg(long, value_name = "ENV", value_parser = ["boyan", "loop"])]
+    env: Option<String>,
+    /// `train sarsa`: ε of the ε-greedy behaviour policy (overrides the preset's).
+    #[arg(long, value_name = "EPS", allow_negative_numbers = true)]
+    epsilon: Option<f64>,
+    /// `train sarsa`: the teacher's SARSA step size α (overrides the preset's).
+    #[arg(long, value_name = "ALPHA", allow_negative_numbers = true)]
+    alpha: Option<f64>,
+    /// `train sarsa`: training MDPs K (overrides the preset's).
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
+    mdps: Option<usize>,
+    /// `train sarsa`: frames per MDP T (overrides the preset's).
+    #[arg(long, value_name = "T", allow_negative_numbers = true)]
+    frames: Option<usize>,
+}
+
+fn parse_seeds(text: &str) -> Result<std::ops::Range<u64>, String> {
+    crate::report::train::parse_seeds(text)
 }
 
 fn train(a: TrainCmd) -> Result<i32, InputError> {
+    use crate::dynamics::train_td::{Activation, TdEnv};
     let progress = std::io::stderr().is_terminal();
-    if a.which != TrainKind::Td {
-        if a.shared {
-            return Err(InputError::new("--shared", "applies to `train td` only"));
-        }
-        if a.init_gain.is_some() {
-            return Err(InputError::new("--init-gain", "applies to `train td` only"));
-        }
-    }
-    let td = crate::report::train::TdOptions { shared: a.shared, init_gain: a.init_gain };
     let which = match a.which {
         TrainKind::Sarsa => "sarsa",
         TrainKind::Td => "td",
     };
-    let o = crate::report::train::cli_train(which, &a.preset, a.seed, progress, td)?;
-    emit(&o, &a.out, a.json)
+    let f = crate::report::train::TrainFlags {
+        preset: a.preset,
+        shared: a.shared,
+        init_gain: a.init_gain,
+        d: a.d,
+        states: a.states,
+        actions: a.actions,
+        n: a.n,
+        layers: a.layers,
+        gamma: a.gamma,
+        mrps: a.mrps,
+        batch_size: a.batch_size,
+        batches_per_mrp: a.batches_per_mrp,
+        lr: a.lr,
+        weight_decay: a.weight_decay,
+        representable: a.representable,
+        activation: a.activation.as_deref().and_then(Activation::from_name),
+        env: a.env.as_deref().and_then(TdEnv::from_name),
+        epsilon: a.epsilon,
+        alpha: a.alpha,
+        mdps: a.mdps,
+        frames: a.frames,
+    };
+    let Some(seeds) = a.seeds else {
+        let o = crate::report::train::cli_train_flags(which, &f, a.seed.unwrap_or(0), progress)?;
+        return emit(&o, &a.out, a.json);
+    };
+    let s = crate::report::train::sweep(which, &f, seeds)?;
+    let paths = s.write(&a.out)?;
+    let mut w = out();
+    let _ = write!(w, "{}", if a.json { s.json_lines() } else { s.markdown() });
+    drop(w);
+    eprintln!("wrote {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    Ok(s.exit_code())
 }
 
 /// Write a report's files under `dir`, print its Markdown (or JSON) to stdout and the written
@@ -433,7 +535,7 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Cmd::Check(a) => check(a),
         Cmd::Search(a) => search(a),
         Cmd::Bench(a) => bench(a),
-        Cmd::Train(a) => train(a),
+        Cmd::Train(a) => train(*a),
         Cmd::Report(r) => report(r),
         Cmd::Probe(a) => crate::probe::run(&a.file, &a.family, a.json, a.out.as_deref(), a.seed).map(|text| {
             let _ = out().write_all(text.as_bytes());

@@ -74,8 +74,32 @@ impl TrainConfig {
             progress: false,
         })
     }
-    fn validate(&self) -> Result<(), InputError> {
+    /// Check every field (the stream's sizes through [`StreamPreset::validate`], whose errors
+    /// name `preset.FIELD`) and refuse settings whose [`TrainConfig::cost`] exceeds
+    /// [`super::train_td::MAX_TRAIN_WORK`] or [`super::train_td::MAX_TRAIN_MEMORY`].
+    pub fn validate(&self) -> Result<(), InputError> {
         self.preset.validate()?;
+        let (work, bytes) = self.cost();
+        if !(work <= super::train_td::MAX_TRAIN_WORK) {
+            return Err(InputError::new(
+                "preset.mdps",
+                format!(
+                    "estimated work {work:.2e} multiply-adds (MDPs × frames × (|S||A|d + n(|S| + 12d + 6)) plus \
+                     Adam and held-out terms) exceeds the limit {:.0e}",
+                    super::train_td::MAX_TRAIN_WORK
+                ),
+            ));
+        }
+        if !(bytes <= super::train_td::MAX_TRAIN_MEMORY) {
+            return Err(InputError::new(
+                "preset.d",
+                format!(
+                    "estimated memory {bytes:.2e} bytes (per MDP of a minibatch: |S|²|A| + |S||A|d numbers and a \
+                     gradient of ≈ 4d² entries) exceeds the limit {:.0e}",
+                    super::train_td::MAX_TRAIN_MEMORY
+                ),
+            ));
+        }
         if self.minibatch == 0 {
             return Err(InputError::new("minibatch", "must be at least 1"));
         }
@@ -86,6 +110,30 @@ impl TrainConfig {
             return Err(InputError::new("heldout", "held-out MDPs, steps and eval interval must be at least 1"));
         }
         Ok(())
+    }
+}
+
+impl TrainConfig {
+    /// Estimated `(work, memory)` of a run in overflow-free `f64`. Work (multiply-adds): per
+    /// frame `|S||A|d` (the ε-greedy rows) `+ n(|S| + 12d + 6)` (rollout, tokens, the fast-path
+    /// readout and gradient, `t = 2d+1`); per Adam step `8 · B` (`B ≈ 4d²` trainable entries);
+    /// held-out `M_h · (T_h · (2 D² (n+1) + |S||A|d) + (T_h / e + 2) · (|S|³ + 100 |S|²|A|))`,
+    /// `D = 3d + 2`. Memory (bytes): `8 · minibatch · (|S|²|A| + |S||A|d + B + t n) + 8 · (6B + 2D²)`.
+    pub fn cost(&self) -> (f64, f64) {
+        let f = |x: usize| x as f64;
+        let t = &self.preset.tab;
+        let (ns, na, d, n) = (f(t.n_states), f(t.n_actions), f(t.d), f(t.n));
+        let frames = f(self.preset.mdps) * f(self.preset.frames);
+        let b = 4.0 * d * d + 4.0 * d + 1.0;
+        let dim = 3.0 * d + 2.0;
+        let steps = frames / f(self.minibatch.clamp(1, self.preset.mdps.max(1)));
+        let heldout = f(self.heldout_mdps)
+            * (f(self.heldout_steps) * (2.0 * dim * dim * (n + 1.0) + ns * na * d)
+                + (f(self.heldout_steps) / f(self.eval_every.max(1)) + 2.0) * (ns * ns * ns + 100.0 * ns * ns * na));
+        let work = frames * (ns * na * d + n * (ns + 12.0 * d + 6.0)) + steps * 8.0 * b + heldout;
+        let bytes = 8.0 * f(self.minibatch) * (ns * ns * na + ns * na * d + b + (2.0 * d + 1.0) * n)
+            + 8.0 * (6.0 * b + 2.0 * dim * dim);
+        (work, bytes)
     }
 }
 

@@ -16,11 +16,19 @@
 //! propagated alone (`z_q ← z_q + (1/n) P C (Cᵀ Q z_q)`). The gradient is hand-written
 //! backpropagation through the three layers (checked against finite differences in the tests).
 //! Prompts of a minibatch are processed in fixed chunks in parallel and summed in chunk order.
+//!
+//! **Configurable** ([WB]'s `main.py` flags, issue 10): sizes, `γ`, the optimizer's learning
+//! rate and weight decay, the environment ([`TdEnv`]: Boyan chains or [WB]'s Loop MRP),
+//! representable rewards (`r = (I − γP)Φw`, [WB]'s `--representable`) and the nonlinearity on
+//! the attention scores ([`Activation`], [WB]'s `experiment/model.py` form
+//! `Z + (1/n) P Z M act(Zᵀ Q Z)`). The defaults ([`TdConfig::wb`]) are [WB]'s setting above with
+//! the identity activation, Boyan chains, unrepresentable rewards and no weight decay.
 
 use crate::error::InputError;
 use crate::mdp::features::Features;
-use crate::mdp::generators::{boyan_chain, BOYAN};
+use crate::mdp::generators::{boyan_chain, loop_mrp, representable, BOYAN, LOOP_THRESHOLD};
 use crate::mdp::policy::sample_categorical;
+use crate::mdp::Mrp;
 use crate::rng::case_rng;
 use nalgebra::DMatrix;
 use rand_distr::{Distribution, Normal};
@@ -30,6 +38,118 @@ use serde::Serialize;
 /// [WB]'s Xavier-normal gain (`nn.init.xavier_normal_(·, gain=0.1)`, divided by `L` for
 /// independent layers).
 pub const WB_GAIN: f64 = 0.1;
+
+/// Largest estimated work of one `icrl train td` run ([`TdConfig::cost`], multiply-adds):
+/// `1e13`, about 30× [WB]'s full setting (`≈ 3.2e11`, under 2 minutes here), i.e. about an hour
+/// on two cores. Larger settings are refused before anything runs.
+pub const MAX_TRAIN_WORK: f64 = 1e13;
+/// Largest estimated working memory of one run ([`TdConfig::cost`], bytes): `1e9`.
+pub const MAX_TRAIN_MEMORY: f64 = 1e9;
+
+/// The nonlinearity `act` on the attention scores `Z_lᵀ Q_l Z_l` of every layer,
+/// `Z_{l+1} = Z_l + (1/n) P_l Z_l M act(Z_lᵀ Q_l Z_l)`: [WB]'s code form
+/// (`experiment/model.py`, `Attention.forward`, `get_activation`), not [XZ]'s masked softmax
+/// (`attention/softmax.rs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// Linear attention (the [WB] construction's form; the default).
+    #[default]
+    Identity,
+    /// `softmax` over each **row** of the `(n+1)×(n+1)` score matrix, i.e. for each source
+    /// column `i` over the target columns `j = 0..=n` (PyTorch's `nn.Softmax(dim=1)` on
+    /// `X = Zᵀ Q Z`, as [WB]'s code applies it). The normalizer includes the query column, so
+    /// context columns depend on the query: the target's value takes a full forward pass.
+    Softmax,
+    /// `max(0, ·)` entrywise (`nn.ReLU()`).
+    Relu,
+}
+
+impl Activation {
+    /// The CLI value (`identity`, `softmax`, `relu`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Identity => "identity",
+            Activation::Softmax => "softmax",
+            Activation::Relu => "relu",
+        }
+    }
+    /// Inverse of [`Activation::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Activation::Identity, Activation::Softmax, Activation::Relu].into_iter().find(|a| a.name() == name)
+    }
+    /// `act(G)`; `None` for the identity (the scores are used as they are).
+    fn apply(self, g: &DMatrix<f64>) -> Option<DMatrix<f64>> {
+        match self {
+            Activation::Identity => None,
+            Activation::Relu => Some(g.map(|x| x.max(0.0))),
+            Activation::Softmax => {
+                let mut h = g.clone();
+                for i in 0..h.nrows() {
+                    let mut row = h.row_mut(i);
+                    let m = row.max();
+                    row.apply(|x| *x = (*x - m).exp());
+                    let s = row.sum();
+                    row /= s;
+                }
+                Some(h)
+            }
+        }
+    }
+    /// `∂L/∂G` from `∂L/∂H`, `H = act(G)`, in place.
+    fn backward(self, g: &DMatrix<f64>, h: Option<&DMatrix<f64>>, dh: &mut DMatrix<f64>) {
+        match self {
+            Activation::Identity => {}
+            Activation::Relu => dh.zip_apply(g, |d, x| {
+                if x <= 0.0 {
+                    *d = 0.0
+                }
+            }),
+            Activation::Softmax => {
+                // row-wise: dG[i,j] = H[i,j] (dH[i,j] − Σ_k H[i,k] dH[i,k])
+                let h = h.expect("softmax keeps H");
+                for i in 0..dh.nrows() {
+                    let dot = h.row(i).dot(&dh.row(i));
+                    for j in 0..dh.ncols() {
+                        dh[(i, j)] = h[(i, j)] * (dh[(i, j)] - dot);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The MRP family of `icrl train td` ([WB]'s `--mrp_env`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TdEnv {
+    /// Boyan-style chains ([`boyan_chain`]; [WB]'s `MRP/boyan.py`, their default).
+    #[default]
+    Boyan,
+    /// [WB]'s Loop MRP ([`loop_mrp`]; `MRP/loop.py`, threshold `0.5`).
+    Loop,
+}
+
+impl TdEnv {
+    /// The CLI value (`boyan`, `loop`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TdEnv::Boyan => "boyan",
+            TdEnv::Loop => "loop",
+        }
+    }
+    /// Inverse of [`TdEnv::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [TdEnv::Boyan, TdEnv::Loop].into_iter().find(|e| e.name() == name)
+    }
+    /// Draw one MRP of the family.
+    pub fn draw<R: rand::Rng + ?Sized>(self, rng: &mut R, n_states: usize, gamma: f64) -> Mrp {
+        match self {
+            TdEnv::Boyan => boyan_chain(rng, n_states, gamma),
+            TdEnv::Loop => loop_mrp(rng, n_states, gamma, LOOP_THRESHOLD),
+        }
+    }
+}
 
 /// Configuration of `icrl train td`.
 #[derive(Clone, Debug)]
@@ -64,6 +184,17 @@ pub struct TdConfig {
     /// (`LinearTransformer(..., mode='auto')`: one `LinearAttention` applied `l` times);
     /// `false` (our default) trains `L` independent layers (`mode='sequential'`).
     pub shared: bool,
+    /// The nonlinearity on the attention scores (default identity).
+    pub activation: Activation,
+    /// The MRP family (default Boyan chains).
+    pub env: TdEnv,
+    /// Representable rewards: `w ~ N(0, I_d)`, `r = (I − γP) Φ w`, so `v = Φ w` ([WB]'s
+    /// `--representable`, `sample_weight=True` in `experiment/train.py`).
+    pub representable: bool,
+    /// L2 weight decay `λ` in Adam's coupled form (`g ← g + λ x` before the moment estimates),
+    /// as PyTorch's `torch.optim.Adam(weight_decay=λ)` that [WB] uses (not AdamW's decoupled
+    /// decay). Default 0 ([WB]'s `main.py` default is `1e-6`).
+    pub weight_decay: f64,
 }
 
 impl TdConfig {
@@ -91,33 +222,117 @@ impl TdConfig {
             seed,
             progress: false,
             shared: false,
+            activation: Activation::Identity,
+            env: TdEnv::Boyan,
+            representable: false,
+            weight_decay: 0.0,
         }
     }
-    fn validate(&self) -> Result<(), InputError> {
-        if self.n_states < 2 {
-            return Err(InputError::new("n_states", "Boyan chains need at least 2 states"));
-        }
+    /// Check every field; an error names the `icrl train td` flag that sets it (`--mrps`, `-d`),
+    /// and settings whose [`TdConfig::cost`] exceeds [`MAX_TRAIN_WORK`] or [`MAX_TRAIN_MEMORY`]
+    /// are refused.
+    pub fn validate(&self) -> Result<(), InputError> {
         for (name, v) in [
-            ("mrps", self.mrps),
-            ("minibatches", self.minibatches),
-            ("prompts", self.prompts),
-            ("d", self.d),
-            ("n", self.n),
-            ("layers", self.layers),
+            ("--mrps", self.mrps),
+            ("--batches-per-mrp", self.minibatches),
+            ("--batch-size", self.prompts),
+            ("-d", self.d),
+            ("-n", self.n),
+            ("-l", self.layers),
         ] {
             if v == 0 {
                 return Err(InputError::new(name, "must be at least 1"));
             }
         }
-        crate::mdp::validate_gamma("gamma", self.gamma)?;
+        if self.n_states < 2 {
+            return Err(InputError::new("--states", format!("{} MRPs need at least 2 states", self.env.name())));
+        }
+        crate::mdp::validate_gamma("--gamma", self.gamma)?;
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return Err(InputError::new("--lr", format!("must be a positive finite number, got {}", self.lr)));
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return Err(InputError::new(
+                "--weight-decay",
+                format!("must be finite and ≥ 0, got {}", self.weight_decay),
+            ));
+        }
         if !(self.init_gain.is_finite() && self.init_gain >= 0.0) {
             return Err(InputError::new("--init-gain", format!("must be finite and ≥ 0, got {}", self.init_gain)));
         }
+        let (work, bytes) = self.cost();
+        if !(work <= MAX_TRAIN_WORK) {
+            return Err(InputError::new(
+                "--mrps",
+                format!(
+                    "estimated work {work:.2e} multiply-adds (--mrps × --batches-per-mrp × --batch-size × -l × \
+                     6(m²(n+1) + m(n+1)²), m = 2d+1, plus 200 |S|³ held-out solves) exceeds the limit \
+                     {MAX_TRAIN_WORK:.0e}; reduce --mrps, --batches-per-mrp, --batch-size, -l, -n, -d or --states"
+                ),
+            ));
+        }
+        if !(bytes <= MAX_TRAIN_MEMORY) {
+            return Err(InputError::new(
+                "--batch-size",
+                format!(
+                    "estimated memory {bytes:.2e} bytes (two MRPs' prompts, --batches-per-mrp × --batch-size × \
+                     (2d+1)(n+2) numbers each, and |S|² per MRP) exceeds the limit {MAX_TRAIN_MEMORY:.0e}"
+                ),
+            ));
+        }
         Ok(())
+    }
+    /// Estimated `(work, memory)` of a run, in overflow-free `f64`: work in multiply-adds,
+    /// `mrps · batches · prompts · L · 6 (m²(n+1) + m(n+1)²)` (forward `QZ`, `ZᵀQZ`, `PZ`, `AH`
+    /// and about twice that backward, `m = 2d+1`) plus `mrps · |S|²` to draw the MRPs and
+    /// `200 · (|S|³ + 2 L m (n+1)²)` for the held-out set; memory in bytes,
+    /// `8 · (2 · batches · prompts · m (n+2) + 4 |S|² + 4 L m²) + 8 · mrps · batches` (two MRPs'
+    /// prompts, the MRP, parameters, Adam state and gradients, the loss curve).
+    pub fn cost(&self) -> (f64, f64) {
+        let f = |x: usize| x as f64;
+        let (m, n1, ns, l) = (2.0 * f(self.d) + 1.0, f(self.n) + 1.0, f(self.n_states), f(self.layers));
+        let prompts = f(self.mrps) * f(self.minibatches) * f(self.prompts);
+        let per_layer = 6.0 * (m * m * n1 + m * n1 * n1);
+        let work = prompts * l * per_layer + f(self.mrps) * ns * ns + 200.0 * (ns * ns * ns + 2.0 * l * m * n1 * n1);
+        let bytes = 8.0
+            * (2.0 * f(self.minibatches) * f(self.prompts) * m * (n1 + 1.0) + 4.0 * ns * ns + 4.0 * l * m * m)
+            + 8.0 * f(self.mrps) * f(self.minibatches);
+        (work, bytes)
+    }
+    /// The configuration echo of the report (`sizes` in the JSON). Keys of the options added
+    /// for issue 10 (`activation`, `env`, `representable`, `weight_decay`) appear only when they
+    /// differ from the default, so a default run's report is what it was before them.
+    pub fn echo(&self) -> serde_json::Value {
+        let mut z = serde_json::json!({"d": self.d, "n": self.n, "layers": self.layers, "n_states": self.n_states, "gamma": self.gamma, "lr": self.lr, "init_gain": self.init_gain, "shared_layers": self.shared});
+        if self.activation != Activation::Identity {
+            z["activation"] = serde_json::json!(self.activation.name());
+        }
+        if self.env != TdEnv::Boyan {
+            z["env"] = serde_json::json!(self.env.name());
+        }
+        if self.representable {
+            z["representable"] = serde_json::json!(true);
+        }
+        if self.weight_decay != 0.0 {
+            z["weight_decay"] = serde_json::json!(self.weight_decay);
+        }
+        z
+    }
+    /// Draw MRP `k`'s chain and features from `rng` (the same draws for training and held-out).
+    fn draw(&self, rng: &mut crate::rng::Rng) -> (Mrp, Features) {
+        let mrp = self.env.draw(rng, self.n_states, self.gamma);
+        let x = Features::random(rng, self.n_states, 1, self.d);
+        if self.representable {
+            let (mrp, _) = representable(rng, &mrp, &x);
+            (mrp, x)
+        } else {
+            (mrp, x)
+        }
     }
 }
 
-/// Parameters `(P_l, Q_l)`, `l < L`, each `(2d+1)×(2d+1)`.
+/// Parameters `(P_l, Q_l)`, `l < L`, each `(2d+1)×(2d+1)`. The nonlinearity on the scores is
+/// an argument of the `*_act` functions (the plain ones are the identity, [WB]'s construction).
 #[derive(Clone, Debug)]
 pub struct TdModel {
     /// `P_l`.
@@ -176,34 +391,59 @@ pub struct TdPrompt {
 }
 
 fn z0(p: &TdPrompt) -> DMatrix<f64> {
+    z0_with(p, &p.phi_q)
+}
+
+/// The prompt's context with `phi` as the query column.
+fn z0_with(p: &TdPrompt, phi: &[f64]) -> DMatrix<f64> {
     let (m, n) = (p.ctx.nrows(), p.ctx.ncols());
     let mut z = DMatrix::zeros(m, n + 1);
     z.columns_mut(0, n).copy_from(&p.ctx);
-    for (k, x) in p.phi_q.iter().enumerate() {
+    for (k, x) in phi.iter().enumerate() {
         z[(k, n)] = *x;
     }
     z
 }
 
-/// Forward pass; returns every `Z_l` (`l = 0..=L`).
+/// Forward pass of the linear model (identity activation); returns every `Z_l` (`l = 0..=L`).
 pub fn forward(model: &TdModel, z_in: DMatrix<f64>) -> Vec<DMatrix<f64>> {
+    forward_act(model, Activation::Identity, z_in)
+}
+
+/// Forward pass with `act` on the scores; returns every `Z_l` (`l = 0..=L`).
+pub fn forward_act(model: &TdModel, act: Activation, z_in: DMatrix<f64>) -> Vec<DMatrix<f64>> {
     let n = z_in.ncols() - 1;
     let inv_n = 1.0 / n as f64;
     let mut zs = vec![z_in];
     for (p, q) in model.p.iter().zip(&model.q) {
         let z = zs.last().expect("nonempty");
         let g = z.transpose() * (q * z);
+        let h = act.apply(&g);
         let mut a = p * z;
         a.column_mut(n).fill(0.0); // mask: the query is never a source
-        let znew = z + (a * g) * inv_n;
+        let znew = z + (a * h.as_ref().unwrap_or(&g)) * inv_n;
         zs.push(znew);
     }
     zs
 }
 
+/// The detached target's `v̂(S_{q+1})` on the prompt's context: with an entrywise activation
+/// (identity, ReLU) only the query column is propagated ([`query_value`]); the row softmax's
+/// normalizer reads the query column, so there it is a full forward pass.
+fn target_value(model: &TdModel, act: Activation, zs: &[DMatrix<f64>], pr: &TdPrompt) -> f64 {
+    match act {
+        Activation::Identity | Activation::Relu => query_value(model, act, zs, &pr.phi_next),
+        Activation::Softmax => {
+            let zs = forward_act(model, act, z0_with(pr, &pr.phi_next));
+            let z = zs.last().expect("nonempty");
+            -z[(z.nrows() - 1, z.ncols() - 1)]
+        }
+    }
+}
+
 /// `v̂ = -Z_L[2d, n]` of a query given the context of every layer (`zs` of another query on the
-/// same context): only the query column is propagated.
-fn query_value(model: &TdModel, zs: &[DMatrix<f64>], phi: &[f64]) -> f64 {
+/// same context): only the query column is propagated (valid for an entrywise activation).
+fn query_value(model: &TdModel, act: Activation, zs: &[DMatrix<f64>], phi: &[f64]) -> f64 {
     let m = zs[0].nrows();
     let n = zs[0].ncols() - 1;
     let inv_n = 1.0 / n as f64;
@@ -213,22 +453,37 @@ fn query_value(model: &TdModel, zs: &[DMatrix<f64>], phi: &[f64]) -> f64 {
     }
     for (l, (p, q)) in model.p.iter().zip(&model.q).enumerate() {
         let c = zs[l].columns(0, n);
-        let s = c.transpose() * (q * &zq);
+        let mut s = c.transpose() * (q * &zq);
+        if act == Activation::Relu {
+            s.apply(|x| *x = x.max(0.0));
+        }
         zq += p * (c * s) * inv_n;
     }
     -zq[m - 1]
 }
 
-/// `v̂` of a prompt's query (full forward pass).
+/// `v̂` of a prompt's query (full forward pass, identity activation).
 pub fn predict(model: &TdModel, p: &TdPrompt) -> f64 {
-    let zs = forward(model, z0(p));
+    predict_act(model, Activation::Identity, p)
+}
+
+/// `v̂` of a prompt's query with `act` on the scores (full forward pass).
+pub fn predict_act(model: &TdModel, act: Activation, p: &TdPrompt) -> f64 {
+    let zs = forward_act(model, act, z0(p));
     let z = zs.last().expect("nonempty");
     -z[(z.nrows() - 1, z.ncols() - 1)]
 }
 
-/// Semi-gradient loss `½ δ²` of one prompt and its gradient (added into `grad`).
+/// Semi-gradient loss `½ δ²` of one prompt and its gradient (added into `grad`), identity
+/// activation.
 pub fn prompt_loss_grad(model: &TdModel, pr: &TdPrompt, grad: &mut TdModel) -> f64 {
-    // Forward, caching per layer `Q Z`, `G = Zᵀ Q Z` and `A = P Z M` for the backward pass.
+    prompt_loss_grad_act(model, Activation::Identity, pr, grad)
+}
+
+/// [`prompt_loss_grad`] with `act` on the scores (hand-written backward through `act`).
+pub fn prompt_loss_grad_act(model: &TdModel, act: Activation, pr: &TdPrompt, grad: &mut TdModel) -> f64 {
+    // Forward, caching per layer `Q Z`, `G = Zᵀ Q Z`, `H = act(G)` and `A = P Z M` for the
+    // backward pass.
     let mut z = z0(pr);
     let m = z.nrows();
     let n = z.ncols() - 1;
@@ -239,25 +494,27 @@ pub fn prompt_loss_grad(model: &TdModel, pr: &TdPrompt, grad: &mut TdModel) -> f
     for (p, q) in model.p.iter().zip(&model.q) {
         let qz = q * &z;
         let g = z.tr_mul(&qz);
+        let h = act.apply(&g);
         let mut a = p * &z;
         a.column_mut(n).fill(0.0); // mask: the query is never a source
-        let znew = &z + (&a * &g) * inv_n;
+        let znew = &z + (&a * h.as_ref().unwrap_or(&g)) * inv_n;
         zs.push(std::mem::replace(&mut z, znew));
-        cache.push((qz, g, a));
+        cache.push((qz, g, h, a));
     }
     let v = -z[(m - 1, n)];
     zs.push(z);
-    let v_next = query_value(model, &zs, &pr.phi_next); // detached
+    let v_next = target_value(model, act, &zs, pr); // detached
     let delta = pr.reward + pr.gamma * v_next - v;
     // dL/dv̂ = -δ, v̂ = -Z_L[2d, n]  ⇒  dL/dZ_L[2d, n] = δ
     let mut dz = DMatrix::zeros(m, n + 1);
     dz[(m - 1, n)] = delta;
     for l in (0..layers).rev() {
         let (p, q, z) = (&model.p[l], &model.q[l], &zs[l]);
-        let (qz, g, a) = &cache[l];
-        // Z' = Z + (1/n) A G with A = P Z M, G = Zᵀ Q Z
-        let da = (&dz * g.transpose()) * inv_n;
-        let dg = a.tr_mul(&dz) * inv_n;
+        let (qz, g, h, a) = &cache[l];
+        // Z' = Z + (1/n) A H with A = P Z M, H = act(G), G = Zᵀ Q Z
+        let da = (&dz * h.as_ref().unwrap_or(g).transpose()) * inv_n;
+        let mut dg = a.tr_mul(&dz) * inv_n; // ∂L/∂H, then ∂L/∂G
+        act.backward(g, h.as_ref(), &mut dg);
         grad.p[l] += da.columns(0, n) * z.columns(0, n).transpose();
         let mut pda = p.tr_mul(&da);
         pda.column_mut(n).fill(0.0);
@@ -269,23 +526,32 @@ pub fn prompt_loss_grad(model: &TdModel, pr: &TdPrompt, grad: &mut TdModel) -> f
     0.5 * delta * delta
 }
 
-/// Loss of one prompt (for finite differences).
+/// Loss of one prompt (for finite differences), identity activation.
 pub fn prompt_loss(model: &TdModel, pr: &TdPrompt, v_next_detached: f64) -> f64 {
-    let d = pr.reward + pr.gamma * v_next_detached - predict(model, pr);
+    prompt_loss_act(model, Activation::Identity, pr, v_next_detached)
+}
+
+/// Loss of one prompt with `act` on the scores (for finite differences).
+pub fn prompt_loss_act(model: &TdModel, act: Activation, pr: &TdPrompt, v_next_detached: f64) -> f64 {
+    let d = pr.reward + pr.gamma * v_next_detached - predict_act(model, act, pr);
     0.5 * d * d
 }
 
-/// The `v̂(S_{q+1})` of a prompt under `model` (the detached target's value).
+/// The `v̂(S_{q+1})` of a prompt under `model` (the detached target's value), identity activation.
 pub fn next_value(model: &TdModel, pr: &TdPrompt) -> f64 {
-    let zs = forward(model, z0(pr));
-    query_value(model, &zs, &pr.phi_next)
+    next_value_act(model, Activation::Identity, pr)
+}
+
+/// [`next_value`] with `act` on the scores.
+pub fn next_value_act(model: &TdModel, act: Activation, pr: &TdPrompt) -> f64 {
+    let zs = forward_act(model, act, z0(pr));
+    target_value(model, act, &zs, pr)
 }
 
 /// Draw one MRP's prompts: `minibatches × prompts` sliding windows of one trajectory.
 pub fn mrp_prompts(cfg: &TdConfig, k: u64) -> Vec<TdPrompt> {
     let mut rng = case_rng(cfg.seed, "dynamics/train-td", k);
-    let mrp = boyan_chain(&mut rng, cfg.n_states, cfg.gamma);
-    let x = Features::random(&mut rng, cfg.n_states, 1, cfg.d);
+    let (mrp, x) = cfg.draw(&mut rng);
     let len = cfg.n + cfg.minibatches * cfg.prompts + 1;
     let mut s = sample_categorical(&mut rng, mrp.initial());
     let mut states = vec![s];
@@ -448,7 +714,8 @@ pub fn train(cfg: &TdConfig) -> Result<TdReport, InputError> {
                         .par_chunks(CHUNK)
                         .map(|ch| {
                             let mut g = model.zeros_like();
-                            let l: f64 = ch.iter().map(|pr| prompt_loss_grad(&model, pr, &mut g)).sum();
+                            let l: f64 =
+                                ch.iter().map(|pr| prompt_loss_grad_act(&model, cfg.activation, pr, &mut g)).sum();
                             (g, l)
                         })
                         .collect();
@@ -460,11 +727,15 @@ pub fn train(cfg: &TdConfig) -> Result<TdReport, InputError> {
                     }
                     let inv = 1.0 / mb.len() as f64;
                     let gfull = g.flat();
-                    let gf: Vec<f64> = if cfg.shared {
+                    let mut gf: Vec<f64> = if cfg.shared {
                         (0..block).map(|i| (0..cfg.layers).map(|l| gfull[l * block + i]).sum::<f64>() * inv).collect()
                     } else {
                         gfull.iter().map(|v| v * inv).collect()
                     };
+                    if cfg.weight_decay != 0.0 {
+                        // Adam's coupled L2 decay (PyTorch `Adam(weight_decay=λ)`): g ← g + λ x
+                        gf.iter_mut().zip(&x).for_each(|(g, xi)| *g += cfg.weight_decay * xi);
+                    }
                     adam.step(&mut x, &gf, cfg.lr);
                     model.set_flat(&expand(&x));
                     losses.push(l * inv);
@@ -490,7 +761,7 @@ pub fn train(cfg: &TdConfig) -> Result<TdReport, InputError> {
         mrps: cfg.mrps,
         minibatches: cfg.minibatches,
         prompts: cfg.prompts,
-        sizes: serde_json::json!({"d": cfg.d, "n": cfg.n, "layers": cfg.layers, "n_states": cfg.n_states, "gamma": cfg.gamma, "lr": cfg.lr, "init_gain": cfg.init_gain, "shared_layers": cfg.shared}),
+        sizes: cfg.echo(),
         wall_seconds: t0.elapsed().as_secs_f64(),
         structure_cosine,
         layers,
@@ -512,8 +783,7 @@ fn heldout(cfg: &TdConfig, model: &TdModel) -> (f64, f64, f64) {
         .into_par_iter()
         .map(|k| {
             let mut rng = case_rng(cfg.seed, "dynamics/train-td-heldout", k);
-            let mrp = boyan_chain(&mut rng, cfg.n_states, cfg.gamma);
-            let x = Features::random(&mut rng, cfg.n_states, 1, cfg.d);
+            let (mrp, x) = cfg.draw(&mut rng);
             let v = crate::mdp::values::mrp_value(&mrp);
             let mut s = sample_categorical(&mut rng, mrp.initial());
             let mut states = vec![s];
@@ -532,7 +802,7 @@ fn heldout(cfg: &TdConfig, model: &TdModel) -> (f64, f64, f64) {
             let sq = states[cfg.n];
             let pr =
                 TdPrompt { ctx, phi_q: x.x(sq).to_vec(), phi_next: vec![0.0; cfg.d], reward: 0.0, gamma: cfg.gamma };
-            let (a, b) = (predict(model, &pr), predict(&con, &pr));
+            let (a, b) = (predict_act(model, cfg.activation, &pr), predict(&con, &pr));
             ((a - v[sq]).powi(2), (b - v[sq]).powi(2), v[sq].powi(2))
         })
         .collect();

@@ -114,6 +114,39 @@ pub fn boyan_chain<R: Rng + ?Sized>(rng: &mut R, n_states: usize, gamma: f64) ->
     Mrp::new(gamma, p, r, p0).expect("generator builds a valid MRP")
 }
 
+/// Edge probability threshold of [`loop_mrp`]: an edge `i → j` (besides `i → i+1`) exists when a
+/// `Unif(0.01, 0.99)` draw exceeds it ([WB]'s `MRP/loop.py` default `threshold=0.5`).
+pub const LOOP_THRESHOLD: f64 = 0.5;
+
+/// [WB]'s Loop MRP (`MRP/loop.py` of their code, arXiv:2405.13861): a ring `i → (i+1) mod |S|`
+/// that is always connected, plus each other edge `i → j` (`j ≠ i`) present when a
+/// `Unif(0.01, 0.99)` draw exceeds `threshold`; no self-loops. Present edges get weights
+/// `Unif(0.01, 0.99)`, rows are normalized; `r ~ Unif(-1, 1)`; `p0` is `Unif(0.01, 0.99)`
+/// normalized. Every row then has at least the ring edge, so the chain is irreducible (the ring
+/// alone visits every state). Needs `|S| ≥ 2` (with one state the ring edge is a self-loop).
+///
+/// The draws follow [WB]'s order for `P` (all `|S|²` connectivity draws, then all `|S|²` weights),
+/// then `r`, then `p0` (as [`boyan_chain`] does; [WB] draws `p0` before `r`).
+pub fn loop_mrp<R: Rng + ?Sized>(rng: &mut R, n_states: usize, gamma: f64, threshold: f64) -> Mrp {
+    assert!(n_states >= 2, "loop_mrp needs at least 2 states");
+    let ns = n_states;
+    let mut connected: Vec<bool> = (0..ns * ns).map(|_| rng.random_range(0.01..0.99) > threshold).collect();
+    for i in 0..ns {
+        connected[i * ns + i] = false;
+        connected[i * ns + (i + 1) % ns] = true;
+    }
+    let mut p: Vec<f64> = connected.iter().map(|&c| rng.random_range(0.01..0.99) * if c { 1.0 } else { 0.0 }).collect();
+    for row in p.chunks_exact_mut(ns) {
+        let s: f64 = row.iter().sum();
+        row.iter_mut().for_each(|x| *x /= s);
+    }
+    let r = (0..ns).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let p0v: Vec<f64> = (0..ns).map(|_| rng.random_range(0.01..0.99)).collect();
+    let s0: f64 = p0v.iter().sum();
+    let p0 = p0v.iter().map(|x| x / s0).collect();
+    Mrp::new(gamma, p, r, p0).expect("generator builds a valid MRP")
+}
+
 /// [WB] Boyan preset: `|S| = 10, d = 4, n = 30, γ = 0.9`.
 pub const BOYAN: (usize, usize, usize, f64) = (10, 4, 30, 0.9);
 
