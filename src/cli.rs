@@ -108,11 +108,12 @@ error.")]
 
 Exit status: 0; 2 on a usage error.")]
     Bench(BenchArgs),
-    /// Emergence: train a linear-attention model on an RL teacher and report what it learned.
+    /// Emergence: train a linear-attention (or [XZ] softmax) model on an RL target and report what it learned.
     #[command(after_help = "Examples:
   icrl train sarsa --preset small
   icrl train sarsa --preset paper --out runs --json
   icrl train td --shared --init-gain 0.1
+  icrl train softmax-td --dense --json
 
 Writes train-KIND.md, train-KIND.json and FIG.svg + FIG.csv per figure under --out DIR (default \
 report-out); prints the Markdown (or, with --json, the JSON) to stdout and the written paths to stderr.
@@ -218,6 +219,8 @@ enum TrainKind {
     Sarsa,
     /// [WB] L = 3 linear transformer on Boyan chains (TD).
     Td,
+    /// [XZ] L-layer two-head softmax transformer on random MRPs (semi-gradient TD).
+    SoftmaxTd,
 }
 
 #[derive(Args, Debug)]
@@ -245,10 +248,31 @@ struct TrainCmd {
     /// init; [WB]'s `mode='auto'` uses 0.1).
     #[arg(long, value_name = "G")]
     init_gain: Option<f64>,
+    /// `train softmax-td` only: train every entry instead of the construction's sparsity pattern.
+    #[arg(long)]
+    dense: bool,
 }
 
 fn train(a: TrainCmd) -> Result<i32, InputError> {
     let progress = std::io::stderr().is_terminal();
+    if a.which == TrainKind::SoftmaxTd {
+        if a.shared {
+            return Err(InputError::new("--shared", "applies to `train td` only"));
+        }
+        if a.preset != "small" {
+            return Err(InputError::new("--preset", "applies to `train sarsa` only"));
+        }
+        let mut cfg = crate::dynamics::train_softmax::SoftmaxTdConfig::default_setting(a.seed);
+        cfg.progress = progress;
+        cfg.dense = a.dense;
+        if let Some(g) = a.init_gain {
+            cfg.init_gain = g;
+        }
+        return emit(&crate::report::train::train_softmax_output(&cfg)?, &a.out, a.json);
+    }
+    if a.dense {
+        return Err(InputError::new("--dense", "applies to `train softmax-td` only"));
+    }
     if a.which != TrainKind::Td {
         if a.shared {
             return Err(InputError::new("--shared", "applies to `train td` only"));
@@ -261,6 +285,7 @@ fn train(a: TrainCmd) -> Result<i32, InputError> {
     let which = match a.which {
         TrainKind::Sarsa => "sarsa",
         TrainKind::Td => "td",
+        TrainKind::SoftmaxTd => unreachable!("handled above"),
     };
     let o = crate::report::train::cli_train(which, &a.preset, a.seed, progress, td)?;
     emit(&o, &a.out, a.json)

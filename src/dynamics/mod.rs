@@ -10,6 +10,7 @@
 //! - [`flow`]: Dormand–Prince gradient flow, manifold distance, conservation law, `c∞`.
 //! - [`softmax_grad`]: the [XZ] softmax stack's readout, its reverse-mode gradient and the
 //!   semi-gradient TD update (shared by `report neu` and the softmax emergence experiment).
+//! - [`train_softmax`]: the [XZ] softmax emergence experiment (`icrl train softmax-td`).
 //! - [`spectrum`]: `G = E[JᵀJ]`, rank, kernel, `λ⁺_min`.
 
 pub mod experiment;
@@ -19,4 +20,5 @@ pub mod softmax_grad;
 pub mod spectrum;
 pub mod stream;
 pub mod train_sarsa;
+pub mod train_softmax;
 pub mod train_td;
