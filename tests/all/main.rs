@@ -29,4 +29,5 @@ mod schema;
 mod shard;
 mod softmax_td;
 mod speed;
+mod train_softmax;
 mod writes;
