@@ -34,7 +34,8 @@
 //! **Structure** ([`layer_structure`]; definitions in `proofs/xz-emergence.md`): per layer and
 //! block, the cosine with the construction's block over the *effective* entries — free and not
 //! inert ([`inert_mask`]: entries whose gradient is identically 0 because they only multiply
-//! zero rows of `Z_0`, or only write rows or columns the readout never reads).
+//! zero rows of `Z_0`, or only write rows or columns the readout never reads), in the better
+//! sign [`gauge`] of the target-memory row (a change of basis that leaves the function unchanged).
 //!
 //! **Held-out**: 200 fresh MRPs (tag `dynamics/train-softmax-heldout`), one window each; the
 //! readouts of the model (first `k` layers, `k = 1..=L`) and of the construction (`α_l = 1`,
@@ -364,6 +365,47 @@ pub fn structure_cosine(layers: &[LayerStructure]) -> f64 {
     layers.iter().flat_map(|s| [s.cos_a, s.cos_v1, s.cos_v2]).flatten().fold(f64::INFINITY, f64::min)
 }
 
+/// The model after the change of basis `D_c = diag(1, …, 1, c, 1)` of the target-memory row
+/// `d+1` (`c ≠ 0`): `A_l → D⁻¹ A_l D⁻¹`, `V_{h,l} → D V_{h,l} D⁻¹` in every layer. It computes the
+/// same readout for every prompt (`Z_l → D Z_l`: `Z_0`'s row `d+1` is 0, the scores are
+/// unchanged, and the readout row `d+2` is not scaled), and maps the construction's support
+/// to itself, so a structure metric must not tell `θ` from `gauge(θ, c)`.
+pub fn gauge(theta: &[f64], d: usize, c: f64) -> Vec<f64> {
+    let w = d + 3;
+    let b = w * w;
+    let dg = |i: usize| if i == d + 1 { c } else { 1.0 };
+    theta
+        .iter()
+        .enumerate()
+        .map(|(idx, &x)| {
+            let (blk, e) = (idx / b, idx % b);
+            let (i, k) = (e / w, e % w);
+            if blk % 3 == 0 {
+                x / (dg(i) * dg(k))
+            } else {
+                x * dg(i) / dg(k)
+            }
+        })
+        .collect()
+}
+
+/// The structure of `theta` in the better of the two sign gauges `c = ±1` ([`gauge`]): `(c,
+/// layers)`, `c = 1` on a tie. The sign of the target-memory row is a discrete symmetry of the
+/// function, so the metric must not depend on it. Its scale `|c|` is a continuous symmetry
+/// too, which this metric does **not** quotient out (a maximum over `|c|` degenerates: as
+/// `|c| → 0` or `∞` each value block collapses onto one entry): a model equal to the
+/// construction in a gauge `|c| ≠ 1` scores below 1, so the metric can under-report the
+/// structure, never over-report it (`proofs/xz-emergence.md`).
+pub fn gauge_fixed_structure(theta: &[f64], d: usize, gamma: f64, effective: &[bool]) -> (f64, Vec<LayerStructure>) {
+    let plus = layer_structure(theta, d, gamma, effective);
+    let minus = layer_structure(&gauge(theta, d, -1.0), d, gamma, effective);
+    if structure_cosine(&minus) > structure_cosine(&plus) {
+        (-1.0, minus)
+    } else {
+        (1.0, plus)
+    }
+}
+
 /// The effective entries: free and not inert.
 pub fn effective_mask(d: usize, layers: usize, dense: bool) -> Vec<bool> {
     free_mask(d, layers, dense).iter().zip(inert_mask(d, layers)).map(|(&f, i)| f && !i).collect()
@@ -386,9 +428,13 @@ pub struct SoftmaxTdReport {
     pub loss_first: f64,
     /// Mean loss of the last 1 %.
     pub loss_last: f64,
-    /// `min` over layers and blocks of the cosines in `layers`.
+    /// `min` over layers and blocks of the cosines in `layers` (in the better sign gauge).
     pub structure_cosine: f64,
-    /// Per layer.
+    /// The sign gauge `c = ±1` of the target-memory row that `layers` is measured in ([`gauge`]).
+    pub gauge_c: f64,
+    /// `structure_cosine` in the trained model's own basis (`c = 1`).
+    pub structure_cosine_c1: f64,
+    /// Per layer, in the gauge `gauge_c`.
     pub layers: Vec<LayerStructure>,
     /// Held-out MSVE of the trained model's readout against `v_π(query)`.
     pub heldout_msve_model: f64,
@@ -454,7 +500,8 @@ pub fn train(cfg: &SoftmaxTdConfig) -> Result<SoftmaxTdReport, InputError> {
     }
     bar.finish_and_clear();
     let effective = effective_mask(cfg.d, cfg.layers, cfg.dense);
-    let layers = layer_structure(&theta, cfg.d, cfg.gamma, &effective);
+    let (gauge_c, layers) = gauge_fixed_structure(&theta, cfg.d, cfg.gamma, &effective);
+    let structure_cosine_c1 = structure_cosine(&layer_structure(&theta, cfg.d, cfg.gamma, &effective));
     let h = heldout(cfg, &theta);
     let kk = (losses.len() / 100).max(1);
     Ok(SoftmaxTdReport {
@@ -468,6 +515,8 @@ pub fn train(cfg: &SoftmaxTdConfig) -> Result<SoftmaxTdReport, InputError> {
         loss_first: losses[..kk].iter().sum::<f64>() / kk as f64,
         loss_last: losses[losses.len() - kk..].iter().sum::<f64>() / kk as f64,
         structure_cosine: structure_cosine(&layers),
+        gauge_c,
+        structure_cosine_c1,
         layers,
         heldout_msve_model: h.model[cfg.layers - 1],
         heldout_msve_construction: h.construction[cfg.layers - 1],

@@ -214,6 +214,7 @@ pub fn train_softmax_output(
     let con = construction_theta(cfg.d, cfg.gamma, cfg.layers, 1.0);
     let rows = |x: &[f64]| -> Vec<Vec<f64>> { x.chunks(w).map(|c| c.to_vec()).collect() };
     let s = &r.layers[fl];
+    let gauged = crate::dynamics::train_softmax::gauge(&r.theta, cfg.d, r.gauge_c);
     let mut figures = Vec::new();
     for (h, (name, scale)) in [("A", s.a_hat), ("V1", s.alpha1_hat), ("V2", s.alpha2_hat)].into_iter().enumerate() {
         let range = (3 * fl + h) * b..(3 * fl + h + 1) * b;
@@ -226,10 +227,10 @@ pub fn train_softmax_output(
             Width::Two,
             vec![
                 Panel::Heat(Heat {
-                    title: format!("trained {name} of layer {fl}"),
+                    title: format!("trained {name} of layer {fl} (gauge c = {})", r.gauge_c),
                     xlabel: "column j".into(),
                     ylabel: "row i".into(),
-                    matrix: rows(&r.theta[range]),
+                    matrix: rows(&gauged[range]),
                 }),
                 Panel::Heat(Heat {
                     title: format!("{label}, layer {fl}"),
@@ -306,8 +307,8 @@ fn render_softmax(
         r.loss_first, r.loss_last
     ));
     o.push_str(&format!(
-        "Structure cosine (min over layers and blocks of the cosines below, effective entries only): {:.4}.\n\n",
-        r.structure_cosine
+        "Structure cosine (min over layers and blocks of the cosines below, effective entries only, in the better sign gauge c = {} of the target-memory row): {:.4} (at c = 1: {:.4}).\n\n",
+        r.gauge_c, r.structure_cosine, r.structure_cosine_c1
     ));
     o.push_str("| layer | cos(A, diag(I_d, 0)) | a | cos(V¹, e_{d+2}uᵀ) | α¹ | cos(V², γ e_{d+1}uᵀ) | α² |\n|---:|---:|---:|---:|---:|---:|---:|\n");
     for (l, s) in r.layers.iter().enumerate() {

@@ -7,8 +7,8 @@
 use icrl_proofs::attention::softmax::query_readouts;
 use icrl_proofs::dynamics::softmax_grad::{layers_from, readout, readout_grad};
 use icrl_proofs::dynamics::train_softmax::{
-    construction_theta, effective_mask, free_mask, inert_mask, init_theta, layer_structure, minibatch_loss_detached,
-    minibatch_loss_grad, step_data, structure_cosine, train, SoftmaxTdConfig,
+    construction_theta, effective_mask, free_mask, gauge, gauge_fixed_structure, inert_mask, init_theta,
+    layer_structure, minibatch_loss_detached, minibatch_loss_grad, step_data, structure_cosine, train, SoftmaxTdConfig,
 };
 use icrl_proofs::rng::case_rng;
 use icrl_proofs::tolerance::{FD_REL_TOL, NEU_FD_STEPS};
@@ -153,7 +153,8 @@ fn structure_cosine_is_one_at_the_construction_and_fails_its_negative_controls()
     let (d, gamma, l) = (3, 0.9, 3);
     for dense in [false, true] {
         let eff = effective_mask(d, l, dense);
-        let score = |t: &[f64]| structure_cosine(&layer_structure(t, d, gamma, &eff));
+        // The metric of the report: the better sign gauge of the target-memory row.
+        let score = |t: &[f64]| structure_cosine(&gauge_fixed_structure(t, d, gamma, &eff).1);
         // Positive: the construction at any positive step, any positive scale of A.
         for alpha in [1.0, 0.3] {
             let mut con = construction_theta(d, gamma, l, alpha);
@@ -162,6 +163,14 @@ fn structure_cosine_is_one_at_the_construction_and_fails_its_negative_controls()
             }
             assert!((score(&con) - 1.0).abs() <= 1e-12, "dense {dense}: construction scores {}", score(&con));
         }
+        // The construction in the sign gauge c = −1 is the same function: it scores 1, while
+        // the cosines in its own basis see the flip. A gauge |c| ≠ 1 is not quotiented out:
+        // it scores below 1 (the metric under-reports, documented).
+        let flipped = gauge(&construction_theta(d, gamma, l, 1.0), d, -1.0);
+        assert!((score(&flipped) - 1.0).abs() <= 1e-12, "dense {dense}: sign gauge scores {}", score(&flipped));
+        assert!(structure_cosine(&layer_structure(&flipped, d, gamma, &eff)) < 0.0);
+        let scaled = gauge(&construction_theta(d, gamma, l, 1.0), d, 2.0);
+        assert!(score(&scaled) < 1.0 - 1e-3);
         // α → −α: every head points the wrong way.
         assert!((score(&construction_theta(d, gamma, l, -1.0)) + 1.0).abs() <= 1e-12);
         // A → −A in one layer: the attention prefers dissimilar states.
@@ -189,6 +198,43 @@ fn structure_cosine_is_one_at_the_construction_and_fails_its_negative_controls()
             let t = init_theta(&cfg, &free_mask(d, l, dense));
             assert!(score(&t) < 0.5, "dense {dense}, seed {seed}: a random init scores {}", score(&t));
         }
+    }
+}
+
+/// The gauge is a symmetry: with `c` a power of two every intermediate of the forward pass is
+/// an exact power-of-two rescale of the original's, so the readout is equal bit for bit.
+/// Negative control: the same rescaling of the readout row `d+2` (not a symmetry) changes it.
+#[test]
+fn the_target_memory_gauge_leaves_the_readout_unchanged() {
+    let cfg = tiny(9);
+    let keep = free_mask(cfg.d, cfg.layers, true);
+    let theta = random_theta(30, cfg.n_params(), 1.0, &keep);
+    let w = cfg.d + 3;
+    let b = w * w;
+    for c in [-2.0, 0.25] {
+        let g = gauge(&theta, cfg.d, c);
+        let (l0, l1) = (layers_from(&theta, cfg.d), layers_from(&g, cfg.d));
+        for z in &step_data(&cfg, 0).windows {
+            assert_eq!(readout(z, &l0).to_bits(), readout(z, &l1).to_bits(), "gauge {c}");
+        }
+        // Rescale row d+2 instead: A → D⁻¹AD⁻¹, V → DVD⁻¹ with D = diag(…, 1, c).
+        let dg = |i: usize| if i == cfg.d + 2 { c } else { 1.0 };
+        let bad: Vec<f64> = theta
+            .iter()
+            .enumerate()
+            .map(|(idx, &x)| {
+                let (blk, e) = (idx / b, idx % b);
+                let (i, k) = (e / w, e % w);
+                if blk % 3 == 0 {
+                    x / (dg(i) * dg(k))
+                } else {
+                    x * dg(i) / dg(k)
+                }
+            })
+            .collect();
+        let z = &step_data(&cfg, 0).windows[0];
+        let (v, vb) = (readout(z, &l0), readout(z, &layers_from(&bad, cfg.d)));
+        assert!((v - vb).abs() > 1e-3 * v.abs().max(1.0), "rescaling the readout row changed nothing: {v} vs {vb}");
     }
 }
 
