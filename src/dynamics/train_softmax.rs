@@ -557,12 +557,7 @@ pub fn heldout(cfg: &SoftmaxTdConfig, theta: &[f64]) -> Heldout {
         })
         .collect();
     let n = per.len() as f64;
-    let mean = |f: &dyn Fn(&(Vec<f64>, Vec<f64>, f64)) -> &Vec<f64>, len: usize| -> Vec<f64> {
-        (0..len).map(|i| per.iter().map(|p| f(p)[i]).sum::<f64>() / n).collect()
-    };
-    Heldout {
-        model: mean(&|p| &p.0, cfg.layers),
-        construction: mean(&|p| &p.1, 2 * cfg.layers),
-        zero: per.iter().map(|p| p.2).sum::<f64>() / n,
-    }
+    let model = (0..cfg.layers).map(|i| per.iter().map(|p| p.0[i]).sum::<f64>() / n).collect();
+    let construction = (0..2 * cfg.layers).map(|i| per.iter().map(|p| p.1[i]).sum::<f64>() / n).collect();
+    Heldout { model, construction, zero: per.iter().map(|p| p.2).sum::<f64>() / n }
 }
