@@ -108,7 +108,7 @@ error.")]
 
 Exit status: 0; 2 on a usage error.")]
     Bench(BenchArgs),
-    /// Emergence: train a linear-attention model on an RL teacher and report what it learned.
+    /// Emergence: train a linear-attention (or [XZ] softmax) model on an RL target and report what it learned.
     #[command(after_help = "Examples:
   icrl train sarsa --preset small
   icrl train sarsa --preset paper --out runs --json
@@ -117,6 +117,7 @@ Exit status: 0; 2 on a usage error.")]
   icrl train td --activation relu --env loop --representable --weight-decay 1e-6 --mrps 500
   icrl train td --mrps 200 --seeds 0..4
   icrl train sarsa --states 4 --actions 3 -d 8 --frames 100
+  icrl train softmax-td --dense --json
 
 Writes train-KIND.md, train-KIND.json and FIG.svg + FIG.csv per figure under --out DIR (default \
 report-out); prints the Markdown (or, with --json, the JSON) to stdout and the written paths to stderr. \
@@ -225,6 +226,8 @@ enum TrainKind {
     Sarsa,
     /// [WB] L = 3 linear transformer on Boyan chains (TD).
     Td,
+    /// [XZ] L-layer two-head softmax transformer on random MRPs (semi-gradient TD).
+    SoftmaxTd,
 }
 
 #[derive(Args, Debug)]
@@ -254,39 +257,45 @@ struct TrainCmd {
     /// instead of independent layers (`mode='sequential'`).
     #[arg(long)]
     shared: bool,
-    /// `train td` only: Xavier-normal gain of the init (default 0.1 / L, [WB]'s `mode='sequential'`
-    /// init; [WB]'s `mode='auto'` uses 0.1).
+    /// `train td`, `train softmax-td`: Xavier-normal gain of the init (td: default 0.1 / L, [WB]'s
+    /// `mode='sequential'` init, [WB]'s `mode='auto'` uses 0.1; softmax-td: default 0.1).
     #[arg(long, value_name = "G", allow_negative_numbers = true)]
     init_gain: Option<f64>,
-    /// Feature dimension d (td: [WB]'s `-d`, default 4; sarsa: overrides the preset's).
+    /// Feature dimension d (td: [WB]'s `-d`, default 4; softmax-td: default 3; sarsa: overrides the
+    /// preset's).
     #[arg(short = 'd', value_name = "D", allow_negative_numbers = true)]
     d: Option<usize>,
-    /// Number of states |S| (td: [WB]'s `-s`, default 10; sarsa: overrides the preset's).
+    /// Number of states |S| (td: [WB]'s `-s`, default 10; softmax-td: default 5; sarsa: overrides the
+    /// preset's).
     #[arg(long, value_name = "S", allow_negative_numbers = true)]
     states: Option<usize>,
     /// `train sarsa`: number of actions |A| (overrides the preset's).
     #[arg(long, value_name = "A", allow_negative_numbers = true)]
     actions: Option<usize>,
-    /// Context length n, transitions per prompt (td: [WB]'s `-n`, default 30; sarsa: overrides the
-    /// preset's).
+    /// Context length n, transitions per prompt (td: [WB]'s `-n`, default 30; softmax-td: default 20;
+    /// sarsa: overrides the preset's).
     #[arg(short = 'n', value_name = "N", allow_negative_numbers = true)]
     n: Option<usize>,
-    /// `train td`: layers L ([WB]'s `-l`, default 3).
+    /// `train td`, `train softmax-td`: layers L ([WB]'s `-l`, default 3).
     #[arg(short = 'l', value_name = "L", allow_negative_numbers = true)]
     layers: Option<usize>,
-    /// Discount γ in [0, 1) (td: [WB]'s `--gamma`, default 0.9; sarsa: overrides the preset's).
+    /// Discount γ in [0, 1) (td, softmax-td: default 0.9, [WB]'s `--gamma`; sarsa: overrides the
+    /// preset's).
     #[arg(long, value_name = "G", allow_negative_numbers = true)]
     gamma: Option<f64>,
-    /// `train td`: training MRPs ([WB]'s `--n_mrps`, default 5000).
+    /// `train td`, `train softmax-td`: training MRPs (td: [WB]'s `--n_mrps`, default 5000;
+    /// softmax-td: one Adam step each, default 4000).
     #[arg(long, value_name = "K", allow_negative_numbers = true)]
     mrps: Option<usize>,
-    /// `train td`: prompts per minibatch ([WB]'s `--batch_size`, default 64).
+    /// `train td`, `train softmax-td`: prompts per minibatch (td: [WB]'s `--batch_size`, default 64;
+    /// softmax-td: sliding windows per step, default 32).
     #[arg(long, value_name = "B", allow_negative_numbers = true)]
     batch_size: Option<usize>,
     /// `train td`: minibatches (Adam steps) per MRP ([WB]'s `--n_batch_per_mrp`, default 5).
     #[arg(long, value_name = "M", allow_negative_numbers = true)]
     batches_per_mrp: Option<usize>,
-    /// `train td`: Adam learning rate ([WB]'s `--lr`, default 0.001).
+    /// `train td`, `train softmax-td`: Adam learning rate (td: [WB]'s `--lr`, default 0.001;
+    /// softmax-td: default 0.003).
     #[arg(long, value_name = "LR", allow_negative_numbers = true)]
     lr: Option<f64>,
     /// `train td`: weight decay λ in Adam's coupled L2 form (g ← g + λx before the moments, as
@@ -319,6 +328,9 @@ struct TrainCmd {
     /// `train sarsa`: frames per MDP T (overrides the preset's).
     #[arg(long, value_name = "T", allow_negative_numbers = true)]
     frames: Option<usize>,
+    /// `train softmax-td` only: train every entry instead of the construction's sparsity pattern.
+    #[arg(long)]
+    dense: bool,
 }
 
 fn parse_seeds(text: &str) -> Result<std::ops::Range<u64>, String> {
@@ -331,6 +343,7 @@ fn train(a: TrainCmd) -> Result<i32, InputError> {
     let which = match a.which {
         TrainKind::Sarsa => "sarsa",
         TrainKind::Td => "td",
+        TrainKind::SoftmaxTd => "softmax-td",
     };
     let f = crate::report::train::TrainFlags {
         preset: a.preset,
@@ -354,6 +367,7 @@ fn train(a: TrainCmd) -> Result<i32, InputError> {
         alpha: a.alpha,
         mdps: a.mdps,
         frames: a.frames,
+        dense: a.dense,
     };
     let Some(seeds) = a.seeds else {
         let o = crate::report::train::cli_train_flags(which, &f, a.seed.unwrap_or(0), progress)?;

@@ -57,8 +57,8 @@
 //!   in the class, and `‖∇NEU‖` is reported by forward differences.
 //!
 //! The updates of all variants come from one forward pass per window ([`Tape`]) and a reverse
-//! pass seeded on the readout row ([`Tape::vjp`]: [`readout_grad`]'s formulas with any seed;
-//! `tests/all/neu.rs` checks it equals [`readout_grad`] bit for bit at the query seed, and every
+//! pass seeded on the readout row ([`Tape::vjp`]: [`readout_grad`]'s backward pass,
+//! `dynamics::softmax_grad::backward_into`, with any seed; `tests/all/neu.rs` checks it equals [`readout_grad`] bit for bit at the query seed, and every
 //! variant's update against finite differences of its own loss [`variant_loss`]). The
 //! construction counts as stationary for a variant when `NEU(θ_con) ≤ 2 × noise`
 //! ([`STATIONARY_NOISE_FACTOR`], our criterion).
@@ -76,11 +76,10 @@
 
 use super::plot::{Axis, Figure, Lines, Mark, Panel, Series, Width, PALETTE, REFERENCE};
 use super::Output;
-use crate::attention::softmax::{
-    apply_multi_head, forward_multi_head, masked_softmax_cols, prompt, query_readouts, scores_into, Head,
-    MultiHeadLayer, Workspace,
-};
+use crate::attention::softmax::{apply_multi_head, prompt, MultiHeadLayer, Workspace};
 use crate::construction::softmax::Parts;
+use crate::dynamics::softmax_grad::{backward_into, forward_into, readout_row_of, GradWorkspace, Seed};
+pub use crate::dynamics::softmax_grad::{layers_from, readout, readout_grad, td_update, theta_of, Task};
 use crate::linalg::Mat;
 use crate::mdp::features::Features;
 use crate::mdp::generators::{random_mrp, representable};
@@ -130,52 +129,9 @@ impl Setting {
     }
 }
 
-/// The layers of `θ` (layout: per layer `A`, `V¹`, `V²`, each row-major `(d+3)×(d+3)`).
-/// `V¹` has no shift, `V²` the column shift; the query mask is on.
-pub fn layers_from(theta: &[f64], d: usize) -> Vec<MultiHeadLayer> {
-    let w = d + 3;
-    let block = w * w;
-    assert_eq!(theta.len() % (3 * block), 0, "theta length is not 3 L (d+3)^2");
-    theta
-        .chunks(3 * block)
-        .map(|c| {
-            let m = |h: usize| Mat::from_vec(w, w, c[h * block..(h + 1) * block].to_vec());
-            MultiHeadLayer {
-                a: m(0),
-                heads: vec![Head { v: m(1), shift: false }, Head { v: m(2), shift: true }],
-                mask_query: true,
-            }
-        })
-        .collect()
-}
-
-/// The flat `θ` of two-head layers (inverse of [`layers_from`]).
-pub fn theta_of(layers: &[MultiHeadLayer]) -> Vec<f64> {
-    let mut t = Vec::new();
-    for l in layers {
-        assert!(l.heads.len() == 2 && !l.heads[0].shift && l.heads[1].shift && l.mask_query, "not a two-head layer");
-        t.extend_from_slice(l.a.as_slice());
-        t.extend_from_slice(l.heads[0].v.as_slice());
-        t.extend_from_slice(l.heads[1].v.as_slice());
-    }
-    t
-}
-
 /// `θ_con`: the [XZ] construction with `α_l = alpha` in every layer.
 pub fn theta_con(s: &Setting, alpha: f64) -> Vec<f64> {
     theta_of(&Parts::new(s.d, s.gamma).two_head_stack(&vec![alpha; s.layers]))
-}
-
-/// One task: the prompt of the window `S_0 … S_n` (query `S_n`), of the next window
-/// `S_1 … S_{n+1}` (query `S_{n+1}`), and the reward `R_{n+1} = r(S_n)` between the queries.
-#[derive(Clone, Debug)]
-pub struct Task {
-    /// `Z_0` of the window ending at `S_n`.
-    pub now: Mat<f64>,
-    /// `Z_0'` of the window ending at `S_{n+1}`.
-    pub next: Mat<f64>,
-    /// `R_{n+1}`.
-    pub reward: f64,
 }
 
 /// Task `k` of the sample under `seed`.
@@ -186,87 +142,6 @@ pub fn draw_task(seed: u64, s: &Setting, k: u64) -> Task {
     let traj = mrp_rollout(&mut rng, &mrp, s.n + 1);
     let (st, rw) = (&traj.states, &traj.rewards);
     Task { now: prompt(&x, 1.0, &st[..=s.n], &rw[..s.n]), next: prompt(&x, 1.0, &st[1..], &rw[1..]), reward: rw[s.n] }
-}
-
-/// `v̂_θ(Z_0) = Z_L[d+2, n]` by the canonical forward pass.
-pub fn readout(z0: &Mat<f64>, layers: &[MultiHeadLayer]) -> f64 {
-    query_readouts(z0, layers).last().copied().unwrap_or(z0[(z0.rows() - 1, z0.cols() - 1)])
-}
-
-/// `(YΠ)[:, j] = Y[:, j+1]`, last column 0.
-fn shift_cols(y: &Mat<f64>) -> Mat<f64> {
-    let c = y.cols();
-    Mat::from_fn(y.rows(), c, |i, j| if j + 1 < c { y[(i, j + 1)] } else { 0.0 })
-}
-
-/// `G Πᵀ`: `out[:, k] = G[:, k-1]` for `k ≥ 1`, column 0 is 0 (the adjoint of [`shift_cols`]).
-fn unshift_cols(g: &Mat<f64>) -> Mat<f64> {
-    Mat::from_fn(g.rows(), g.cols(), |i, k| if k >= 1 { g[(i, k - 1)] } else { 0.0 })
-}
-
-/// `v̂_θ(Z_0)` and `∇_θ v̂_θ(Z_0)` in the layout of [`layers_from`] (any number of heads, each
-/// `V_h` contributing one block after `A`), by reverse mode through the canonical forward pass
-/// `Z_{l+1} = Z_l + Σ_h V_h Y_l Π_h`, `Y_l = Z_l S_l`, `S_l = softmax_col(Z_lᵀ A_l Z_l + M)`.
-///
-/// Backward, with `G = ∂v̂/∂Z_{l+1}` (starting from `e_{d+2} e_nᵀ`): `∂V_h = G (Y Π_h)ᵀ`;
-/// `∂Y = Σ_h V_hᵀ G Π_hᵀ`; `∂S = Zᵀ ∂Y`; per column `∂B[i,j] = S[i,j](∂S[i,j] − Σ_k S[k,j] ∂S[k,j])`
-/// (masked sources have `S = 0`, so they get 0); `∂A = Z ∂B Zᵀ`;
-/// `∂Z_l = G + ∂Y Sᵀ + A Z ∂Bᵀ + Aᵀ Z ∂B`.
-pub fn readout_grad(z0: &Mat<f64>, layers: &[MultiHeadLayer]) -> (f64, Vec<f64>) {
-    let zs = forward_multi_head(z0, layers);
-    let (r, c) = (z0.rows(), z0.cols());
-    let v = zs[layers.len()][(r - 1, c - 1)];
-    let per_layer: Vec<usize> = layers.iter().map(|l| (1 + l.heads.len()) * r * r).collect();
-    let mut grad = vec![0.0; per_layer.iter().sum()];
-    let mut g = Mat::zeros(r, c);
-    g[(r - 1, c - 1)] = 1.0;
-    let mut offset = grad.len();
-    let (mut az, mut scores, mut s) = (Mat::zeros(r, c), Mat::zeros(c, c), Mat::zeros(c, c));
-    for (l, layer) in layers.iter().enumerate().rev() {
-        offset -= per_layer[l];
-        let z = &zs[l];
-        scores_into(z, &layer.a, &mut az, &mut scores);
-        masked_softmax_cols(&scores, layer.mask_query, &mut s);
-        let y = z.matmul(&s);
-        let yt = y.transpose();
-        let yst = shift_cols(&y).transpose();
-        let mut gy = Mat::zeros(r, c);
-        for (h, head) in layer.heads.iter().enumerate() {
-            let gv = g.matmul(if head.shift { &yst } else { &yt });
-            let o = offset + (1 + h) * r * r;
-            grad[o..o + r * r].copy_from_slice(gv.as_slice());
-            let back = head.v.transpose().matmul(&g);
-            gy = gy.add(&if head.shift { unshift_cols(&back) } else { back });
-        }
-        let gs = z.transpose().matmul(&gy);
-        let mut gb = Mat::zeros(c, c);
-        for j in 0..c {
-            let dot: f64 = (0..c).map(|k| s[(k, j)] * gs[(k, j)]).sum();
-            for i in 0..c {
-                gb[(i, j)] = s[(i, j)] * (gs[(i, j)] - dot);
-            }
-        }
-        let zgb = z.matmul(&gb);
-        let ga = zgb.matmul(&z.transpose());
-        grad[offset..offset + r * r].copy_from_slice(ga.as_slice());
-        let gz = g
-            .add(&gy.matmul(&s.transpose()))
-            .add(&layer.a.matmul(&z.matmul(&gb.transpose())))
-            .add(&layer.a.transpose().matmul(&zgb));
-        g = gz;
-    }
-    (v, grad)
-}
-
-/// The semi-gradient TD update of one task at `θ`: `(δ_θ, δ_θ ∇_θ v̂_θ(Z_0))`.
-pub fn td_update(task: &Task, layers: &[MultiHeadLayer], gamma: f64) -> (f64, Vec<f64>) {
-    let bootstrap = readout(&task.next, layers);
-    let (v, mut g) = readout_grad(&task.now, layers);
-    let delta = task.reward + gamma * bootstrap - v;
-    for x in &mut g {
-        *x *= delta;
-    }
-    (delta, g)
 }
 
 /// NEU and its companions at one `θ`.
@@ -515,33 +390,23 @@ pub fn draw_task_pair(seed: u64, s: &Setting, k: u64) -> TaskPair {
     TaskPair { random: draw_task(seed, s, k), representable }
 }
 
-/// The canonical forward pass of one prompt (`attention::softmax::apply_multi_head`), kept for
-/// reverse mode from any seed on the readout row; everything a backward pass reads that does not
-/// depend on the seed is computed once here.
+/// The forward pass of one prompt (`dynamics::softmax_grad::forward_into`, the same iterates as
+/// `attention::softmax::forward_multi_head`), kept for reverse mode from any seed on the readout
+/// row: one forward pass serves every variant's seed.
 pub struct Tape {
-    /// Per layer `l`: `Z_lᵀ`, `S_lᵀ`, `Y_lᵀ`, `(Y_l Π)ᵀ`, `Z_l`, `S_l` with `Y_l = Z_l S_l`.
-    layers: Vec<[Mat<f64>; 6]>,
-    /// `Z_L[d+2, ·]`.
+    ws: GradWorkspace,
+    layers: usize,
+    rows: usize,
     values: Vec<f64>,
 }
 
 impl Tape {
     /// Run `layers` on `z0`.
     pub fn new(z0: &Mat<f64>, layers: &[MultiHeadLayer]) -> Tape {
-        let (r, c) = (z0.rows(), z0.cols());
-        // The column shift `Π`: `(YΠ)[:, j] = Y[:, j+1]`, last column 0.
-        let pi = Mat::from_fn(c, c, |i, j| if i == j + 1 { 1.0 } else { 0.0 });
-        let mut ws = Workspace::new(r, c);
-        let mut z = z0.clone();
-        let mut kept = Vec::with_capacity(layers.len());
-        for l in layers {
-            let before = z.clone();
-            apply_multi_head(&mut z, l, &mut ws);
-            let s = ws.attention().clone();
-            let y = before.matmul(&s);
-            kept.push([before.transpose(), s.transpose(), y.transpose(), y.matmul(&pi).transpose(), before, s]);
-        }
-        Tape { layers: kept, values: z.row(r - 1).to_vec() }
+        let mut ws = GradWorkspace::new();
+        forward_into(z0, layers, &mut ws);
+        let values = readout_row_of(&ws, layers.len());
+        Tape { ws, layers: layers.len(), rows: z0.rows(), values }
     }
 
     /// The readout row `Z_L[d+2, j]`, `j = 0 … n`.
@@ -549,51 +414,14 @@ impl Tape {
         &self.values
     }
 
-    /// `∇_θ Σ_j c_j Z_L[d+2, j]` in the layout of [`layers_from`], by reverse mode with the seed
-    /// `G = e_{d+2} cᵀ`: the backward formulas of [`readout_grad`] (whose seed is `e_{d+2} e_nᵀ`),
-    /// the shift's adjoint written out as a column move.
-    pub fn vjp(&self, layers: &[MultiHeadLayer], c: &[f64]) -> Vec<f64> {
-        let cols = c.len();
-        assert_eq!(cols, self.values.len(), "one seed entry per column");
-        let r = self.layers[0][4].rows();
-        let per_layer: Vec<usize> = layers.iter().map(|l| (1 + l.heads.len()) * r * r).collect();
-        let mut grad = vec![0.0; per_layer.iter().sum()];
-        let mut g = Mat::zeros(r, cols);
-        for (j, &cj) in c.iter().enumerate() {
-            g[(r - 1, j)] = cj;
-        }
-        let mut offset = grad.len();
-        for (l, layer) in layers.iter().enumerate().rev() {
-            offset -= per_layer[l];
-            let [zt, st, yt, yst, z, s] = &self.layers[l];
-            let mut gy = Mat::zeros(r, cols);
-            for (h, head) in layer.heads.iter().enumerate() {
-                let gv = g.matmul(if head.shift { yst } else { yt });
-                let o = offset + (1 + h) * r * r;
-                grad[o..o + r * r].copy_from_slice(gv.as_slice());
-                let back = head.v.transpose().matmul(&g);
-                // The adjoint of the shift, `back Πᵀ`: column `k` is `back`'s column `k-1`.
-                gy = gy.add(&if head.shift {
-                    Mat::from_fn(r, cols, |i, k| if k >= 1 { back[(i, k - 1)] } else { 0.0 })
-                } else {
-                    back
-                });
-            }
-            let gs = zt.matmul(&gy);
-            let mut gb = Mat::zeros(cols, cols);
-            for j in 0..cols {
-                let dot: f64 = (0..cols).map(|k| s[(k, j)] * gs[(k, j)]).sum();
-                for i in 0..cols {
-                    gb[(i, j)] = s[(i, j)] * (gs[(i, j)] - dot);
-                }
-            }
-            let zgb = z.matmul(&gb);
-            grad[offset..offset + r * r].copy_from_slice(zgb.matmul(zt).as_slice());
-            g = g
-                .add(&gy.matmul(st))
-                .add(&layer.a.matmul(&z.matmul(&gb.transpose())))
-                .add(&layer.a.transpose().matmul(&zgb));
-        }
+    /// `∇_θ Σ_j c_j Z_L[d+2, j]` in the layout of [`layers_from`]: the crate's one backward pass
+    /// (`dynamics::softmax_grad::backward_into`) with the seed `e_{d+2} cᵀ` ([`readout_grad`]'s
+    /// seed is `e_{d+2} e_nᵀ`).
+    pub fn vjp(&mut self, layers: &[MultiHeadLayer], c: &[f64]) -> Vec<f64> {
+        assert_eq!(layers.len(), self.layers, "the tape's layers");
+        let r = self.rows;
+        let mut grad = vec![0.0; layers.iter().map(|l| (1 + l.heads.len()) * r * r).sum()];
+        backward_into(layers, &mut self.ws, Seed::Row(c), &mut grad);
         grad
     }
 }
@@ -620,12 +448,12 @@ pub fn variant_updates(pair: &TaskPair, layers: &[MultiHeadLayer], gamma: f64) -
     let mut out: Vec<Option<(f64, Vec<f64>)>> = vec![None; VARIANTS.len()];
     for rewards in [Rewards::Random, Rewards::Representable] {
         let task = pair.get(rewards);
-        let tape = Tape::new(&task.now, layers);
-        let now = tape.values();
+        let mut tape = Tape::new(&task.now, layers);
+        let now = tape.values().to_vec();
         let next = readout_row(&task.next, layers);
         let mut seed = vec![0.0; now.len()];
         for (i, v) in VARIANTS.iter().enumerate().filter(|(_, v)| v.rewards == rewards) {
-            let sq = v.td_seed(task, now, &next, gamma, &mut seed);
+            let sq = v.td_seed(task, &now, &next, gamma, &mut seed);
             out[i] = Some((sq, tape.vjp(layers, &seed)));
         }
     }

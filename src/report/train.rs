@@ -1,4 +1,4 @@
-//! `icrl train sarsa|td`: run the training experiments of `crate::dynamics` and assemble their
+//! `icrl train sarsa|td|softmax-td`: run the training experiments of `crate::dynamics` and assemble their
 //! report (Markdown, numbers, figures), as every `report` kind does.
 
 use super::Output;
@@ -51,6 +51,8 @@ pub enum TrainFlag {
     Mdps,
     /// `--frames`
     Frames,
+    /// `--dense`
+    Dense,
 }
 
 impl TrainFlag {
@@ -79,6 +81,7 @@ impl TrainFlag {
             Alpha => "--alpha",
             Mdps => "--mdps",
             Frames => "--frames",
+            Dense => "--dense",
         }
     }
 }
@@ -110,6 +113,7 @@ pub const TRAIN_KINDS: &[(&str, &[TrainFlag])] = {
                 Env,
             ],
         ),
+        ("softmax-td", &[Dense, InitGain, D, States, N, Layers, Gamma, Mrps, BatchSize, Lr]),
     ]
 };
 
@@ -158,6 +162,8 @@ pub struct TrainFlags {
     pub mdps: Option<usize>,
     /// `--frames`: frames per MDP `T`.
     pub frames: Option<usize>,
+    /// `--dense` (`train softmax-td`): every entry free, not only the construction's.
+    pub dense: bool,
 }
 
 impl TrainFlags {
@@ -186,6 +192,7 @@ impl TrainFlags {
             (Alpha, self.alpha.is_some()),
             (Mdps, self.mdps.is_some()),
             (Frames, self.frames.is_some()),
+            (Dense, self.dense),
         ];
         set.iter().filter(|x| x.1).map(|x| x.0).collect()
     }
@@ -294,6 +301,47 @@ pub fn sarsa_config(f: &TrainFlags, seed: u64) -> Result<crate::dynamics::train_
     Ok(c)
 }
 
+/// The `train softmax-td` configuration of `flags` at `seed`: the default setting
+/// ([`SoftmaxTdConfig::default_setting`]) with every given flag's value, validated; errors name
+/// the flag (`--batch-size`, not `batch`).
+///
+/// [`SoftmaxTdConfig::default_setting`]: crate::dynamics::train_softmax::SoftmaxTdConfig::default_setting
+pub fn softmax_config(
+    f: &TrainFlags,
+    seed: u64,
+) -> Result<crate::dynamics::train_softmax::SoftmaxTdConfig, InputError> {
+    let mut c = crate::dynamics::train_softmax::SoftmaxTdConfig::default_setting(seed);
+    set(&mut c.d, f.d);
+    set(&mut c.n_states, f.states);
+    set(&mut c.n, f.n);
+    set(&mut c.layers, f.layers);
+    set(&mut c.gamma, f.gamma);
+    set(&mut c.mrps, f.mrps);
+    set(&mut c.batch, f.batch_size);
+    set(&mut c.lr, f.lr);
+    set(&mut c.init_gain, f.init_gain);
+    c.dense = f.dense;
+    c.validate()
+        .map_err(|mut e| {
+            const FLAGS: [(&str, &str); 8] = [
+                ("d", "-d"),
+                ("n_states", "--states"),
+                ("n", "-n"),
+                ("layers", "-l"),
+                ("gamma", "--gamma"),
+                ("mrps", "--mrps"),
+                ("batch", "--batch-size"),
+                ("lr", "--lr"),
+            ];
+            if let Some((_, flag)) = FLAGS.iter().find(|x| x.0 == e.field) {
+                e.field = flag.to_string();
+            }
+            e
+        })
+        .map_err(|e| blame_cost(e, f))?;
+    Ok(c)
+}
+
 /// `icrl train KIND` with the experiment flags `flags` at `seed`: check the flags apply, build
 /// and validate the configuration (errors name the flag), train, and return the report
 /// ([`Output`] named `train-KIND`). It measures (exit 0).
@@ -323,6 +371,11 @@ pub fn cli_train_flags(which: &str, f: &TrainFlags, seed: u64, progress: bool) -
             cfg.progress = progress;
             cfg.validate().map_err(|e| blame_cost(e, f))?;
             train_td_output(&cfg)
+        }
+        "softmax-td" => {
+            let mut cfg = softmax_config(f, seed)?;
+            cfg.progress = progress;
+            train_softmax_output(&cfg)
         }
         other => Err(InputError::new("WHICH", format!("unknown training {other:?}"))),
     }
@@ -428,6 +481,7 @@ pub fn sweep(which: &str, f: &TrainFlags, seeds: std::ops::Range<u64>) -> Result
             c.cost()
         }
         "sarsa" => sarsa_config(f, seeds.start)?.cost(),
+        "softmax-td" => softmax_config(f, seeds.start)?.cost(),
         other => return Err(InputError::new("WHICH", format!("unknown training {other:?}"))),
     };
     let k = (seeds.end - seeds.start) as f64;
@@ -736,5 +790,146 @@ fn render_td(r: &crate::dynamics::train_td::TdReport) -> String {
         "\nHeld-out MSVE of v̂(query): trained {:.4}, construction (C = I) {:.4}, zero predictor {:.4}.\n",
         r.heldout_msve_model, r.heldout_msve_construction, r.heldout_msve_zero
     ));
+    o
+}
+
+/// `icrl train softmax-td` on any [`crate::dynamics::train_softmax::SoftmaxTdConfig`] (the CLI
+/// passes `SoftmaxTdConfig::default_setting` with `--seed`, `--dense`, `--init-gain`): train and
+/// return the report named `train-softmax-td` (Markdown, numbers, heat maps of the learned
+/// against the constructed blocks of one layer, MSVE against depth). The snapshot test runs it
+/// on a small setting.
+pub fn train_softmax_output(
+    cfg: &crate::dynamics::train_softmax::SoftmaxTdConfig,
+) -> Result<Output, crate::error::InputError> {
+    use super::plot::{Axis, Figure, Heat, Lines, Mark, Panel, Series, Width, GREY, REFERENCE};
+    use crate::dynamics::train_softmax::{construction_theta, train};
+    let r = train(cfg)?;
+    let (w, b) = (cfg.d + 3, (cfg.d + 3) * (cfg.d + 3));
+    // The heat maps show the layer whose every block reaches the readout when there is one
+    // (layer 1 of L ≥ 3: layer 0 reads zero memory rows, layer L−1's V² is inert).
+    let fl = if cfg.layers >= 3 { 1 } else { 0 };
+    let con = construction_theta(cfg.d, cfg.gamma, cfg.layers, 1.0);
+    let rows = |x: &[f64]| -> Vec<Vec<f64>> { x.chunks(w).map(|c| c.to_vec()).collect() };
+    let s = &r.layers[fl];
+    let gauged = crate::dynamics::train_softmax::gauge(&r.theta, cfg.d, r.gauge_c);
+    let mut figures = Vec::new();
+    for (h, (name, scale)) in [("A", s.a_hat), ("V1", s.alpha1_hat), ("V2", s.alpha2_hat)].into_iter().enumerate() {
+        let range = (3 * fl + h) * b..(3 * fl + h + 1) * b;
+        let k = scale.unwrap_or(1.0);
+        let scaled: Vec<f64> = con[range.clone()].iter().map(|x| k * x).collect();
+        let label =
+            if scale.is_some() { format!("construction × fitted scale {k:.3}") } else { "construction".into() };
+        figures.push(Figure::new(
+            format!("train-softmax-td-{}", name.to_lowercase()),
+            Width::Two,
+            vec![
+                Panel::Heat(Heat {
+                    title: format!("trained {name} of layer {fl} (gauge c = {})", r.gauge_c),
+                    xlabel: "column j".into(),
+                    ylabel: "row i".into(),
+                    matrix: rows(&gauged[range]),
+                }),
+                Panel::Heat(Heat {
+                    title: format!("{label}, layer {fl}"),
+                    xlabel: "column j".into(),
+                    ylabel: "row i".into(),
+                    matrix: rows(&scaled),
+                }),
+            ],
+        ));
+    }
+    let pts = |v: &[f64]| v.iter().enumerate().map(|(k, &y)| ((k + 1) as f64, y)).collect::<Vec<_>>();
+    let lmax = r.msve_by_depth_construction.len() as f64;
+    figures.push(Figure::new(
+        "train-softmax-td-depth",
+        Width::One,
+        vec![Panel::Lines(Lines {
+            title: "held-out MSVE of v̂(query) against depth".into(),
+            xlabel: "layers k".into(),
+            ylabel: "MSVE".into(),
+            x: Axis::Linear,
+            y: Axis::Linear,
+            series: vec![
+                Series::line("trained (first k layers)", pts(&r.msve_by_depth_model))
+                    .mark(Mark::LineDots(vec![true; r.msve_by_depth_model.len()])),
+                Series::line("construction α = 1", pts(&r.msve_by_depth_construction))
+                    .mark(Mark::LineDots(vec![true; r.msve_by_depth_construction.len()]))
+                    .color(REFERENCE),
+                Series::line("zero predictor", vec![(1.0, r.heldout_msve_zero), (lmax, r.heldout_msve_zero)])
+                    .mark(Mark::Dashed)
+                    .color(GREY),
+            ],
+        })],
+    ));
+    let mode = if cfg.dense { "dense" } else { "masked" };
+    Ok(Output {
+        name: "train-softmax-td".into(),
+        summary: format!(
+            "[XZ] train softmax-td ({mode}): structure cosine {:.3}, held-out MSVE trained {:.4} vs construction {:.4} vs zero {:.4}",
+            r.structure_cosine, r.heldout_msve_model, r.heldout_msve_construction, r.heldout_msve_zero
+        ),
+        markdown: render_softmax(&r, cfg),
+        numbers: serde_json::to_value(&r).expect("serializable"),
+        figures,
+        holds: None,
+    })
+}
+
+fn render_softmax(
+    r: &crate::dynamics::train_softmax::SoftmaxTdReport,
+    cfg: &crate::dynamics::train_softmax::SoftmaxTdConfig,
+) -> String {
+    let f = |x: Option<f64>| x.map_or("—".to_string(), |v| format!("{v:.4}"));
+    let mode = if cfg.dense { " --dense" } else { "" };
+    let mut o = format!("# train softmax-td --seed {}{mode}\n\n", r.seed);
+    o.push_str(&format!(
+        "{} MRPs × {} prompts, one Adam step per MRP (|S| = {}, d = {}, n = {}, L = {}, γ = {}, Adam lr = {}, init gain = {}); {}: {} free of {} parameters, {} effective; {:.1} s.\n\n",
+        cfg.mrps,
+        cfg.batch,
+        cfg.n_states,
+        cfg.d,
+        cfg.n,
+        cfg.layers,
+        cfg.gamma,
+        cfg.lr,
+        cfg.init_gain,
+        if cfg.dense { "dense" } else { "construction's sparsity mask" },
+        r.free_params,
+        cfg.n_params(),
+        r.effective_params,
+        r.wall_seconds
+    ));
+    o.push_str(&format!(
+        "Loss ½δ² (mean of first / last 1 % of steps): {:.3e} → {:.3e}.\n\n",
+        r.loss_first, r.loss_last
+    ));
+    o.push_str(&format!(
+        "Structure cosine (min over layers and blocks of the cosines below, effective entries only, in the better sign gauge c = {} of the target-memory row): {:.4} (at c = 1: {:.4}).\n\n",
+        r.gauge_c, r.structure_cosine, r.structure_cosine_c1
+    ));
+    o.push_str("| layer | cos(A, diag(I_d, 0)) | a | cos(V¹, e_{d+2}uᵀ) | α¹ | cos(V², γ e_{d+1}uᵀ) | α² |\n|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (l, s) in r.layers.iter().enumerate() {
+        o.push_str(&format!(
+            "| {l} | {} | {} | {} | {} | {} | {} |\n",
+            f(s.cos_a),
+            f(s.a_hat),
+            f(s.cos_v1),
+            f(s.alpha1_hat),
+            f(s.cos_v2),
+            f(s.alpha2_hat)
+        ));
+    }
+    o.push_str(&format!(
+        "\nHeld-out MSVE of v̂(query) against v_π(query) ({} fresh MRPs): trained {:.4}, construction (α_l = 1, L layers) {:.4}, zero predictor {:.4}.\n\n",
+        crate::dynamics::train_softmax::HELDOUT,
+        r.heldout_msve_model,
+        r.heldout_msve_construction,
+        r.heldout_msve_zero
+    ));
+    o.push_str("| depth k | trained (first k layers) | construction |\n|---:|---:|---:|\n");
+    for (k, c) in r.msve_by_depth_construction.iter().enumerate() {
+        let m = r.msve_by_depth_model.get(k).map_or("—".to_string(), |v| format!("{v:.4}"));
+        o.push_str(&format!("| {} | {m} | {c:.4} |\n", k + 1));
+    }
     o
 }

@@ -30,4 +30,5 @@ mod shard;
 mod softmax_td;
 mod speed;
 mod train_flags;
+mod train_softmax;
 mod writes;

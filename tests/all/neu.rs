@@ -198,7 +198,7 @@ fn the_generalized_reverse_mode_is_the_query_readout_gradient_at_the_query_seed(
         let theta: Vec<f64> =
             con.iter().map(|c| c + [0.0, 0.3, 1.0][k as usize] * rng.random_range(-1.0..1.0)).collect();
         let layers = layers_from(&theta, s.d);
-        let tape = Tape::new(&task.now, &layers);
+        let mut tape = Tape::new(&task.now, &layers);
         let (v, g) = readout_grad(&task.now, &layers);
         assert_eq!(tape.values()[s.n], v, "the tape's readout is the canonical forward pass's");
         let mut seed = vec![0.0; s.n + 1];
