@@ -60,8 +60,8 @@
 //! pass seeded on the readout row ([`Tape::vjp`]: [`readout_grad`]'s backward pass,
 //! `dynamics::softmax_grad::backward_into`, with any seed; `tests/all/neu.rs` checks it equals
 //! [`readout_grad`] bit for bit at the query seed, and every variant's update against finite
-//! differences of its own loss [`variant_loss`]). The construction counts as stationary for a variant when `NEU(θ_con) ≤ 2 × noise`
-//! ([`STATIONARY_NOISE_FACTOR`], our criterion).
+//! differences of its own loss [`variant_loss`]). The construction counts as stationary for a
+//! variant when `NEU(θ_con) ≤ 2 × noise` ([`STATIONARY_NOISE_FACTOR`], our criterion).
 //!
 //! Everything is drawn from `case_rng(seed, "report-neu", k)` (task `k`; `w*` of the
 //! representable rewards from `"report-neu-representable"`, so today's draws are unchanged) and

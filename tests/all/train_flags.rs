@@ -49,6 +49,21 @@ fn train_td_small_setting_reports_its_sizes() {
     assert_eq!(z["init_gain"].as_f64(), Some(0.1 / 2.0));
 }
 
+/// `train softmax-td` takes the size flags that apply to it: they reach its configuration echo.
+#[test]
+fn train_softmax_td_takes_the_size_flags() {
+    let args =
+        ["train", "softmax-td", "-d", "2", "--states", "3", "-n", "6", "-l", "2", "--gamma", "0.5", "--mrps", "7"];
+    let mut a = args.to_vec();
+    a.extend(["--batch-size", "4", "--lr", "0.01", "--init-gain", "0.2", "--dense"]);
+    let v = run_json(&a, "softmax-sizes");
+    let z = &v["numbers"]["sizes"];
+    let got = (z["d"].as_u64(), z["n_states"].as_u64(), z["n"].as_u64(), z["layers"].as_u64(), z["mrps"].as_u64());
+    assert_eq!(got, (Some(2), Some(3), Some(6), Some(2), Some(7)), "{z}");
+    assert_eq!((z["gamma"].as_f64(), z["batch"].as_u64(), z["lr"].as_f64()), (Some(0.5), Some(4), Some(0.01)), "{z}");
+    assert_eq!((z["init_gain"].as_f64(), z["dense"].as_bool()), (Some(0.2), Some(true)), "{z}");
+}
+
 /// With no flag the configuration is [WB]'s setting (`TdConfig::wb`), field by field.
 #[test]
 fn no_flags_is_the_wb_setting() {
@@ -283,6 +298,18 @@ fn bad_values_exit_2_naming_the_flag() {
         (&["sarsa", "--frames", "0"], "--frames"),
         (&["sarsa", "--mdps", "100000000"], "--mdps"),
         (&["sarsa", "-d", "100000"], "-d"),
+        (&["sarsa", "--dense"], "--dense"),
+        (&["td", "--dense"], "--dense"),
+        (&["softmax-td", "--states", "1"], "--states"),
+        (&["softmax-td", "-l", "0"], "-l"),
+        (&["softmax-td", "--batch-size", "0"], "--batch-size"),
+        (&["softmax-td", "--lr", "0"], "--lr"),
+        (&["softmax-td", "--gamma", "1"], "--gamma"),
+        (&["softmax-td", "--mrps", "1000000000"], "--mrps"),
+        (&["softmax-td", "--epsilon", "0.1"], "--epsilon"),
+        (&["softmax-td", "--shared"], "--shared"),
+        (&["softmax-td", "--preset", "small"], "--preset"),
+        (&["softmax-td", "--mrps", "4000", "--seeds", "0..1000"], "--seeds"),
     ];
     for (args, flag) in cases {
         let dir = tmpdir("bad");
