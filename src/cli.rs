@@ -291,20 +291,21 @@ struct TrainCmd {
     /// softmax-td: sliding windows per step, default 32).
     #[arg(long, value_name = "B", allow_negative_numbers = true)]
     batch_size: Option<usize>,
-    /// `train td`: minibatches (Adam steps) per MRP ([WB]'s `--n_batch_per_mrp`, default 5).
+    /// `train td`, `train softmax-td`: minibatches (Adam steps) per MRP (td: [WB]'s
+    /// `--n_batch_per_mrp`, default 5; softmax-td: default 1).
     #[arg(long, value_name = "M", allow_negative_numbers = true)]
     batches_per_mrp: Option<usize>,
     /// `train td`, `train softmax-td`: Adam learning rate (td: [WB]'s `--lr`, default 0.001;
     /// softmax-td: default 0.003).
     #[arg(long, value_name = "LR", allow_negative_numbers = true)]
     lr: Option<f64>,
-    /// `train td`: weight decay λ in Adam's coupled L2 form (g ← g + λx before the moments, as
+    /// `train td`, `train softmax-td`: weight decay λ in Adam's coupled L2 form (g ← g + λx before the moments, as
     /// [WB]'s `torch.optim.Adam(weight_decay=λ)`; not AdamW's decoupled form). Default 0; [WB]'s
     /// `--weight_decay` default is 1e-6.
     #[arg(long, value_name = "LAMBDA", allow_negative_numbers = true)]
     weight_decay: Option<f64>,
-    /// `train td`: representable rewards, w ~ N(0, I_d), r = (I − γP)Φw so that v = Φw ([WB]'s
-    /// `--representable`).
+    /// `train td`, `train softmax-td`: representable rewards, w ~ N(0, I_d), r = (I − γP)Φw so
+    /// that v = Φw ([WB]'s `--representable`).
     #[arg(long)]
     representable: bool,
     /// `train td`: nonlinearity on the attention scores, Z + (1/n) P Z M act(Zᵀ Q Z) ([WB]'s
@@ -312,8 +313,9 @@ struct TrainCmd {
     /// `nn.Softmax(dim=1)`, not [XZ]'s masked softmax). Default identity.
     #[arg(long, value_name = "ACT", value_parser = ["identity", "softmax", "relu"])]
     activation: Option<String>,
-    /// `train td`: MRP family, boyan (Boyan chains, default) or loop ([WB]'s Loop MRP: a ring plus
-    /// random edges); [WB]'s `--mrp_env`.
+    /// `train td`, `train softmax-td`: MRP family, boyan (Boyan chains; td's default) or loop ([WB]'s
+    /// Loop MRP: a ring plus random edges); [WB]'s `--mrp_env`. softmax-td's default: random
+    /// Dirichlet MRPs.
     #[arg(long, value_name = "ENV", value_parser = ["boyan", "loop"])]
     env: Option<String>,
     /// `train sarsa`: ε of the ε-greedy behaviour policy (overrides the preset's).

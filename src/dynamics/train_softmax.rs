@@ -49,8 +49,8 @@ use crate::error::InputError;
 use crate::linalg::Mat;
 use crate::mdp::features::Features;
 use crate::mdp::generators::random_mrp;
+use crate::mdp::rollout::mrp_rollout;
 use crate::rng::case_rng;
-use crate::theorem::softmax_td::mrp_rollout;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -85,6 +85,17 @@ pub struct SoftmaxTdConfig {
     pub seed: u64,
     /// Train every entry (no sparsity mask).
     pub dense: bool,
+    /// Minibatches (Adam steps) per MRP, each its own stretch of the MRP's trajectory (`1`: one
+    /// step per MRP).
+    pub batches_per_mrp: usize,
+    /// Adam's coupled L2 weight decay `λ` (`g ← g + λθ` before the moments, as `train td`'s).
+    pub weight_decay: f64,
+    /// Representable rewards: `r = (I − γP)Φw` with `w ~ N(0, I_d)`, so `v_π = Φw` (training and
+    /// held-out MRPs alike).
+    pub representable: bool,
+    /// The MRP family: `None` is random Dirichlet MRPs (the default); `Some` a `train td` family
+    /// (Boyan chains or [WB]'s Loop).
+    pub env: Option<super::train_td::TdEnv>,
     /// Progress bar on stderr.
     pub progress: bool,
 }
@@ -105,15 +116,24 @@ impl SoftmaxTdConfig {
             init_gain: 0.1,
             seed,
             dense: false,
+            batches_per_mrp: 1,
+            weight_decay: 0.0,
+            representable: false,
+            env: None,
             progress: false,
         }
     }
 
     /// Check every field (the names are the future CLI flags' fields).
     pub fn validate(&self) -> Result<(), InputError> {
-        for (name, v) in
-            [("d", self.d), ("mrps", self.mrps), ("batch", self.batch), ("n", self.n), ("layers", self.layers)]
-        {
+        for (name, v) in [
+            ("d", self.d),
+            ("mrps", self.mrps),
+            ("batch", self.batch),
+            ("n", self.n),
+            ("layers", self.layers),
+            ("batches_per_mrp", self.batches_per_mrp),
+        ] {
             if v == 0 {
                 return Err(InputError::new(name, "must be at least 1"));
             }
@@ -124,6 +144,9 @@ impl SoftmaxTdConfig {
         crate::mdp::validate_gamma("gamma", self.gamma)?;
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return Err(InputError::new("lr", format!("must be finite and > 0, got {}", self.lr)));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(InputError::new("weight_decay", format!("must be finite and ≥ 0, got {}", self.weight_decay)));
         }
         if !(self.init_gain.is_finite() && self.init_gain >= 0.0) {
             return Err(InputError::new("--init-gain", format!("must be finite and ≥ 0, got {}", self.init_gain)));
@@ -148,10 +171,33 @@ impl SoftmaxTdConfig {
     pub fn cost(&self) -> (f64, f64) {
         let (r, c) = ((self.d + 3) as f64, (self.n + 1) as f64);
         let layers = self.layers as f64;
-        let work = 12.0 * (r * r * c + r * c * c) * layers * self.batch as f64 * self.mrps as f64;
+        let steps = self.mrps as f64 * self.batches_per_mrp as f64;
+        let work = 12.0 * (r * r * c + r * c * c) * layers * self.batch as f64 * steps;
         let chunks = (self.batch as f64 / CHUNK as f64).ceil().max(1.0);
         let bytes = 8.0 * (4.0 * 3.0 * layers * r * r + chunks * ((layers + 1.0) * r * c + layers * c * c) * 4.0);
         (work, bytes)
+    }
+
+    /// The configuration as the report's `sizes` echo it; the options beyond the default setting's
+    /// keys (`batches_per_mrp`, `weight_decay`, `representable`, `env`) appear only when not the
+    /// default, so default reports keep their keys.
+    pub fn echo(&self) -> serde_json::Value {
+        let mut z = serde_json::json!({"d": self.d, "n_states": self.n_states, "n": self.n, "layers": self.layers,
+            "gamma": self.gamma, "mrps": self.mrps, "batch": self.batch, "lr": self.lr, "init_gain": self.init_gain,
+            "dense": self.dense});
+        if self.batches_per_mrp != 1 {
+            z["batches_per_mrp"] = serde_json::json!(self.batches_per_mrp);
+        }
+        if self.weight_decay != 0.0 {
+            z["weight_decay"] = serde_json::json!(self.weight_decay);
+        }
+        if self.representable {
+            z["representable"] = serde_json::json!(true);
+        }
+        if let Some(e) = self.env {
+            z["env"] = serde_json::json!(e.name());
+        }
+        z
     }
 
     /// Parameters `3 L (d+3)²` (free or not).
@@ -225,13 +271,29 @@ pub struct StepData {
 
 /// The data of Adam step `t` under `cfg` (tag `dynamics/train-softmax`, case `t`).
 pub fn step_data(cfg: &SoftmaxTdConfig, t: u64) -> StepData {
-    let mut rng = case_rng(cfg.seed, "dynamics/train-softmax", t);
-    let mrp = random_mrp(&mut rng, cfg.n_states, cfg.gamma);
-    let x = Features::random(&mut rng, cfg.n_states, 1, cfg.d);
-    let traj = mrp_rollout(&mut rng, &mrp, cfg.n + cfg.batch);
+    let m = cfg.batches_per_mrp as u64;
+    let (k, b) = ((t / m), (t % m) as usize);
+    let mut rng = case_rng(cfg.seed, "dynamics/train-softmax", k);
+    let (mrp, x) = draw_mrp(cfg, &mut rng);
+    let traj = mrp_rollout(&mut rng, &mrp, cfg.n + cfg.batch * cfg.batches_per_mrp);
     let (st, rw) = (&traj.states, &traj.rewards);
-    let windows = (0..=cfg.batch).map(|j| prompt(&x, 1.0, &st[j..=j + cfg.n], &rw[j..j + cfg.n])).collect();
-    StepData { windows, rewards: (0..cfg.batch).map(|j| rw[j + cfg.n]).collect() }
+    let o = b * cfg.batch;
+    let windows = (o..=o + cfg.batch).map(|j| prompt(&x, 1.0, &st[j..=j + cfg.n], &rw[j..j + cfg.n])).collect();
+    StepData { windows, rewards: (o..o + cfg.batch).map(|j| rw[j + cfg.n]).collect() }
+}
+
+/// One MRP of the configured family and its features `Unif(−1, 1)^d` (`--env`, `--representable`).
+fn draw_mrp(cfg: &SoftmaxTdConfig, rng: &mut crate::rng::Rng) -> (crate::mdp::Mrp, Features) {
+    let mrp = match cfg.env {
+        None => random_mrp(rng, cfg.n_states, cfg.gamma),
+        Some(e) => e.draw(rng, cfg.n_states, cfg.gamma),
+    };
+    let x = Features::random(rng, cfg.n_states, 1, cfg.d);
+    if cfg.representable {
+        (crate::mdp::generators::representable(rng, &mrp, &x).0, x)
+    } else {
+        (mrp, x)
+    }
 }
 
 /// One chunk's reusable buffers.
@@ -470,11 +532,12 @@ pub fn train(cfg: &SoftmaxTdConfig) -> Result<SoftmaxTdReport, InputError> {
     let mut adam = super::train_sarsa::Adam::new(theta.len());
     let mut grad = vec![0.0; theta.len()];
     let mut pool = Vec::new();
-    let mut losses = Vec::with_capacity(cfg.mrps);
+    let steps = cfg.mrps * cfg.batches_per_mrp;
+    let mut losses = Vec::with_capacity(steps);
     let bar = if cfg.progress {
-        let b = indicatif::ProgressBar::new(cfg.mrps as u64);
+        let b = indicatif::ProgressBar::new(steps as u64);
         b.set_style(
-            indicatif::ProgressStyle::with_template("{msg:16} [{bar:40}] {pos}/{len} MRPs ({per_sec}, eta {eta})")
+            indicatif::ProgressStyle::with_template("{msg:16} [{bar:40}] {pos}/{len} steps ({per_sec}, eta {eta})")
                 .expect("valid")
                 .progress_chars("=> "),
         );
@@ -485,20 +548,23 @@ pub fn train(cfg: &SoftmaxTdConfig) -> Result<SoftmaxTdReport, InputError> {
     };
     // Draw the next step's data while training on the current one.
     let mut next = step_data(cfg, 0);
-    for t in 0..cfg.mrps {
+    for t in 0..steps {
         let cur = std::mem::replace(&mut next, StepData { windows: Vec::new(), rewards: Vec::new() });
         let (loss, ()) = rayon::join(
             || {
                 let loss = minibatch_grad(&cur, &theta, cfg.d, cfg.gamma, &mut pool, &mut grad);
-                for (g, &f) in grad.iter_mut().zip(&free) {
+                for ((g, &f), &x) in grad.iter_mut().zip(&free).zip(&theta) {
+                    // Adam's coupled L2 decay on the free entries (`g ← g + λθ`).
                     if !f {
                         *g = 0.0;
+                    } else if cfg.weight_decay != 0.0 {
+                        *g += cfg.weight_decay * x;
                     }
                 }
                 loss
             },
             || {
-                if t + 1 < cfg.mrps {
+                if t + 1 < steps {
                     next = step_data(cfg, t as u64 + 1);
                 }
             },
@@ -517,9 +583,7 @@ pub fn train(cfg: &SoftmaxTdConfig) -> Result<SoftmaxTdReport, InputError> {
     let kk = (losses.len() / 100).max(1);
     Ok(SoftmaxTdReport {
         seed: cfg.seed,
-        sizes: serde_json::json!({"d": cfg.d, "n_states": cfg.n_states, "n": cfg.n, "layers": cfg.layers,
-            "gamma": cfg.gamma, "mrps": cfg.mrps, "batch": cfg.batch, "lr": cfg.lr, "init_gain": cfg.init_gain,
-            "dense": cfg.dense}),
+        sizes: cfg.echo(),
         free_params: free.iter().filter(|&&f| f).count(),
         effective_params: effective.iter().filter(|&&f| f).count(),
         wall_seconds: t0.elapsed().as_secs_f64(),
@@ -558,8 +622,7 @@ pub fn heldout(cfg: &SoftmaxTdConfig, theta: &[f64]) -> Heldout {
         .into_par_iter()
         .map(|k| {
             let mut rng = case_rng(cfg.seed, "dynamics/train-softmax-heldout", k);
-            let mrp = random_mrp(&mut rng, cfg.n_states, cfg.gamma);
-            let x = Features::random(&mut rng, cfg.n_states, 1, cfg.d);
+            let (mrp, x) = draw_mrp(cfg, &mut rng);
             let traj = mrp_rollout(&mut rng, &mrp, cfg.n);
             let v = crate::mdp::values::mrp_value(&mrp)[traj.states[cfg.n]];
             let z = prompt(&x, 1.0, &traj.states, &traj.rewards);

@@ -82,6 +82,14 @@ impl Trajectory {
     }
 }
 
+/// An MRP rollout of `n` transitions from its initial distribution `p0`.
+pub fn mrp_rollout<R: Rng + ?Sized>(rng: &mut R, mrp: &super::Mrp, n: usize) -> Trajectory {
+    let mdp = mrp.as_mdp();
+    let pi = TabularPolicy::uniform(mrp.n_states(), 1);
+    let s0 = sample_categorical(rng, mrp.initial());
+    rollout(rng, &mdp, &pi, s0, n)
+}
+
 /// Roll out `n` transitions (and the final next action) of `pi` from `s0`.
 pub fn rollout<R: Rng + ?Sized>(rng: &mut R, mdp: &Mdp, pi: &TabularPolicy, s0: usize, n: usize) -> Trajectory {
     let mut t = Trajectory {

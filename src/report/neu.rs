@@ -83,9 +83,9 @@ pub use crate::dynamics::softmax_grad::{layers_from, readout, readout_grad, td_u
 use crate::linalg::Mat;
 use crate::mdp::features::Features;
 use crate::mdp::generators::{random_mrp, representable};
+use crate::mdp::rollout::mrp_rollout;
 use crate::mdp::Mrp;
 use crate::rng::case_rng;
-use crate::theorem::softmax_td::mrp_rollout;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 

@@ -113,7 +113,25 @@ pub const TRAIN_KINDS: &[(&str, &[TrainFlag])] = {
                 Env,
             ],
         ),
-        ("softmax-td", &[Dense, InitGain, D, States, N, Layers, Gamma, Mrps, BatchSize, Lr]),
+        (
+            "softmax-td",
+            &[
+                Dense,
+                InitGain,
+                D,
+                States,
+                N,
+                Layers,
+                Gamma,
+                Mrps,
+                BatchSize,
+                BatchesPerMrp,
+                Lr,
+                WeightDecay,
+                Representable,
+                Env,
+            ],
+        ),
     ]
 };
 
@@ -320,10 +338,18 @@ pub fn softmax_config(
     set(&mut c.batch, f.batch_size);
     set(&mut c.lr, f.lr);
     set(&mut c.init_gain, f.init_gain);
+    set(&mut c.batches_per_mrp, f.batches_per_mrp);
+    set(&mut c.weight_decay, f.weight_decay);
+    c.representable = f.representable;
+    if f.env.is_some() {
+        c.env = f.env;
+    }
     c.dense = f.dense;
     c.validate()
         .map_err(|mut e| {
-            const FLAGS: [(&str, &str); 8] = [
+            const FLAGS: [(&str, &str); 10] = [
+                ("batches_per_mrp", "--batches-per-mrp"),
+                ("weight_decay", "--weight-decay"),
                 ("d", "-d"),
                 ("n_states", "--states"),
                 ("n", "-n"),

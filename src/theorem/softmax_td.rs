@@ -31,7 +31,7 @@ use crate::instance::Instance;
 use crate::linalg::Mat;
 use crate::mdp::features::Features;
 use crate::mdp::generators::random_mrp;
-use crate::mdp::policy::{sample_categorical, TabularPolicy};
+use crate::mdp::policy::TabularPolicy;
 use crate::mdp::rollout::{rollout, Trajectory};
 use crate::mdp::Mrp;
 use crate::rl::softmax_td::{self as reference, WeightedSoftmaxTd};
@@ -182,13 +182,7 @@ pub enum FeatureKind {
     OneHot,
 }
 
-/// An MRP rollout of `n` transitions from `p0`.
-pub fn mrp_rollout(rng: &mut Rng, mrp: &Mrp, n: usize) -> Trajectory {
-    let mdp = mrp.as_mdp();
-    let pi = TabularPolicy::uniform(mrp.n_states(), 1);
-    let s0 = sample_categorical(rng, mrp.initial());
-    rollout(rng, &mdp, &pi, s0, n)
-}
+pub use crate::mdp::rollout::mrp_rollout;
 
 /// A window that visits every state among its sources (coverage), built in: a random
 /// permutation of the states (every step has positive probability under a Dirichlet MRP),

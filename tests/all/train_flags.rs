@@ -55,13 +55,20 @@ fn train_softmax_td_takes_the_size_flags() {
     let args =
         ["train", "softmax-td", "-d", "2", "--states", "3", "-n", "6", "-l", "2", "--gamma", "0.5", "--mrps", "7"];
     let mut a = args.to_vec();
-    a.extend(["--batch-size", "4", "--lr", "0.01", "--init-gain", "0.2", "--dense"]);
+    a.extend(["--batch-size", "4", "--lr", "0.01", "--init-gain", "0.2", "--dense", "--batches-per-mrp", "2"]);
+    a.extend(["--weight-decay", "0.001", "--representable", "--env", "loop"]);
     let v = run_json(&a, "softmax-sizes");
     let z = &v["numbers"]["sizes"];
     let got = (z["d"].as_u64(), z["n_states"].as_u64(), z["n"].as_u64(), z["layers"].as_u64(), z["mrps"].as_u64());
     assert_eq!(got, (Some(2), Some(3), Some(6), Some(2), Some(7)), "{z}");
     assert_eq!((z["gamma"].as_f64(), z["batch"].as_u64(), z["lr"].as_f64()), (Some(0.5), Some(4), Some(0.01)), "{z}");
     assert_eq!((z["init_gain"].as_f64(), z["dense"].as_bool()), (Some(0.2), Some(true)), "{z}");
+    assert_eq!((z["batches_per_mrp"].as_u64(), z["weight_decay"].as_f64()), (Some(2), Some(0.001)), "{z}");
+    assert_eq!((z["representable"].as_bool(), z["env"].as_str()), (Some(true), Some("loop")), "{z}");
+    // without them the echo keeps the default setting's keys only
+    let v = run_json(&args, "softmax-sizes-default");
+    let z = v["numbers"]["sizes"].as_object().unwrap();
+    assert!(["batches_per_mrp", "weight_decay", "representable", "env"].iter().all(|k| !z.contains_key(*k)), "{z:?}");
 }
 
 /// With no flag the configuration is [WB]'s setting (`TdConfig::wb`), field by field.
@@ -307,6 +314,10 @@ fn bad_values_exit_2_naming_the_flag() {
         (&["softmax-td", "--gamma", "1"], "--gamma"),
         (&["softmax-td", "--mrps", "1000000000"], "--mrps"),
         (&["softmax-td", "--epsilon", "0.1"], "--epsilon"),
+        (&["softmax-td", "--activation", "relu"], "--activation"),
+        (&["softmax-td", "--batches-per-mrp", "0"], "--batches-per-mrp"),
+        (&["softmax-td", "--weight-decay", "-1"], "--weight-decay"),
+        (&["softmax-td", "--env", "loop", "--states", "1"], "--states"),
         (&["softmax-td", "--shared"], "--shared"),
         (&["softmax-td", "--preset", "small"], "--preset"),
         (&["softmax-td", "--mrps", "4000", "--seeds", "0..1000"], "--seeds"),
