@@ -444,9 +444,16 @@ pub fn structure_cosine(layers: &[LayerStructure]) -> f64 {
 /// unchanged, and the readout row `d+2` is not scaled), and maps the construction's support
 /// to itself, so a structure metric must not tell `θ` from `gauge(θ, c)`.
 pub fn gauge(theta: &[f64], d: usize, c: f64) -> Vec<f64> {
+    rescale_row(theta, d, d + 1, c)
+}
+
+/// The change of basis `D = diag(1, …, c, …, 1)` (`c` at `row`) applied to every layer:
+/// `A_l → D⁻¹ A_l D⁻¹`, `V_{h,l} → D V_{h,l} D⁻¹`. At `row = d + 1` it is [`gauge`], a symmetry;
+/// at the readout row `d + 2` it is not (the tests' negative control).
+pub fn rescale_row(theta: &[f64], d: usize, row: usize, c: f64) -> Vec<f64> {
     let w = d + 3;
     let b = w * w;
-    let dg = |i: usize| if i == d + 1 { c } else { 1.0 };
+    let dg = |i: usize| if i == row { c } else { 1.0 };
     theta
         .iter()
         .enumerate()

@@ -256,8 +256,18 @@ fn grad_case(rng: &mut Rng, ctx: &CheckCtx) -> GradCase {
 /// `sarsa-gradient-invariants` [Q]: Prop. 3.1's zeros and the invariance, exactly and in `f64`,
 /// with the negative control (off the invariant set `∇P22 ≠ 0`) beside them.
 fn check_invariants(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
-    let GradCase { s, frame, h, p, v, .. } = grad_case(rng, ctx);
+    let GradCase { s, d, frame, h, p, v, .. } = grad_case(rng, ctx);
+    // The zeros are read on every entry Prop. 3.1 lists (an empty or short list would pass).
+    let checked = invariant_entries(s).iter().collect::<std::collections::BTreeSet<_>>().len();
     let mut ms = Vec::new();
+    if ctx.arith.wants(Arithmetic::F64) {
+        ms.push(Measurement::equality(
+            Arithmetic::F64,
+            "entries read = 2t² + 2t(d+1) + t + d + 1 (Prop. 3.1's blocks, t = 2d+1)",
+            (checked as f64 - crate::theorem::sarsa::prop31_entry_count(d) as f64).abs(),
+            0.0,
+        ));
+    }
     if ctx.arith.wants(Arithmetic::Exact) {
         let tgt: Vec<BigRational> = frame.target.iter().map(|x| BigRational::from_f64(*x)).collect();
         let g = loss::full_loss_grad(&h.to_exact(), &p.to_exact(), &v.to_exact(), &tgt);

@@ -470,6 +470,22 @@ pub fn perturb_invariant_blocks<T: Scalar>(rng: &mut Rng, d: usize, p: &Mat<T>, 
     (p, v)
 }
 
+/// How many entries Prop. 3.1's blocks hold, counted from the block sizes (not from
+/// `construction::sarsa::invariant_entries`, which the checks iterate): `P11`, `V11` (`t×t`
+/// each), `V12` (`t×(d+1)`), `P21` (`(d+1)×t`), the first row of `V21` (`t`) and of `V22`
+/// (`d+1`), with `t = 2d+1`. A check that perturbs or inspects "these entries" asserts it
+/// reached this many, so an empty or short list cannot pass vacuously.
+pub fn prop31_entry_count(d: usize) -> usize {
+    let t = 2 * d + 1;
+    2 * t * t + 2 * t * (d + 1) + t + (d + 1)
+}
+
+/// Entries where two pairs of matrices differ (`P` and `V` together).
+fn changed_entries<T: Scalar>(p: &Mat<T>, pp: &Mat<T>, v: &Mat<T>, vp: &Mat<T>) -> usize {
+    let n = |a: &Mat<T>, b: &Mat<T>| a.as_slice().iter().zip(b.as_slice()).filter(|(x, y)| x != y).count();
+    n(p, pp) + n(v, vp)
+}
+
 fn check_output_independence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let sizes = draw_sizes(rng, (1, 4), (1, 3), (1, 4), (1, 8));
     let case = draw_mdp_case(rng, sizes);
@@ -486,7 +502,16 @@ fn check_output_independence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
         vp[(t + 1, 0)] += 1.0 / 256.0;
     }
     let mut res = CaseResult::default();
+    // The perturbation reached every entry Prop. 3.1 lists, and only those (under sabotage one
+    // more, outside them).
     if ctx.arith.wants(Arithmetic::F64) {
+        let changed = changed_entries(&p, &pp, &v, &vp);
+        res.measurements.push(Measurement::equality(
+            Arithmetic::F64,
+            "entries perturbed = 2t² + 2t(d+1) + t + d + 1 (Prop. 3.1's blocks, t = 2d+1)",
+            (changed as f64 - prop31_entry_count(d) as f64).abs(),
+            0.0,
+        ));
         let a = transformer_readout(&b64, &case.w, &p, &v);
         let b = transformer_readout(&b64, &case.w, &pp, &vp);
         // Tolerance 0: each perturbed entry multiplies an exact zero of the prompt, and adding

@@ -8,7 +8,8 @@ use icrl_proofs::attention::softmax::query_readouts;
 use icrl_proofs::dynamics::softmax_grad::{layers_from, readout, readout_grad};
 use icrl_proofs::dynamics::train_softmax::{
     construction_theta, effective_mask, free_mask, gauge, gauge_fixed_structure, inert_mask, init_theta,
-    layer_structure, minibatch_loss_detached, minibatch_loss_grad, step_data, structure_cosine, train, SoftmaxTdConfig,
+    layer_structure, minibatch_loss_detached, minibatch_loss_grad, rescale_row, step_data, structure_cosine, train,
+    SoftmaxTdConfig,
 };
 use icrl_proofs::rng::case_rng;
 use icrl_proofs::tolerance::{FD_REL_TOL, NEU_FD_STEPS};
@@ -209,8 +210,6 @@ fn the_target_memory_gauge_leaves_the_readout_unchanged() {
     let cfg = tiny(9);
     let keep = free_mask(cfg.d, cfg.layers, true);
     let theta = random_theta(30, cfg.n_params(), 1.0, &keep);
-    let w = cfg.d + 3;
-    let b = w * w;
     for c in [-2.0, 0.25] {
         let g = gauge(&theta, cfg.d, c);
         let (l0, l1) = (layers_from(&theta, cfg.d), layers_from(&g, cfg.d));
@@ -218,20 +217,7 @@ fn the_target_memory_gauge_leaves_the_readout_unchanged() {
             assert_eq!(readout(z, &l0).to_bits(), readout(z, &l1).to_bits(), "gauge {c}");
         }
         // Rescale row d+2 instead: A → D⁻¹AD⁻¹, V → DVD⁻¹ with D = diag(…, 1, c).
-        let dg = |i: usize| if i == cfg.d + 2 { c } else { 1.0 };
-        let bad: Vec<f64> = theta
-            .iter()
-            .enumerate()
-            .map(|(idx, &x)| {
-                let (blk, e) = (idx / b, idx % b);
-                let (i, k) = (e / w, e % w);
-                if blk % 3 == 0 {
-                    x / (dg(i) * dg(k))
-                } else {
-                    x * dg(i) / dg(k)
-                }
-            })
-            .collect();
+        let bad = rescale_row(&theta, cfg.d, cfg.d + 2, c);
         let z = &step_data(&cfg, 0).windows[0];
         let (v, vb) = (readout(z, &l0), readout(z, &layers_from(&bad, cfg.d)));
         assert!((v - vb).abs() > 1e-3 * v.abs().max(1.0), "rescaling the readout row changed nothing: {v} vs {vb}");
