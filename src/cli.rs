@@ -69,17 +69,20 @@ factor, `distance outside` / `excess`), error = how far the fitted value lies ou
 Exit status: 0 every claim holds, 1 a claim failed (the output names the seed, case and replay command), \
 2 usage or input error.")]
     Verify(VerifyArgs),
-    /// Combine the `--json` outputs of `icrl verify --shard K/N` into the unsharded run's output.
+    /// Combine the outputs of `icrl verify --shard K/N --json` (or `icrl search --shard K/N`) into the unsharded run's.
     #[command(after_help = "Examples:
   for k in 0 1 2; do icrl verify --cases 50 --shard $k/3 --json > shard-$k.json; done
   icrl merge shard-*.json                    (the table `icrl verify --cases 50` prints)
   icrl merge shard-*.json --json             (its --json, except wall_seconds: the sum of the shards')
+  for k in 0 1 2; do icrl search --theorem linear-td --relax query-mask --budget 6000 --shard $k/3 > s-$k.json; done
+  icrl merge s-*.json --out cx.json          (what `icrl search … --budget 6000 --out cx.json` prints and writes)
 
 The files may come in any order; they must be the shards 0/N … N-1/N of one run (same seed, theorems, \
 cases, arithmetic), each once, unedited.
 
-Exit status: 0 every claim holds, 1 a claim failed (the failure the unsharded run reports), 2 a file is \
-unreadable, malformed, from another run, duplicated or missing (one `error:` line naming it).")]
+Exit status: 0 every claim holds (search: a counterexample was found and saved), 1 a claim failed (the \
+failure the unsharded run reports; search: none was found), 2 a file is unreadable, malformed, from \
+another run, duplicated or missing (one `error:` line naming it).")]
     Merge(MergeArgs),
     /// Check the theorems of one instance file, or of many (JSON Lines); `-` reads stdin.
     #[command(after_help = "Examples:
@@ -95,6 +98,7 @@ is unreadable, invalid or over the resource limits (one `error:` line naming the
     #[command(after_help = "Examples:
   icrl search --theorem linear-td --relax query-mask
   icrl search --theorem sarsa-equivalence --relax p22-zero --relax v22-bar-zero --budget 500
+  icrl search --theorem linear-td --relax query-mask --budget 6000 --shard 1/3 > s-1.json   (then `icrl merge`)
 
 Assumption names: `icrl list` (those marked [searchable]).
 
@@ -456,6 +460,13 @@ struct MergeArgs {
     /// Same as `--format json`.
     #[arg(long, conflicts_with = "format")]
     json: bool,
+    /// For `icrl search --shard` lines: the fixture file (default, as `icrl search`'s,
+    /// `fixtures/counterexamples/THEOREM--RELAX.json`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// For `icrl search --shard` lines: replace an existing fixture file.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -496,6 +507,11 @@ struct SearchCmd {
     /// Replace an existing output file (it is never replaced otherwise).
     #[arg(long)]
     force: bool,
+    /// Run slice K of N (0 ≤ K < N) of the search's blocks of 1000 cases (block j goes to slice
+    /// j mod N) and print one `{"search_shard": …}` line instead of writing a fixture; `icrl
+    /// merge` of the N lines prints and writes what the unsharded search does.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard, conflicts_with_all = ["out", "force"])]
+    shard: Option<crate::verify::Shard>,
 }
 
 #[derive(Args, Debug)]
@@ -732,6 +748,15 @@ fn print_run(p: &crate::verify::Printed, format: Format) -> i32 {
 }
 
 fn merge(a: MergeArgs) -> Result<i32, InputError> {
+    if a.files.first().is_some_and(|p| crate::search::shard::looks_like_search_shard(p)) {
+        return merge_search(a);
+    }
+    if a.out.is_some() || a.force {
+        return Err(InputError::new(
+            if a.out.is_some() { "--out" } else { "--force" },
+            "only a merge of `icrl search --shard` lines writes a file",
+        ));
+    }
     let format = if a.json { Format::Json } else { a.format };
     let files = a.files.iter().map(|p| crate::merge::read(p)).collect::<Result<Vec<_>, _>>()?;
     let printed = crate::merge::merge(&files)?;
@@ -768,37 +793,78 @@ fn check(a: CheckArgs) -> Result<i32, InputError> {
 }
 
 fn search(a: SearchCmd) -> Result<i32, InputError> {
-    let (f, args) = theorem::search_plan(&a.theorem, &a.relax, a.budget, a.seed)?;
+    let (f, mut args) = theorem::search_plan(&a.theorem, &a.relax, a.budget, a.seed)?;
+    if let Some(s) = a.shard {
+        let slice = crate::search::Slice { index: s.index, count: s.count };
+        args.slice = Some(slice);
+        let outcome = f(&args)?;
+        let record = crate::search::shard::record(&args, slice, &outcome)
+            .ok_or_else(|| InputError::new("--shard", "this search has no blocks to split"))?;
+        let _ = writeln!(out(), "{}", crate::search::shard::to_line(&record));
+        return Ok(if outcome.found.is_some() { EXIT_OK } else { EXIT_FAIL });
+    }
     let relax = args.relax_label();
     // The output path is tried before the search runs (a search can take minutes).
     let path = a.out.clone().unwrap_or_else(|| crate::search::default_out(&a.theorem, &relax));
     crate::fsutil::check_out_file(&path, a.force)?;
     let outcome = f(&args)?;
+    let found = outcome.found.map(|c| (c.instance, c.summary));
+    print_search(&outcome.report, found, outcome.tried, a.seed, &path, a.force)
+}
+
+/// Print a search's outcome (and write its fixture), as `icrl search` and `icrl merge` of its
+/// shard lines both do.
+fn print_search(
+    report: &[String],
+    found: Option<(serde_json::Value, String)>,
+    tried: u64,
+    seed: u64,
+    path: &std::path::Path,
+    force: bool,
+) -> Result<i32, InputError> {
     let mut o = out();
-    for line in &outcome.report {
+    for line in report {
         let _ = writeln!(o, "{line}");
     }
-    match outcome.found {
+    match found {
         None => {
             let _ = writeln!(
                 o,
-                "no counterexample in {} instances (seed {}): the conclusion survived the relaxation",
-                outcome.tried, a.seed
+                "no counterexample in {tried} instances (seed {seed}): the conclusion survived the relaxation"
             );
             Ok(EXIT_FAIL)
         }
-        Some(cx) => {
-            crate::search::write_fixture(&path, &cx.instance, a.force)?;
+        Some((instance, summary)) => {
+            crate::search::write_fixture(path, &instance, force)?;
             let _ = writeln!(
                 o,
-                "counterexample found (seed {}, {} instances evaluated while searching and shrinking): {}",
-                a.seed, outcome.tried, cx.summary
+                "counterexample found (seed {seed}, {tried} instances evaluated while searching and shrinking): {summary}"
             );
             let _ = writeln!(o, "saved {}", path.display());
             // A counterexample is the expected outcome of a relaxation: the search succeeded.
             Ok(EXIT_OK)
         }
     }
+}
+
+/// `icrl merge` of `icrl search --shard K/N` lines: what the unsharded search prints and writes.
+fn merge_search(a: MergeArgs) -> Result<i32, InputError> {
+    if a.json || a.format != Format::Table {
+        return Err(InputError::new(
+            if a.json { "--json" } else { "--format" },
+            "a merge of search shards prints what `icrl search` prints",
+        ));
+    }
+    let files = a
+        .files
+        .iter()
+        .map(|p| crate::search::shard::read(p).map(|r| (p.display().to_string(), r)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let m = crate::search::shard::merge(&files)?;
+    let path = a.out.clone().unwrap_or_else(|| crate::search::default_out(&m.theorem, &m.relax));
+    crate::fsutil::check_out_file(&path, a.force)?;
+    let found = m.found.map(|f| (f.instance, f.summary));
+    print_search(&m.report, found, m.tried, m.seed, &path, a.force)
 }
 
 fn bench(a: BenchArgs) -> Result<i32, InputError> {

@@ -653,12 +653,12 @@ fn search_richness(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
         preset.tab.d = if onehot { d } else { ns * na };
         Candidate { data: FlowData { preset, seed }, start_seed }
     };
-    let (found, tried) = crate::search::find_and_shrink(strategy, args.budget, args.seed, |v| {
+    let (found, tried, blocks) = crate::search::find_and_shrink(strategy, args, |v| {
         let c = make(v);
         relaxed_violation(&relaxed_run(&c.data, c.start_seed))
     });
     let Some((v, _)) = found else {
-        return Ok(SearchOutcome { found: None, tried, report: vec![] });
+        return Ok(SearchOutcome { found: None, tried, report: vec![], blocks: Some(blocks) });
     };
     let cand = make(&v);
     let r = relaxed_run(&cand.data, cand.start_seed);
@@ -673,7 +673,10 @@ fn search_richness(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
     Ok(SearchOutcome {
         found: Some(Counterexample { instance, violation, summary }),
         tried,
-        report: vec![format!("tried {tried} training distributions; shrunk to the one below")],
+        // The count of instances tried is on the line `icrl search` prints after the report (a
+        // shard knows only its own, `icrl merge` the total).
+        report: vec!["shrunk to the training distribution below".into()],
+        blocks: Some(blocks),
     })
 }
 
@@ -786,14 +789,18 @@ fn gap_violation(seed: u64, start_seed: u64) -> Option<(f64, f64, experiment::Fl
 
 fn search_gap(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
     let strategy = (0u64..100_000, 0u64..100_000);
-    let (found, tried) = crate::search::find_and_shrink(strategy, args.budget, args.seed, |&(seed, start)| {
-        gap_violation(seed, start).map(|x| x.0)
-    });
+    let (found, tried, blocks) =
+        crate::search::find_and_shrink(strategy, args, |&(seed, start)| gap_violation(seed, start).map(|x| x.0));
     let Some(((seed, start_seed), _)) = found else {
-        return Ok(SearchOutcome { found: None, tried, report: vec![] });
+        return Ok(SearchOutcome { found: None, tried, report: vec![], blocks: Some(blocks) });
     };
     let Some((violation, ratio, r)) = gap_violation(seed, start_seed) else {
-        return Ok(SearchOutcome { found: None, tried, report: vec!["the shrunk case did not reproduce".into()] });
+        return Ok(SearchOutcome {
+            found: None,
+            tried,
+            report: vec!["the shrunk case did not reproduce".into()],
+            blocks: Some(blocks),
+        });
     };
     let data = FlowData { preset: StreamPreset::tiny(), seed };
     let mut teacher = stream::Teacher::new(seed, 0, &data.preset);
@@ -818,7 +825,8 @@ fn search_gap(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
     Ok(SearchOutcome {
         found: Some(Counterexample { instance: v, violation, summary }),
         tried,
-        report: vec![format!("tried {tried} (training seed, start seed) pairs; shrunk to the one below")],
+        report: vec!["shrunk to the (training seed, start seed) pair below".into()],
+        blocks: Some(blocks),
     })
 }
 

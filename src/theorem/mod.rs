@@ -459,7 +459,7 @@ pub fn search_plan(
     if budget == 0 {
         return Err(InputError::new("--budget", "must be at least 1"));
     }
-    Ok((f, crate::search::SearchArgs { theorem: theorem.to_string(), relax: ids, budget, seed }))
+    Ok((f, crate::search::SearchArgs { theorem: theorem.to_string(), relax: ids, budget, seed, slice: None }))
 }
 
 /// Every theorem, in catalogue order.

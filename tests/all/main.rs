@@ -26,6 +26,7 @@ mod registry;
 mod reports;
 mod sarsa;
 mod schema;
+mod search_shard;
 mod shard;
 mod softmax_td;
 mod speed;

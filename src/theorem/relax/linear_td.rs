@@ -89,7 +89,7 @@ pub fn search(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
         let m = v.iter().cloned().fold(0.0, f64::max);
         (m > 0.0).then_some(m)
     };
-    let (found, tried) = find_and_shrink(strategy(), args.budget, args.seed, eval);
+    let (found, tried, blocks) = find_and_shrink(strategy(), args, eval);
     let found = found.map(|(raw, amount)| {
         let (mdp, f, traj) = build(&raw);
         let cs = vec![Mat::identity(raw.d).scale(&(raw.alpha as f64)); raw.layers];
@@ -114,6 +114,7 @@ pub fn search(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
         found,
         tried,
         report: vec!["relaxed: query-mask (M = I), exact arithmetic on small integer instances".into()],
+        blocks: Some(blocks),
     })
 }
 

@@ -110,6 +110,12 @@ pub fn search(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
     if args.relax != [AssumptionId::RecordedNextAction] {
         return Err(InputError::new("--relax", "the Q-learning search relaxes recorded-next-action alone"));
     }
+    if args.slice.is_some() {
+        return Err(InputError::new(
+            "--shard",
+            "the recorded-next-action search is one deterministic least-squares sweep, not blocks of random cases; run it whole",
+        ));
+    }
     let (n, alpha) = (4usize, 0.5);
     let mut report = vec!["relaxed: recorded-next-action (Q-learning target); least-squares fit of the relaxed linear model in Σ̂[j,k]·w̃[l]".to_string()];
     let mut tried = 0;
@@ -136,10 +142,11 @@ pub fn search(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
                 }),
                 tried,
                 report,
+                blocks: None,
             });
         }
     }
-    Ok(SearchOutcome { found: None, tried, report })
+    Ok(SearchOutcome { found: None, tried, report, blocks: None })
 }
 
 /// Largest `counterexample.fit.prompts` a replay accepts (the committed fixture uses 400; the

@@ -138,7 +138,7 @@ pub fn search(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
         let v = violation(&mdp, &f, &traj, &w, 1.0, 1.0, &p22, &v22);
         (v > 0.0).then_some(v)
     };
-    let (found, tried) = find_and_shrink(strat, args.budget, args.seed, eval);
+    let (found, tried, blocks) = find_and_shrink(strat, args, eval);
     let mut report =
         vec![format!("relaxed: {} (searched small integer instances, exact arithmetic)", args.relax_label())];
     if !(rp && rv) {
@@ -169,7 +169,7 @@ pub fn search(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
             ),
         }
     });
-    Ok(SearchOutcome { found, tried, report })
+    Ok(SearchOutcome { found, tried, report, blocks: Some(blocks) })
 }
 
 /// Replay a saved counterexample: the exact violation of the perturbed construction.

@@ -124,7 +124,7 @@ fn save(
     extra: &[(&str, Value)],
     violation: f64,
     note: &str,
-    tried: u64,
+    (tried, blocks): (u64, Vec<crate::search::BlockRun>),
     report: Vec<String>,
 ) -> SearchOutcome {
     let mut inst = case.to_json();
@@ -140,25 +140,30 @@ fn save(
         case.layers(),
         case.gamma()
     );
-    SearchOutcome { found: Some(Counterexample { instance: inst, violation, summary }), tried, report }
+    SearchOutcome {
+        found: Some(Counterexample { instance: inst, violation, summary }),
+        tried,
+        report,
+        blocks: Some(blocks),
+    }
 }
 
 fn eq_search(args: &SearchArgs, relax: AssumptionId, note: &str) -> Result<SearchOutcome, InputError> {
     let strat = small_strategy(3, 2, 4, 1, 3);
-    let (found, tried) = find_and_shrink(strat, args.budget, args.seed, |s: &Small| {
+    let (found, tried, blocks) = find_and_shrink(strat, args, |s: &Small| {
         let a_dd = if relax == AssumptionId::FeatureOnlyAttention { s.a_dd as f64 } else { 0.0 };
         let v = eq_violation(&s.case(), relax, a_dd);
         (v > 0.0).then_some(v)
     });
     Ok(match found {
-        None => SearchOutcome { found: None, tried, report: vec![] },
+        None => SearchOutcome { found: None, tried, report: vec![], blocks: Some(blocks) },
         Some((s, v)) => {
             let extra: Vec<(&str, Value)> = if relax == AssumptionId::FeatureOnlyAttention {
                 vec![("relaxed_a_dd", Value::from(s.a_dd as f64))]
             } else {
                 vec![]
             };
-            save(args, &s.case(), &extra, v, note, tried, vec![])
+            save(args, &s.case(), &extra, v, note, (tried, blocks), vec![])
         }
     })
 }
@@ -227,12 +232,11 @@ pub fn search_contraction(args: &SearchArgs) -> Result<SearchOutcome, InputError
     let strat = small_strategy(4, 3, 12, DIVERGE_LAYERS, DIVERGE_LAYERS);
     // "Diverges" means e_L > 2 e_0 and e_L > 2 e_{L/2} (geometric growth, not a slow drift to a wrong fixed point): margins far above rounding, so
     // the fixture replays anywhere.
-    let (found, tried) = find_and_shrink(strat, args.budget, args.seed, |s: &Small| {
-        growth(&s.case()).filter(|&g| g > std::f64::consts::LN_2)
-    });
+    let (found, tried, blocks) =
+        find_and_shrink(strat, args, |s: &Small| growth(&s.case()).filter(|&g| g > std::f64::consts::LN_2));
     let report = converse_report(args.seed, 400);
     Ok(match found {
-        None => SearchOutcome { found: None, tried, report },
+        None => SearchOutcome { found: None, tried, report, blocks: Some(blocks) },
         Some((s, g)) => {
             let case = s.case();
             let e = error_curve(&case);
@@ -256,7 +260,7 @@ pub fn search_contraction(args: &SearchArgs) -> Result<SearchOutcome, InputError
                 &[],
                 g,
                 "Assumption 5.1 dropped (coverage kept): ||v_l - v_pi||_inf diverges with depth (alpha = 1, beta = 1)",
-                tried,
+                (tried, blocks),
                 report,
             )
         }
@@ -362,11 +366,11 @@ pub fn growth_without_coverage(case: &Case) -> Option<f64> {
 /// the error at depth `L` is at least twice the error at depth 0.
 pub fn search_coverage(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
     let strat = small_strategy(3, 2, 6, DIVERGE_LAYERS, DIVERGE_LAYERS);
-    let (found, tried) = find_and_shrink(strat, args.budget, args.seed, |s: &Small| {
+    let (found, tried, blocks) = find_and_shrink(strat, args, |s: &Small| {
         growth_without_coverage(&s.case()).filter(|&g| g > std::f64::consts::LN_2)
     });
     Ok(match found {
-        None => SearchOutcome { found: None, tried, report: vec![] },
+        None => SearchOutcome { found: None, tried, report: vec![], blocks: Some(blocks) },
         Some((s, g)) => {
             let case = s.case();
             let e = error_curve(&case);
@@ -397,7 +401,7 @@ pub fn search_coverage(args: &SearchArgs) -> Result<SearchOutcome, InputError> {
                 &[],
                 g,
                 "coverage dropped (Assumption 5.1 holds): the error at depth L is at least twice the error at depth 0",
-                tried,
+                (tried, blocks),
                 report,
             )
         }
