@@ -174,7 +174,7 @@ fn window(k: u64, ns: usize, na: usize, d: usize, n: usize) -> (Features, Trajec
 /// The prompt written straight from the trajectory (the bench's transformer side) is
 /// `sarsa_prompt(context(…))` entry for entry, in `f64` bit for bit and over `BigRational`,
 /// across the column block (`n` up to 70 > 32) and into a buffer of the same shape full of
-/// garbage (every entry is written) or of another shape; a wrong pairing changes it
+/// garbage (it is cleared) or of another shape; a wrong pairing changes it
 /// (negative control). The reference's `transitions_into` is `transitions` likewise.
 #[test]
 fn prompt_from_trajectory_is_the_prompt_of_the_context() {
