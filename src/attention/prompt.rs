@@ -47,7 +47,46 @@ pub fn actor_critic_prompt<T: Scalar>(b: &TransitionBatch<T>, scores: &[Vec<T>],
     h
 }
 
-/// [`sarsa_prompt`] written into `h` (reusing its buffer: the hot loop of `icrl bench`).
+/// [`sarsa_prompt`] of [`context`] read straight from the raw trajectory into `h`, without the
+/// intermediate batch: the transformer side's own reading (`φ_i = φ(s_i, a_i)`,
+/// `φ⁺_i = φ(pairing(traj, i))`, `r_{i+1}`, `γ`, each `f64` read exactly, `γφ⁺_i` formed in `T`
+/// as [`sarsa_prompt`] forms it), so `sarsa_prompt(&context(features, traj, gamma, pairing), w)`
+/// bit for bit (tested). The buffer is cleared and refilled (no allocation once it has the
+/// shape: the hot loop of `icrl bench`).
+///
+/// # Panics
+/// If the features' dimension is not `w.len()` (a programming error).
+pub fn sarsa_prompt_from_trajectory_into<T: Scalar>(
+    h: &mut Mat<T>,
+    features: &Features,
+    traj: &Trajectory,
+    gamma: f64,
+    w: &[T],
+    pairing: Pairing,
+) {
+    let (n, d) = (traj.len(), w.len());
+    assert_eq!(features.dim(), d, "sarsa_prompt_from_trajectory_into: feature dimension is not len(w)");
+    let (rows, cols) = (3 * d + 2, n + 1);
+    h.reset_zeros(rows, cols); // one clearing pass (a memset in f64); no allocation at the same size
+    let g = T::from_f64(gamma);
+    let data = h.as_mut_slice();
+    for i in 0..n {
+        let phi = features.phi(traj.states[i], traj.actions[i]);
+        let (s2, a2) = pairing(traj, i);
+        let phi_next = features.phi(s2, a2);
+        for (k, (&x, &y)) in phi.iter().zip(phi_next).enumerate() {
+            data[k * cols + i] = T::from_f64(x);
+            data[(d + k) * cols + i] = g.clone() * &T::from_f64(y);
+        }
+        data[2 * d * cols + i] = T::from_f64(traj.rewards[i]);
+    }
+    data[(2 * d + 1) * cols + n] = T::one();
+    for (k, wk) in w.iter().enumerate() {
+        data[(2 * d + 2 + k) * cols + n] = wk.clone();
+    }
+}
+
+/// [`sarsa_prompt`] written into `h` (reusing its buffer).
 pub fn sarsa_prompt_into<T: Scalar>(h: &mut Mat<T>, b: &TransitionBatch<T>, w: &[T]) {
     actor_critic_prompt_into(h, b, &[], w, &[])
 }

@@ -73,13 +73,14 @@ impl Features {
     }
 
     /// [`Features::random`] into `self`, reusing its buffer (the same draws; no allocation once
-    /// the buffer is large enough).
+    /// the buffer is large enough). The entries are drawn in blocks by
+    /// [`crate::rng::fill_uniform`], bit for bit `rng.random_range(-1.0..1.0)` in order.
     pub fn random_into<R: Rng + ?Sized>(&mut self, rng: &mut R, n_states: usize, n_actions: usize, d: usize) {
         self.n_states = n_states;
         self.n_actions = n_actions;
         self.d = d;
-        self.data.clear();
-        self.data.extend((0..n_states * n_actions * d).map(|_| rng.random_range(-1.0..1.0)));
+        self.data.resize(n_states * n_actions * d, 0.0);
+        crate::rng::fill_uniform(rng, -1.0, 1.0, &mut self.data);
     }
 
     /// One-hot `φ(s,a) = scale · e_{s|A|+a}`, `d = |S||A|` (for one action: `x(s) = scale · e_s`).

@@ -12,10 +12,18 @@ pub fn dirichlet_ones<R: Rng + ?Sized>(rng: &mut R, k: usize) -> Vec<f64> {
     v
 }
 
-/// [`dirichlet_ones`] on `out.len()` points, written into `out` (the same draws, no allocation).
+/// [`dirichlet_ones`] on `out.len()` points, written into `out` (the same draws, no allocation:
+/// the uniforms are drawn in blocks by [`crate::rng::fill_standard`], bit for bit the per-value
+/// draws).
+///
+/// Valid by construction: each `-ln U` is finite and in `[0, 37.5]` (`U ≥ 2^-53`), so their sum
+/// `s ≥` every term, every entry `e_i / s ∈ [0, 1]`, and the entries sum to 1 within
+/// `k · 2^-52 ≪` [`super::ROW_SUM_TOL`] (`tests::rows_are_valid_by_construction` checks
+/// [`super::validate_row`] on many rows; the hot path does not re-validate).
 pub fn dirichlet_ones_into<R: Rng + ?Sized>(rng: &mut R, out: &mut [f64]) {
+    crate::rng::fill_standard(rng, out);
     for x in out.iter_mut() {
-        *x = -(1.0 - rng.random::<f64>()).ln();
+        *x = -(1.0 - *x).ln();
     }
     let s: f64 = out.iter().sum();
     if !(s > 0.0) {
@@ -38,9 +46,9 @@ pub fn random_tabular<R: Rng + ?Sized>(rng: &mut R, n_states: usize, n_actions: 
 }
 
 /// [`random_tabular`] into an existing `Mdp`, reusing its buffers (the same draws in the same
-/// order; no allocation once the buffers are large enough). Every row is validated as
-/// `Mdp::from_flat` does (finite, nonnegative, sums to 1); rewards are in `(-1, 1)` by
-/// construction.
+/// order; no allocation once the buffers are large enough). Every row is valid by construction
+/// (see [`dirichlet_ones_into`]; checked in debug builds and by the tests as `Mdp::from_flat`
+/// does: finite, nonnegative, sums to 1); rewards are in `[-1, 1)` by construction.
 ///
 /// # Panics
 /// If `γ ∉ [0, 1)` or a size is 0 (a programming error: the generator's callers fix both).
@@ -54,13 +62,13 @@ pub fn random_tabular_into<R: Rng + ?Sized>(rng: &mut R, n_states: usize, n_acti
     m.p.resize(len, 0.0);
     for row in m.p.chunks_exact_mut(ns) {
         dirichlet_ones_into(rng, row);
-        super::validate_row("transitions", row).expect("generator builds a valid MDP");
+        debug_assert!(super::validate_row("transitions", row).is_ok(), "generator builds a valid MDP");
     }
-    m.r.clear();
-    m.r.extend((0..len).map(|_| rng.random_range(-1.0..1.0)));
+    m.r.resize(len, 0.0);
+    crate::rng::fill_uniform(rng, -1.0, 1.0, &mut m.r);
     m.p0.resize(ns, 0.0);
     dirichlet_ones_into(rng, &mut m.p0);
-    super::validate_row("initial", &m.p0).expect("generator builds a valid MDP");
+    debug_assert!(super::validate_row("initial", &m.p0).is_ok(), "generator builds a valid MDP");
 }
 
 /// Sizes and step parameters of a random-tabular experiment.
@@ -173,4 +181,37 @@ pub fn representable<R: Rng + ?Sized>(rng: &mut R, base: &Mrp, x: &Features) -> 
         (0..ns).map(|s| v[s] - base.gamma() * (0..ns).map(|k| base.p(s, k) * v[k]).sum::<f64>()).collect();
     let p: Vec<f64> = (0..ns).flat_map(|s| base.p_row(s).to_vec()).collect();
     (Mrp::new(base.gamma(), p, r, base.initial().to_vec()).expect("valid"), wstar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::case_rng;
+
+    /// The rows `random_tabular_into` no longer re-validates in release builds pass
+    /// `validate_row` (what `Mdp::from_flat` checks) on many draws of many sizes, and the whole
+    /// MDP rebuilds through the validating constructor; a row the construction cannot produce is
+    /// rejected (negative control).
+    #[test]
+    fn rows_are_valid_by_construction() {
+        let mut m = random_tabular(&mut case_rng(0, "rows", 0), 1, 1, 0.0);
+        for k in 0..2000u64 {
+            let (ns, na) = (1 + k as usize % 12, 1 + k as usize % 5);
+            random_tabular_into(&mut case_rng(5, "rows", k), ns, na, 0.5, &mut m);
+            for s in 0..ns {
+                for a in 0..na {
+                    assert!(super::super::validate_row("transitions", m.p_row(s, a)).is_ok(), "case {k}");
+                }
+            }
+            assert!(super::super::validate_row("initial", m.initial()).is_ok(), "case {k}");
+            let nested = |v: &dyn Fn(usize, usize) -> Vec<f64>| -> Vec<Vec<Vec<f64>>> {
+                (0..ns).map(|s| (0..na).map(|a| v(s, a)).collect()).collect()
+            };
+            let p = nested(&|s, a| m.p_row(s, a).to_vec());
+            let r = nested(&|s, a| (0..ns).map(|s2| m.r(s, a, s2)).collect());
+            assert_eq!(Mdp::from_nested("", m.gamma(), &p, &r, Some(m.initial())).expect("valid"), m);
+        }
+        assert!(super::super::validate_row("transitions", &[0.5, 0.6]).is_err());
+        assert!(super::super::validate_row("transitions", &[1.5, -0.5]).is_err());
+    }
 }

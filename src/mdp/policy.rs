@@ -83,14 +83,30 @@ impl TabularPolicy {
 }
 
 /// `argmax_a wᵀφ(s,a)`, ties to the lowest index.
+///
+/// The `Q_w(s,a)` are [`Features::q`] bit for bit (each summed in `k` order from zero; the
+/// sign of a zero sum cannot change the argmax), computed four actions at a time so that four
+/// independent sums overlap instead of waiting on one another (the hot loop of the
+/// `sarsa-paper` benchmark; `tests::greedy_action_is_the_argmax_of_q` compares them).
 pub fn greedy_action(phi: &Features, w: &[f64], s: usize) -> usize {
+    let na = phi.n_actions();
+    let d = phi.dim().min(w.len());
+    let w = &w[..d];
     let mut best = 0;
     let mut bq = f64::NEG_INFINITY;
-    for a in 0..phi.n_actions() {
-        let q = phi.q(w, s, a);
-        if q > bq {
-            bq = q;
-            best = a;
+    for a0 in (0..na).step_by(4) {
+        let rows: [&[f64]; 4] = std::array::from_fn(|j| &phi.phi(s, (a0 + j).min(na - 1))[..d]);
+        let mut q = [0.0f64; 4];
+        for (k, &wk) in w.iter().enumerate() {
+            for j in 0..4 {
+                q[j] += rows[j][k] * wk;
+            }
+        }
+        for (j, &qj) in q.iter().enumerate().take(na - a0) {
+            if qj > bq {
+                bq = qj;
+                best = a0 + j;
+            }
         }
     }
     best
@@ -121,4 +137,39 @@ pub fn sample_categorical<R: Rng + ?Sized>(rng: &mut R, p: &[f64]) -> usize {
     }
     // Rounding: return the last index with positive probability.
     p.iter().rposition(|&x| x > 0.0).unwrap_or(p.len() - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::case_rng;
+
+    /// The four-at-a-time sums are [`Features::q`] (same order), so the greedy action is the
+    /// argmax of `q` with ties to the lowest index, for 1 to 9 actions; tied actions (copied
+    /// features) keep the lowest index, and a raised `Q` of another action moves the argmax
+    /// (negative control).
+    #[test]
+    fn greedy_action_is_the_argmax_of_q() {
+        for k in 0..200u64 {
+            let mut rng = case_rng(11, "greedy", k);
+            let (ns, na, d) = (1 + k as usize % 3, 1 + k as usize % 9, 1 + k as usize % 37);
+            let f = Features::random(&mut rng, ns, na, d);
+            let w: Vec<f64> = (0..d).map(|_| rand::Rng::random_range(&mut rng, -1.0..1.0)).collect();
+            for s in 0..ns {
+                let qs: Vec<f64> = (0..na).map(|a| f.q(&w, s, a)).collect();
+                let want = (0..na).fold(0, |b, a| if qs[a] > qs[b] { a } else { b });
+                assert_eq!(greedy_action(&f, &w, s), want, "case {k} state {s}");
+            }
+        }
+        // Ties: every action has the same features → action 0; then raise action 2's value.
+        let row = vec![0.5, -0.25, 1.0];
+        let data: Vec<f64> = (0..5).flat_map(|_| row.clone()).collect();
+        let mut f = Features::from_flat(1, 5, 3, data.clone()).expect("valid");
+        let w = [1.0, 1.0, 1.0];
+        assert_eq!(greedy_action(&f, &w, 0), 0);
+        let mut raised = data;
+        raised[2 * 3] += 1e-9;
+        f = Features::from_flat(1, 5, 3, raised).expect("valid");
+        assert_eq!(greedy_action(&f, &w, 0), 2, "a larger Q must win");
+    }
 }

@@ -22,19 +22,32 @@ pub fn transitions<T: Scalar>(
     gamma: f64,
     pairing: Pairing,
 ) -> TransitionBatch<T> {
+    let mut b = TransitionBatch { phi: Vec::new(), phi_next: Vec::new(), rewards: Vec::new(), gamma: T::zero() };
+    transitions_into(features, traj, gamma, pairing, &mut b);
+    b
+}
+
+/// [`transitions`] into `b`, reusing its buffers (the same values; no allocation once they are
+/// large enough: the hot loop of `icrl bench`).
+pub fn transitions_into<T: Scalar>(
+    features: &Features,
+    traj: &Trajectory,
+    gamma: f64,
+    pairing: Pairing,
+    b: &mut TransitionBatch<T>,
+) {
     let n = traj.rewards.len();
-    let mut b = TransitionBatch {
-        phi: Vec::with_capacity(n),
-        phi_next: Vec::with_capacity(n),
-        rewards: Vec::with_capacity(n),
-        gamma: T::from_f64(gamma),
-    };
+    b.gamma = T::from_f64(gamma);
+    b.phi.resize_with(n, Vec::new);
+    b.phi_next.resize_with(n, Vec::new);
+    b.rewards.clear();
     for i in 0..n {
         let (s, a) = (traj.states[i], traj.actions[i]);
         let (s2, a2) = pairing(traj, i);
-        b.phi.push(features.phi(s, a).iter().map(|&x| T::from_f64(x)).collect());
-        b.phi_next.push(features.phi(s2, a2).iter().map(|&x| T::from_f64(x)).collect());
+        b.phi[i].clear();
+        b.phi[i].extend(features.phi(s, a).iter().map(|&x| T::from_f64(x)));
+        b.phi_next[i].clear();
+        b.phi_next[i].extend(features.phi(s2, a2).iter().map(|&x| T::from_f64(x)));
         b.rewards.push(T::from_f64(traj.rewards[i]));
     }
-    b
 }

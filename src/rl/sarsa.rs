@@ -13,9 +13,16 @@ pub fn td_errors<T: Scalar>(b: &TransitionBatch<T>, w: &[T]) -> Vec<T> {
     (0..b.len()).map(|i| td_error(b, w, i)).collect()
 }
 
-/// `δ_i(w) = r_{i+1} + γ wᵀφ⁺_i - wᵀφ_i`.
+/// `δ_i(w) = r_{i+1} + γ wᵀφ⁺_i - wᵀφ_i`. The two inner products are summed in one pass, each
+/// in the order of `linalg::dot` (so bit for bit `dot(w, φ⁺_i)` and `dot(w, φ_i)` in `f64`): two
+/// independent sums that overlap instead of one waiting on the other.
 fn td_error<T: Scalar>(b: &TransitionBatch<T>, w: &[T], i: usize) -> T {
-    b.rewards[i].clone() + b.gamma.clone() * dot(w, &b.phi_next[i]) - dot(w, &b.phi[i])
+    let (mut q_next, mut q) = (T::zero(), T::zero());
+    for ((wk, pn), p) in w.iter().zip(&b.phi_next[i]).zip(&b.phi[i]) {
+        q_next.add_mul(wk, pn);
+        q.add_mul(wk, p);
+    }
+    b.rewards[i].clone() + b.gamma.clone() * q_next - q
 }
 
 /// One batch semi-gradient SARSA step.

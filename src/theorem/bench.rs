@@ -9,9 +9,12 @@
 //! rebuilds the weights per evaluation (a fresh `α` and `c` per point) to show that cost.
 //!
 //! - `sarsa-paper` (`f64`): sample the MDP (`|S| = 9, |A| = 4, γ = 0.5`, Dirichlet rows), the
-//!   features (`d = 36`) and `w`, roll out the ε-greedy window (`n = 20`), build the prompt, the
-//!   readout column by [`LsaReadout`] (sparse weights, `V (H (Hᵀ (P h_n)))`), batch SARSA, compare
-//!   to `sarsa_tol`. Per-thread workspaces: no allocation per instance.
+//!   features (`d = 36`) and `w`, roll out the ε-greedy window (`n = 20`); then, each side
+//!   reading the raw trajectory itself as `verify` does, the prompt built straight from it into
+//!   the readout's buffer ([`sarsa_prompt_from_trajectory_into`]) and the readout column by
+//!   [`LsaReadout`] (sparse weights, `V (H (Hᵀ (P h_n)))`), and the reference's own pairing
+//!   (`rl::pairing::transitions`) and batch SARSA; compare to `sarsa_tol`. Per-thread workspaces:
+//!   no allocation per instance (`tests::sarsa_paper_allocates_nothing_per_instance`).
 //! - `sarsa-paper-full-block` (`f64`): the same, the readout taken from the full block
 //!   [`lsa_block`] (the checked reference of the fast path).
 //! - `sarsa-paper-field`: one Schwartz–Zippel evaluation at the paper shape over `F_p`: every
@@ -29,7 +32,9 @@
 //! and max over the repetitions and the machine's load average (other processes share it).
 
 use crate::attention::linear::{lsa_block, LsaReadout, LsaScratch};
-use crate::attention::prompt::{parameter_readout, sarsa_prompt, sarsa_prompt_into};
+use crate::attention::prompt::{
+    next_pair as prompt_next_pair, parameter_readout, sarsa_prompt_from_trajectory_into, sarsa_prompt_into,
+};
 use crate::construction::sarsa::{p_star, v_star, Shape};
 use crate::error::InputError;
 use crate::linalg::Mat;
@@ -39,15 +44,15 @@ use crate::mdp::generators::{random_tabular, random_tabular_into, PAPER};
 use crate::mdp::policy::TabularPolicy;
 use crate::mdp::rollout::{rollout_from_initial_into, Trajectory};
 use crate::mdp::Mdp;
+use crate::rl::pairing::{next_pair as rl_next_pair, transitions_into};
 use crate::rl::sarsa::batch_sarsa_into;
-use crate::rng::{case_rng, Rng};
+use crate::rng::{case_rng, fill_uniform, Rng};
 use crate::scalar::field::{with_prime, FieldRun, PrimeField};
 use crate::scalar::Scalar;
 use crate::theorem::common::{max_abs_diff, C_VALUES};
 use crate::theorem::linear_td::{reference, transformer, Variant};
 use crate::theorem::sarsa::sarsa_tol;
 use num_rational::BigRational;
-use rand::Rng as _;
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -103,7 +108,7 @@ impl<T: Scalar> Default for Work<T> {
 
 impl<T: Scalar> Work<T> {
     /// Draw the paper-preset instance `k` in `f64` (the same draws as `verify`'s generators:
-    /// MDP, features, `w ~ Unif(-1,1)^d`, ε-greedy window from `p0`) and read it into `T`.
+    /// MDP, features, `w ~ Unif(-1,1)^d`, ε-greedy window from `p0`) and read `w` into `T`.
     fn draw_instance(&mut self, k: u64) {
         let mut rng = case_rng(0, "bench-sarsa-paper", k);
         let p = PAPER;
@@ -113,29 +118,55 @@ impl<T: Scalar> Work<T> {
         }
         let mdp = self.mdp.as_ref().expect("drawn above");
         self.features.random_into(&mut rng, p.n_states, p.n_actions, p.d);
-        self.w.clear();
-        self.w.extend((0..p.d).map(|_| rng.random_range(-1.0..1.0)));
+        self.w.resize(p.d, 0.0);
+        fill_uniform(&mut rng, -1.0, 1.0, &mut self.w); // = rng.random_range(-1.0..1.0) per entry
         self.pi.epsilon_greedy_into(&self.features, &self.w, p.epsilon);
         rollout_from_initial_into(&mut rng, mdp, &self.pi, p.n, &mut self.traj);
-        let gamma = mdp.gamma();
-        match &mut self.batch {
-            Some(b) => b.fill_from_trajectory(&self.features, &self.traj, gamma),
-            None => self.batch = Some(TransitionBatch::from_trajectory(&self.features, &self.traj, gamma)),
-        }
         self.wt.clear();
         self.wt.extend(self.w.iter().map(|&x| T::from_f64(x)));
     }
 
+    /// The reference side's input: its own reading of the raw trajectory
+    /// (`rl::pairing::transitions`, with `rl::pairing::next_pair`), into `batch`.
+    fn reference_batch(&mut self) -> &TransitionBatch<T> {
+        let gamma = self.mdp.as_ref().expect("instance drawn").gamma();
+        let b = self.batch.get_or_insert_with(|| TransitionBatch {
+            phi: Vec::new(),
+            phi_next: Vec::new(),
+            rewards: Vec::new(),
+            gamma: T::zero(),
+        });
+        transitions_into(&self.features, &self.traj, gamma, rl_next_pair, b);
+        b
+    }
+
+    /// The transformer side's prompt: its own reading of the raw trajectory (with
+    /// `attention::prompt::next_pair`) straight into `h`.
+    fn prompt(&mut self) {
+        let gamma = self.mdp.as_ref().expect("instance drawn").gamma();
+        sarsa_prompt_from_trajectory_into(&mut self.h, &self.features, &self.traj, gamma, &self.wt, prompt_next_pair);
+    }
+
     /// Transformer readout (fast path) and batch SARSA on the drawn instance, into `col` and
-    /// `reference`.
+    /// `reference`; each side reads the raw trajectory itself, as `verify` does.
     fn both_sides(&mut self, weights: &LsaReadout<T>, alpha: &T) {
-        let b = self.batch.as_ref().expect("instance drawn");
-        sarsa_prompt_into(&mut self.h, b, &self.wt);
+        self.prompt();
         weights.last_column_into(&self.h, &mut self.scratch, &mut self.col);
         let tok = 2 * self.wt.len() + 1;
         self.col.drain(..tok + 1); // the readout: the w rows after the token and the constant 1
+        self.reference_batch();
+        let b = self.batch.as_ref().expect("read above");
         batch_sarsa_into(b, &self.wt, alpha, &mut self.reference);
     }
+}
+
+/// One `sarsa-paper` instance end to end: draw instance `k`, both sides, compare to `sarsa_tol`.
+fn sarsa_paper_instance(w: &mut Work<f64>, weights: &LsaReadout<f64>, k: u64) -> bool {
+    let alpha = PAPER.alpha;
+    w.draw_instance(k);
+    w.both_sides(weights, &alpha);
+    let b = w.batch.as_ref().expect("drawn");
+    max_abs_diff(&w.col, &w.reference) <= sarsa_tol(b, &w.w, alpha, 1)
 }
 
 /// The constructed block `(cP⋆, c⁻¹V⋆)` for SARSA at dimension `d`.
@@ -297,12 +328,7 @@ pub fn run(o: &BenchOptions) -> Result<Vec<String>, InputError> {
     if wants("sarsa-paper") {
         let (pm, vm) = sarsa_weights(p.d, &p.alpha, &1.0);
         let weights = LsaReadout::new(&pm, &vm);
-        let f = |w: &mut Work<f64>, k: u64| {
-            w.draw_instance(k);
-            w.both_sides(&weights, &p.alpha);
-            let b = w.batch.as_ref().expect("drawn");
-            max_abs_diff(&w.col, &w.reference) <= sarsa_tol(b, &w.w, p.alpha, 1)
-        };
+        let f = |w: &mut Work<f64>, k: u64| sarsa_paper_instance(w, &weights, k);
         for &t in &thread_counts {
             figs.push(measure("sarsa-paper", secs, reps, t, None, &f));
         }
@@ -311,9 +337,11 @@ pub fn run(o: &BenchOptions) -> Result<Vec<String>, InputError> {
         let (pm, vm) = sarsa_weights(p.d, &p.alpha, &1.0);
         let f = |w: &mut Work<f64>, k: u64| {
             w.draw_instance(k);
-            let b = w.batch.as_ref().expect("drawn");
-            let h = lsa_block(&sarsa_prompt(b, &w.wt), &pm, &vm);
+            w.prompt();
+            let h = lsa_block(&w.h, &pm, &vm);
             let tf = parameter_readout(&h.col(h.cols() - 1), 2 * p.d + 1);
+            w.reference_batch();
+            let b = w.batch.as_ref().expect("read above");
             batch_sarsa_into(b, &w.wt, &p.alpha, &mut w.reference);
             max_abs_diff(&tf, &w.reference) <= sarsa_tol(b, &w.w, p.alpha, 1)
         };
@@ -486,4 +514,72 @@ pub fn linear_td_wb_trial(k: u64) -> bool {
         let zmax = rd.iter().flatten().chain(&rv).fold(1.0f64, |m, x| m.max(x.abs()));
         max_abs_diff(&tf.readouts, &rv) <= crate::theorem::linear_td::td_tol(d, n, &cs, zmax)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Allocations (and reallocations) made by this thread.
+        static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// The system allocator, counting per thread (tests run in parallel threads; each reads its own).
+    struct Counting;
+
+    fn count() {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+    }
+
+    // SAFETY: every call forwards to `System` with the caller's arguments unchanged; counting
+    // touches a `const`-initialized thread-local `Cell` (no allocation, no destructor).
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            count();
+            System.alloc(layout)
+        }
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            count();
+            System.alloc_zeroed(layout)
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            count();
+            System.realloc(ptr, layout, new_size)
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            System.dealloc(ptr, layout)
+        }
+    }
+
+    #[global_allocator]
+    static COUNTING: Counting = Counting;
+
+    fn allocations() -> u64 {
+        ALLOCATIONS.with(Cell::get)
+    }
+
+    /// The `sarsa-paper` hot loop (the very function the figure runs: draw, both sides, compare)
+    /// allocates nothing once its workspace has grown to the paper shape, and every instance
+    /// holds. Negative control: the allocating builders are counted (the counter can fail).
+    #[test]
+    fn sarsa_paper_allocates_nothing_per_instance() {
+        let p = PAPER;
+        let (pm, vm) = sarsa_weights(p.d, &p.alpha, &1.0);
+        let weights = LsaReadout::new(&pm, &vm);
+        let mut w = Work::<f64>::default();
+        assert!(sarsa_paper_instance(&mut w, &weights, 0)); // grows the buffers
+        let before = allocations();
+        for k in 1..300 {
+            assert!(sarsa_paper_instance(&mut w, &weights, k), "instance {k}");
+        }
+        assert_eq!(allocations() - before, 0, "allocations in 299 instances of the hot loop");
+        let before = allocations();
+        let b = w.batch.as_ref().expect("drawn");
+        let h = crate::attention::prompt::sarsa_prompt(b, &w.wt);
+        assert!(allocations() > before, "the counter sees an allocating prompt builder");
+        assert_eq!(h, w.h, "and the allocating builder built the prompt of the hot loop");
+    }
 }

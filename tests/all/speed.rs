@@ -6,13 +6,17 @@
 
 use crate::common::*;
 use icrl_proofs::attention::linear::{lsa_block, LsaReadout, LsaScratch};
-use icrl_proofs::attention::prompt::{sarsa_prompt, sarsa_prompt_into};
+use icrl_proofs::attention::prompt::{
+    context, next_pair as prompt_next_pair, sarsa_prompt, sarsa_prompt_from_trajectory_into, sarsa_prompt_into,
+};
+use icrl_proofs::construction::sarsa::{p_star, v_star, Shape};
 use icrl_proofs::linalg::Mat;
 use icrl_proofs::mdp::batch::TransitionBatch;
 use icrl_proofs::mdp::features::Features;
 use icrl_proofs::mdp::generators::{random_tabular, random_tabular_into};
 use icrl_proofs::mdp::policy::TabularPolicy;
 use icrl_proofs::mdp::rollout::{rollout_from_initial, rollout_from_initial_into, Trajectory};
+use icrl_proofs::rl::pairing::{next_pair as rl_next_pair, transitions, transitions_into};
 use icrl_proofs::rl::sarsa::{batch_sarsa, batch_sarsa_into};
 use icrl_proofs::rng::case_rng;
 use icrl_proofs::scalar::field::{Fp, FIELD_PRIMES};
@@ -149,6 +153,92 @@ fn buffer_reusing_generators_draw_the_same_instances() {
         batch_sarsa_into(&b, &w, &0.2, &mut out);
         assert_eq!(batch_sarsa(&b1, &w, &0.2), out);
         assert_eq!(r1.random::<u64>(), r2.random::<u64>(), "both streams consumed the same draws");
+    }
+}
+
+/// The mutation `a_i` for `a_{i+1}` (the wrong next action), as `tests/all/registry.rs` uses it.
+fn wrong_pair(traj: &Trajectory, i: usize) -> (usize, usize) {
+    (traj.states[i + 1], traj.actions[i])
+}
+
+/// One drawn window of `ns` states, `na` actions, `d` features, `n` transitions.
+fn window(k: u64, ns: usize, na: usize, d: usize, n: usize) -> (Features, Trajectory, Vec<f64>, f64) {
+    let mut rng = case_rng(13, "speed-window", k);
+    let mdp = random_tabular(&mut rng, ns, na, 0.5);
+    let f = Features::random(&mut rng, ns, na, d);
+    let w: Vec<f64> = (0..d).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let pi = TabularPolicy::epsilon_greedy(&f, &w, 0.1);
+    (f, rollout_from_initial(&mut rng, &mdp, &pi, n), w, mdp.gamma())
+}
+
+/// The prompt written straight from the trajectory (the bench's transformer side) is
+/// `sarsa_prompt(context(…))` entry for entry, in `f64` bit for bit and over `BigRational`,
+/// across the column block (`n` up to 70 > 32) and into a buffer of the same shape full of
+/// garbage (it is cleared) or of another shape; a wrong pairing changes it
+/// (negative control). The reference's `transitions_into` is `transitions` likewise.
+#[test]
+fn prompt_from_trajectory_is_the_prompt_of_the_context() {
+    let mut h = Mat::from_fn(3, 4, |i, j| (i * 7 + j) as f64 + 0.5);
+    let mut hq: Mat<BigRational> = Mat::zeros(0, 0);
+    let mut b: TransitionBatch<f64> =
+        TransitionBatch::from_trajectory(&Features::default(), &Trajectory::default(), 0.0);
+    for k in 0..24u64 {
+        let (ns, na, d, n) =
+            (1 + k as usize % 5, 1 + k as usize % 3, 1 + k as usize % 7, [1, 2, 20, 31, 32, 33, 70][k as usize % 7]);
+        let (f, t, w, gamma) = window(k, ns, na, d, n);
+        let want = sarsa_prompt(&context::<f64>(&f, &t, gamma, prompt_next_pair), &w);
+        if k % 2 == 1 {
+            // Same shape, every entry garbage: all must be overwritten.
+            h = Mat::from_fn(want.rows(), want.cols(), |i, j| f64::NAN + (i + j) as f64);
+        }
+        sarsa_prompt_from_trajectory_into(&mut h, &f, &t, gamma, &w, prompt_next_pair);
+        assert!(h.as_slice().iter().zip(want.as_slice()).all(|(x, y)| x.to_bits() == y.to_bits()), "case {k}");
+        assert_eq!((h.rows(), h.cols()), (want.rows(), want.cols()));
+        if k < 8 {
+            let wq = q(&w);
+            sarsa_prompt_from_trajectory_into(&mut hq, &f, &t, gamma, &wq, prompt_next_pair);
+            assert_eq!(hq, sarsa_prompt(&context::<BigRational>(&f, &t, gamma, prompt_next_pair), &wq), "exact {k}");
+        }
+        transitions_into(&f, &t, gamma, rl_next_pair, &mut b);
+        assert_eq!(b, transitions::<f64>(&f, &t, gamma, rl_next_pair), "reference batch {k}");
+        // Negative control: the wrong next action (wherever it differs) is seen.
+        if (0..n).any(|i| t.actions[i] != t.actions[i + 1]) {
+            let mut bad = Mat::zeros(0, 0);
+            sarsa_prompt_from_trajectory_into(&mut bad, &f, &t, gamma, &w, wrong_pair);
+            assert_ne!(bad, want, "case {k}: a wrong pairing must change the prompt");
+        }
+    }
+}
+
+/// The bench's fast path end to end — the prompt straight from the trajectory, the prepared
+/// readout `V (H (Hᵀ (P h_n)))` of the constructed `(cP⋆, c⁻¹V⋆)` — equals the full block
+/// `lsa_block` on `sarsa_prompt(context(…))` and one batch SARSA step on the reference's own
+/// reading, **exactly** over `BigRational` and `F_p` on sampled windows (every `c` of the
+/// checks); a perturbed `V⋆` entry (in a row the readout reads) breaks the equality (negative
+/// control).
+#[test]
+fn fast_path_from_trajectory_equals_full_block_and_sarsa_exactly() {
+    fn check<T: Scalar>(k: u64, alpha: &T, c: &T) {
+        let (d, n) = (1 + k as usize % 6, 1 + k as usize % 9);
+        let (f, t, w, gamma) = window(100 + k, 3, 2, d, n);
+        let wt: Vec<T> = w.iter().map(|&x| T::from_f64(x)).collect();
+        let s = Shape::sarsa(d);
+        let (p, v) = (p_star(s, c), v_star(s, alpha, &T::zero(), c));
+        let mut h = Mat::zeros(0, 0);
+        sarsa_prompt_from_trajectory_into(&mut h, &f, &t, gamma, &wt, prompt_next_pair);
+        let fast = readout(&h, &p, &v);
+        let full = last_col(&lsa_block(&sarsa_prompt(&context::<T>(&f, &t, gamma, prompt_next_pair), &wt), &p, &v));
+        assert!(fast == full, "{}: fast readout = full block, case {k}", T::NAME);
+        let reference = batch_sarsa(&transitions::<T>(&f, &t, gamma, rl_next_pair), &wt, alpha);
+        assert!(fast[2 * d + 2..] == reference[..], "{}: readout = SARSA, case {k}", T::NAME);
+        let mut v2 = v.clone();
+        v2[(2 * d + 2, 0)] = v2[(2 * d + 2, 0)].clone() + T::from_ratio(1, 3);
+        assert!(readout(&h, &p, &v2) != full, "{}: a perturbed V⋆ must change the readout, case {k}", T::NAME);
+    }
+    for k in 0..12u64 {
+        let (cn, cd) = icrl_proofs::theorem::common::C_VALUES[k as usize % 6];
+        check::<BigRational>(k, &BigRational::from_ratio(1, 5), &BigRational::from_ratio(cn, cd));
+        check::<F3>(k, &F3::from_ratio(1, 5), &F3::from_ratio(cn, cd));
     }
 }
 
