@@ -703,9 +703,8 @@ fn verify(a: VerifyArgs) -> Result<i32, InputError> {
         (Some(_), true, _) | (Some(_), _, true) => {
             return Err(InputError::new("--arith", "give either --arith or its alias --exact / --f64, not both"))
         }
-        (Some(v), _, _) => ArithFilter::parse(v).ok_or_else(|| {
-            InputError::new("--arith", format!("{v:?} is not one of exact, f64, field, all"))
-        })?,
+        (Some(v), _, _) => ArithFilter::parse(v)
+            .ok_or_else(|| InputError::new("--arith", format!("{v:?} is not one of exact, f64, field, all")))?,
         (None, true, _) => ArithFilter::ExactOnly,
         (None, _, true) => ArithFilter::F64Only,
         (None, false, false) => ArithFilter::Both,

@@ -279,14 +279,8 @@ pub fn run_shard(theorems: &[TheoremSpec], cfg: &VerifyConfig, shard: Option<Sha
         indicatif::ProgressBar::hidden()
     };
     let field = crate::scalar::modular::run_prime(cfg.seed);
-    let ctx = CheckCtx {
-        arith: cfg.arith,
-        sabotage: cfg.sabotage,
-        want_instance: false,
-        sides: cfg.sides,
-        case: 0,
-        field,
-    };
+    let ctx =
+        CheckCtx { arith: cfg.arith, sabotage: cfg.sabotage, want_instance: false, sides: cfg.sides, case: 0, field };
     let mut rows = Vec::new();
     let mut failures = Vec::new();
     let mut accs = Vec::new();
@@ -845,7 +839,9 @@ fn certificate(r: &Row) -> String {
         (Some(b), Some(d), Some(m), Some(range)) if r.holds => {
             format!("P(false) ≤ 10^{:.0} per shape ({m} shapes {range}, deg ≤ {d})", b.ceil())
         }
-        (Some(b), Some(d), Some(m), None) if r.holds => format!("P(false) ≤ 10^{b:.0} per shape ({m} shapes, deg ≤ {d})"),
+        (Some(b), Some(d), Some(m), None) if r.holds => {
+            format!("P(false) ≤ 10^{b:.0} per shape ({m} shapes, deg ≤ {d})")
+        }
         _ => String::new(),
     }
 }

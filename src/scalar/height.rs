@@ -182,8 +182,8 @@ impl Height {
         if self.deg.0.is_none() {
             return f64::NEG_INFINITY;
         }
-        let den: f64 = self.den.iter().zip(DEN_PRIMES).map(|(&k, p)| k as f64 * (p as f64).log2()).sum::<f64>()
-            + self.den_other;
+        let den: f64 =
+            self.den.iter().zip(DEN_PRIMES).map(|(&k, p)| k as f64 * (p as f64).log2()).sum::<f64>() + self.den_other;
         let s = self.l1.log2() + den;
         if s.is_finite() {
             s + 1e-9 * s.abs().max(1.0) // far above the rounding of the sum above
@@ -356,7 +356,10 @@ impl Scalar for Height {
 pub fn difference_bound(tf: &[Height], rf: &[Height]) -> (u32, f64) {
     assert_eq!(tf.len(), rf.len(), "difference_bound: the two sides have different lengths");
     tf.iter().zip(rf).map(|(a, b)| *a - *b).filter(|d| !d.is_zero()).fold((0, f64::NEG_INFINITY), |(g, h), d| {
-        (g.max(d.degree().unwrap_or(0)), if d.log2_height() > h || d.log2_height().is_nan() { d.log2_height() } else { h })
+        (
+            g.max(d.degree().unwrap_or(0)),
+            if d.log2_height() > h || d.log2_height().is_nan() { d.log2_height() } else { h },
+        )
     })
 }
 
@@ -427,13 +430,21 @@ mod tests {
             for _ in 0..rng.random_range(1..6) {
                 let (a, b) = (rng.random_range(-9i64..=9), rng.random_range(1i64..=12));
                 // factor (x · a/b + 1/b)
-                let f = vec![BigRational::new(BigInt::from(1), BigInt::from(b)), BigRational::new(BigInt::from(a), BigInt::from(b))];
+                let f = vec![
+                    BigRational::new(BigInt::from(1), BigInt::from(b)),
+                    BigRational::new(BigInt::from(a), BigInt::from(b)),
+                ];
                 model = mul(&model, &f);
                 den *= BigInt::from(b);
                 bound = bound * (Height::var() * Height::from_ratio(a, b) + Height::from_ratio(1, b));
             }
-            let hmax = model.iter().map(|c| num_traits::Signed::abs(&(c * BigRational::from_integer(den.clone())))).max().unwrap();
-            let true_h = if hmax.is_zero() { f64::NEG_INFINITY } else { num_traits::ToPrimitive::to_f64(&hmax).unwrap().log2() };
+            let hmax = model
+                .iter()
+                .map(|c| num_traits::Signed::abs(&(c * BigRational::from_integer(den.clone()))))
+                .max()
+                .unwrap();
+            let true_h =
+                if hmax.is_zero() { f64::NEG_INFINITY } else { num_traits::ToPrimitive::to_f64(&hmax).unwrap().log2() };
             assert!(true_h <= h(&bound) + 1e-9, "true log2 H {true_h} > bound {}", h(&bound));
         }
     }

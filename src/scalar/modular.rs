@@ -378,7 +378,8 @@ mod tests {
             assert_eq!(is_prime(n), trial(n), "n = {n}");
         }
         // Strong pseudoprimes to many small bases (negative controls): composite.
-        for n in [3_215_031_751u64, 2_152_302_898_747, 3_474_749_660_383, 341_550_071_728_321, 3_825_123_056_546_413_051]
+        for n in
+            [3_215_031_751u64, 2_152_302_898_747, 3_474_749_660_383, 341_550_071_728_321, 3_825_123_056_546_413_051]
         {
             assert!(!is_prime(n), "{n} is composite");
         }
@@ -432,7 +433,10 @@ mod tests {
                     }
                 }
                 assert_eq!(Fr::from_f64(0.375), Fr::from_ratio(3, 8));
-                assert_eq!(Fr::from_f64(-2f64.powi(-1074)) * Fr::from_f64(2f64.powi(1074 - 1023)), Fr::from_f64(-2f64.powi(-1023)));
+                assert_eq!(
+                    Fr::from_f64(-2f64.powi(-1074)) * Fr::from_f64(2f64.powi(1074 - 1023)),
+                    Fr::from_f64(-2f64.powi(-1023))
+                );
                 assert_eq!(Fr::try_from_ratio(1, p as i64), None);
                 assert_eq!(Fr::from_i128(-1).to_f64(), -1.0);
             });

@@ -533,7 +533,11 @@ pub fn field_shapes() -> Vec<crate::theorem::FieldShape> {
 pub struct EquivalenceSides;
 
 impl FieldSides for EquivalenceSides {
-    fn sides<T: Scalar>(s: &crate::theorem::FieldShape, free: &mut dyn FnMut() -> T, sabotage: bool) -> (Vec<T>, Vec<T>) {
+    fn sides<T: Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>) {
         let b = free_batch(free, s.d, s.n);
         let psi: Vec<Vec<T>> = (0..s.n).map(|_| free_vec(free, s.dp)).collect();
         let (w, lambda) = (free_vec(free, s.d), free_vec(free, s.dp));

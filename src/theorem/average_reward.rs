@@ -166,7 +166,11 @@ pub fn field_shapes() -> Vec<crate::theorem::FieldShape> {
 pub struct Sides;
 
 impl FieldSides for Sides {
-    fn sides<T: Scalar>(s: &crate::theorem::FieldShape, free: &mut dyn FnMut() -> T, sabotage: bool) -> (Vec<T>, Vec<T>) {
+    fn sides<T: Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>) {
         let b = free_batch(free, s.d, s.n);
         let phi_q = free_vec(free, s.d);
         let cs: Vec<Mat<T>> = (0..s.layers).map(|_| Mat::from_fn(s.d, s.d, |_, _| free())).collect();

@@ -331,7 +331,13 @@ pub fn field_bound<S: FieldSides>(shape: &crate::theorem::FieldShape, sabotage: 
 }
 
 /// Every combination of the given sizes, `d` outermost: the grids the field tiers list.
-pub fn shape_grid(ds: &[usize], dps: &[usize], ns: &[usize], ls: &[usize], cs: &[(i64, i64)]) -> Vec<crate::theorem::FieldShape> {
+pub fn shape_grid(
+    ds: &[usize],
+    dps: &[usize],
+    ns: &[usize],
+    ls: &[usize],
+    cs: &[(i64, i64)],
+) -> Vec<crate::theorem::FieldShape> {
     let mut v = Vec::new();
     let mut i = 0usize;
     for &d in ds {

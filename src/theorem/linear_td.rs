@@ -685,17 +685,29 @@ pub struct LambdaSides;
 pub struct ResidualSides;
 
 impl FieldSides for Td0Sides {
-    fn sides<T: Scalar>(s: &crate::theorem::FieldShape, free: &mut dyn FnMut() -> T, sabotage: bool) -> (Vec<T>, Vec<T>) {
+    fn sides<T: Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>) {
         variant_sides(Variant::Td0, s, free, sabotage)
     }
 }
 impl FieldSides for LambdaSides {
-    fn sides<T: Scalar>(s: &crate::theorem::FieldShape, free: &mut dyn FnMut() -> T, sabotage: bool) -> (Vec<T>, Vec<T>) {
+    fn sides<T: Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>) {
         variant_sides(Variant::Lambda, s, free, sabotage)
     }
 }
 impl FieldSides for ResidualSides {
-    fn sides<T: Scalar>(s: &crate::theorem::FieldShape, free: &mut dyn FnMut() -> T, sabotage: bool) -> (Vec<T>, Vec<T>) {
+    fn sides<T: Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>) {
         variant_sides(Variant::Residual, s, free, sabotage)
     }
 }

@@ -538,7 +538,13 @@ fn check_output_independence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
         let b = transformer_readout(&bq, &wq, &pp.to_exact(), &vp.to_exact());
         res.measurements.push(Measurement::exact("readout, perturbed vs constructed", a == b, max_abs_diff(&a, &b)));
     }
-    field_case::<IndependenceSides>(&mut res, rng, ctx, &INDEPENDENCE_FIELD, "readout, free perturbation vs constructed");
+    field_case::<IndependenceSides>(
+        &mut res,
+        rng,
+        ctx,
+        &INDEPENDENCE_FIELD,
+        "readout, free perturbation vs constructed",
+    );
     res
 }
 
@@ -689,7 +695,11 @@ pub fn equivalence_shapes() -> Vec<crate::theorem::FieldShape> {
 pub struct EquivalenceSides;
 
 impl FieldSides for EquivalenceSides {
-    fn sides<T: Scalar>(s: &crate::theorem::FieldShape, free: &mut dyn FnMut() -> T, sabotage: bool) -> (Vec<T>, Vec<T>) {
+    fn sides<T: Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>) {
         let b = free_batch(free, s.d, s.n);
         let w = free_vec(free, s.d);
         let alpha = free();
@@ -700,11 +710,8 @@ impl FieldSides for EquivalenceSides {
 }
 
 /// The field tier of `sarsa-equivalence` (2 draws per shape: 864 cases).
-pub static EQUIVALENCE_FIELD: crate::theorem::FieldTier = crate::theorem::FieldTier {
-    shapes: equivalence_shapes,
-    draws: 2,
-    bound: field_bound::<EquivalenceSides>,
-};
+pub static EQUIVALENCE_FIELD: crate::theorem::FieldTier =
+    crate::theorem::FieldTier { shapes: equivalence_shapes, draws: 2, bound: field_bound::<EquivalenceSides> };
 
 /// The listed shapes of `sarsa-stacking`: `d ∈ {1, 2, 3, 4, 6, 9, 12, 18, 24, 36}` ×
 /// `n ∈ {1, 2, 4, 8, 16, 20}` × `L ∈ {1, 2, 3, 5, 8}`, `c` cycling through [`C_VALUES`].
@@ -717,7 +724,11 @@ pub fn stacking_shapes() -> Vec<crate::theorem::FieldShape> {
 pub struct StackingSides;
 
 impl FieldSides for StackingSides {
-    fn sides<T: Scalar>(s: &crate::theorem::FieldShape, free: &mut dyn FnMut() -> T, sabotage: bool) -> (Vec<T>, Vec<T>) {
+    fn sides<T: Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>) {
         let b = free_batch(free, s.d, s.n);
         let w = free_vec(free, s.d);
         let alpha = free();
@@ -752,7 +763,11 @@ fn independence_shapes() -> Vec<crate::theorem::FieldShape> {
 pub struct ReadoutSides;
 
 impl FieldSides for ReadoutSides {
-    fn sides<T: Scalar>(s: &crate::theorem::FieldShape, free: &mut dyn FnMut() -> T, sabotage: bool) -> (Vec<T>, Vec<T>) {
+    fn sides<T: Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>) {
         let dd = 3 * s.d + 2;
         let b = free_batch(free, s.d, s.n);
         let w = free_vec(free, s.d);
@@ -776,7 +791,11 @@ pub static READOUT_FIELD: crate::theorem::FieldTier =
 pub struct IndependenceSides;
 
 impl FieldSides for IndependenceSides {
-    fn sides<T: Scalar>(s: &crate::theorem::FieldShape, free: &mut dyn FnMut() -> T, sabotage: bool) -> (Vec<T>, Vec<T>) {
+    fn sides<T: Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>) {
         let b = free_batch(free, s.d, s.n);
         let w = free_vec(free, s.d);
         let alpha = free();

@@ -253,7 +253,8 @@ fn a_mutated_pairing_on_either_side_fails_verify() {
             };
             let rep = run(&specs, &cfg);
             // The field rows draw free prompts (no trajectory, so no pairing): not affected.
-            let read_trajectory = |r: &&icrl_proofs::verify::Row| r.arithmetic != icrl_proofs::theorem::Arithmetic::Field;
+            let read_trajectory =
+                |r: &&icrl_proofs::verify::Row| r.arithmetic != icrl_proofs::theorem::Arithmetic::Field;
             for row in rep.rows.iter().filter(read_trajectory) {
                 assert!(!row.holds, "{} {:?} holds under a mutated pairing", row.theorem, row.arithmetic);
             }
