@@ -266,7 +266,11 @@ pub fn run_shard(theorems: &[TheoremSpec], cfg: &VerifyConfig, shard: Option<Sha
             None => (0..cases_of(t, cfg)).filter(|&k| shard.map_or(true, |s| s.owns(t.id, k))).collect(),
         }
     };
-    let total: u64 = theorems.iter().map(|t| indices_of(t).len() as u64).sum();
+    let total: u64 = theorems
+        .iter()
+        .filter(|t| cfg.arith != ArithFilter::FieldOnly || t.field.is_some())
+        .map(|t| indices_of(t).len() as u64)
+        .sum();
     let bar = if cfg.progress {
         let b = indicatif::ProgressBar::new(total);
         b.set_style(
@@ -285,6 +289,10 @@ pub fn run_shard(theorems: &[TheoremSpec], cfg: &VerifyConfig, shard: Option<Sha
     let mut failures = Vec::new();
     let mut accs = Vec::new();
     for t in theorems {
+        // `--arith field` runs the theorems that have field certificates (the others have none).
+        if cfg.arith == ArithFilter::FieldOnly && t.field.is_none() {
+            continue;
+        }
         bar.set_message(t.id);
         let indices = indices_of(t);
         let results: Vec<(u64, CaseResult)> = indices

@@ -296,6 +296,7 @@ impl Div for Height {
     type Output = Self;
     /// # Panics
     /// On division by the zero polynomial or by a non-constant.
+    #[allow(clippy::suspicious_arithmetic_impl)] // f / (a/b) = f · (b/a)
     fn div(self, rhs: Self) -> Self {
         match (rhs.deg.0, rhs.konst) {
             (None, _) => panic!("Height: division by zero"),
