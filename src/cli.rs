@@ -419,12 +419,20 @@ struct VerifyArgs {
     /// Base seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Exact (rational) checks only.
+    /// Exact (rational) checks only (= `--arith exact`).
     #[arg(long, conflicts_with = "f64")]
     exact: bool,
-    /// `f64` checks only.
+    /// `f64` checks only (= `--arith f64`).
     #[arg(long = "f64")]
     f64: bool,
+    /// Arithmetics to run: `exact` (BigRational), `f64`, `field` (the prime-field certificates)
+    /// or `all` (the default).
+    #[arg(long, value_name = "exact|f64|field|all")]
+    arith: Option<String>,
+    /// After the table, print every field row's per-shape certificates (draws, degree, log₂ H,
+    /// the two terms and the bound); `--format json` always lists them (`field_shapes`).
+    #[arg(long)]
+    certificates: bool,
     /// Output format: `table` (plain text), `markdown` (a GFM table with a legend), `latex` (a
     /// `tabular` with a legend), `json` (JSON Lines: one object per row, failures, a summary).
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -467,6 +475,9 @@ struct MergeArgs {
     /// For `icrl search --shard` lines: replace an existing fixture file.
     #[arg(long)]
     force: bool,
+    /// As `icrl verify --certificates`.
+    #[arg(long)]
+    certificates: bool,
 }
 
 #[derive(Args, Debug)]
@@ -704,16 +715,20 @@ fn verify(a: VerifyArgs) -> Result<i32, InputError> {
     if a.cases == Some(0) {
         return Err(InputError::new("--cases", "must be at least 1"));
     }
+    let arith = match (&a.arith, a.exact, a.f64) {
+        (Some(_), true, _) | (Some(_), _, true) => {
+            return Err(InputError::new("--arith", "give either --arith or its alias --exact / --f64, not both"))
+        }
+        (Some(v), _, _) => ArithFilter::parse(v)
+            .ok_or_else(|| InputError::new("--arith", format!("{v:?} is not one of exact, f64, field, all")))?,
+        (None, true, _) => ArithFilter::ExactOnly,
+        (None, _, true) => ArithFilter::F64Only,
+        (None, false, false) => ArithFilter::Both,
+    };
     let cfg = crate::verify::VerifyConfig {
         cases: a.cases,
         seed: a.seed,
-        arith: if a.exact {
-            ArithFilter::ExactOnly
-        } else if a.f64 {
-            ArithFilter::F64Only
-        } else {
-            ArithFilter::Both
-        },
+        arith,
         sabotage: a.sabotage,
         only_case: a.case,
         progress: std::io::stderr().is_terminal() && format == Format::Table,
@@ -723,7 +738,11 @@ fn verify(a: VerifyArgs) -> Result<i32, InputError> {
     let (report, accs) = crate::verify::run_shard(&ts, &cfg, a.shard);
     let mut printed = crate::verify::Printed::of(&report, t0.elapsed().as_secs_f64());
     printed.shard = a.shard.map(|s| (s, crate::merge::state_line(s, &cfg, &accs)));
-    Ok(print_run(&printed, format))
+    let code = print_run(&printed, format);
+    if a.certificates && format == Format::Table {
+        let _ = out().write_all(crate::verify::certificates_of(&printed.rows).as_bytes());
+    }
+    Ok(code)
 }
 
 fn verify_format(f: Format) -> crate::verify::Format {
@@ -760,7 +779,11 @@ fn merge(a: MergeArgs) -> Result<i32, InputError> {
     let format = if a.json { Format::Json } else { a.format };
     let files = a.files.iter().map(|p| crate::merge::read(p)).collect::<Result<Vec<_>, _>>()?;
     let printed = crate::merge::merge(&files)?;
-    Ok(print_run(&printed, format))
+    let code = print_run(&printed, format);
+    if a.certificates && format == Format::Table {
+        let _ = out().write_all(crate::verify::certificates_of(&printed.rows).as_bytes());
+    }
+    Ok(code)
 }
 
 fn check(a: CheckArgs) -> Result<i32, InputError> {
@@ -849,11 +872,15 @@ fn print_search(
 
 /// `icrl merge` of `icrl search --shard K/N` lines: what the unsharded search prints and writes.
 fn merge_search(a: MergeArgs) -> Result<i32, InputError> {
-    if a.json || a.format != Format::Table {
-        return Err(InputError::new(
-            if a.json { "--json" } else { "--format" },
-            "a merge of search shards prints what `icrl search` prints",
-        ));
+    if a.json || a.format != Format::Table || a.certificates {
+        let flag = if a.json {
+            "--json"
+        } else if a.certificates {
+            "--certificates"
+        } else {
+            "--format"
+        };
+        return Err(InputError::new(flag, "a merge of search shards prints what `icrl search` prints"));
     }
     let files = a
         .files

@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The version of the shard line's layout.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// The largest file `merge` reads, checked before reading: a shard of the default run is about
 /// 32 KB, and a failing shard adds one instance per theorem (kilobytes each).
@@ -56,7 +56,7 @@ pub struct State {
     pub count: u64,
     /// Seed of the run.
     pub seed: u64,
-    /// `both`, `exact` (`--exact`) or `f64` (`--f64`).
+    /// `all`, `exact`, `f64` or `field` (`--arith`).
     pub arithmetic: String,
     /// `--sabotage`.
     pub sabotage: bool,
@@ -107,6 +107,9 @@ pub struct FailureState {
     pub kind: CheckKind,
     /// Whether it is a negative control.
     pub control: bool,
+    /// The listed shape of a field draw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_shape: Option<String>,
     /// The replay command.
     pub replay: String,
     /// What to suspect.
@@ -116,11 +119,7 @@ pub struct FailureState {
 }
 
 fn arith_filter_name(a: ArithFilter) -> &'static str {
-    match a {
-        ArithFilter::Both => "both",
-        ArithFilter::ExactOnly => "exact",
-        ArithFilter::F64Only => "f64",
-    }
+    a.name()
 }
 
 /// The shard line `verify --shard K/N --json` prints for `accs` (from `verify::run_shard`).
@@ -145,6 +144,7 @@ pub fn state_line(shard: Shard, cfg: &VerifyConfig, accs: &[TheoremAcc]) -> Stri
                     holds: p.measurement.holds,
                     kind: p.measurement.kind,
                     control: p.measurement.control,
+                    field_shape: p.measurement.field_shape,
                     replay: p.replay,
                     suspect: p.suspect,
                     instance: p.instance,
@@ -178,6 +178,7 @@ fn printed_failure(seed: u64, id: &str, f: &FailureState) -> PrintedFailure {
             holds: f.holds,
             kind: f.kind,
             control: f.control,
+            field_shape: f.field_shape.clone(),
         },
         replay: f.replay.clone(),
         suspect: f.suspect.clone(),
@@ -332,6 +333,12 @@ fn combine_rows(parts: &[&RowAcc]) -> RowAcc {
         for (shape, n) in &p.shapes {
             *acc.shapes.entry(shape.clone()).or_default() += n;
         }
+        // Bounds are functions of the shape (and the run's sabotage flag): each shard computed
+        // the same value for a shape they share.
+        for (shape, b) in &p.bounds {
+            acc.bounds.insert(shape.clone(), *b);
+        }
+        acc.prime = acc.prime.or(p.prime);
         if let Some(ff) = &p.first_failure {
             if acc.first_failure.as_ref().map_or(true, |a: &FirstFailure| ff.case < a.case) {
                 acc.first_failure = Some(ff.clone());
@@ -405,7 +412,7 @@ pub fn merge(files: &[ShardFile]) -> Result<Printed, InputError> {
     let mut failures = Vec::new();
     for (i, t) in s0.theorems.iter().enumerate() {
         let mut accs = Vec::new();
-        for arith in [Arithmetic::Exact, Arithmetic::F64] {
+        for arith in Arithmetic::ALL {
             let parts: Vec<&RowAcc> =
                 shards.iter().filter_map(|f| f.state.theorems[i].rows.iter().find(|r| r.arithmetic == arith)).collect();
             if !parts.is_empty() {

@@ -12,6 +12,8 @@
 pub mod degree;
 pub mod errbound;
 pub mod field;
+pub mod height;
+pub mod modular;
 
 use num_bigint::BigInt;
 use num_rational::BigRational;

@@ -15,7 +15,9 @@
 
 use crate::rng::case_rng;
 use crate::scalar::grid;
-use crate::theorem::{ArithFilter, Arithmetic, CaseResult, CheckCtx, CheckKind, Measurement, TheoremSpec};
+use crate::theorem::{
+    ArithFilter, Arithmetic, CaseResult, CheckCtx, CheckKind, FieldShape, Measurement, ShapeBound, TheoremSpec,
+};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -81,6 +83,89 @@ pub struct Row {
     pub sz_shapes: Option<u64>,
     /// Fewest grid draws of any one shape.
     pub sz_min_draws: Option<u64>,
+    /// Field rows: the run's prime `p` (drawn from the seed, uniform over the primes in
+    /// `(2^61, 2^62)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_prime: Option<u64>,
+    /// Field rows: the largest size of each kind over the shapes drawn (`d≤36 n≤64 L≤40`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sz_range: Option<String>,
+    /// Field rows: every shape drawn, with its draws, degree, height and bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_shapes: Option<Vec<ShapeCert>>,
+}
+
+/// The certificate of one listed shape of a field row: `P(a false identity passes every draw of
+/// this shape) ≤ term1 + 10^log10_term2`, `term1 = ⌊log₂ H / 61⌋ / N` over the uniform prime
+/// (`N ≥ 2^55.1` primes in `(2^61, 2^62)`; 0 when `H < 2^61`), `term2 = (deg/p)^draws`
+/// (`proofs/README.md`, "Certificates over a prime field").
+#[derive(Clone, Debug, Serialize)]
+pub struct ShapeCert {
+    /// The shape's label (`d=36 n=64 L=40`).
+    pub shape: String,
+    /// Draws of this shape.
+    pub draws: u64,
+    /// Degree bound of the difference, computed on the weights used (`scalar::height`).
+    pub deg: u32,
+    /// Upper bound on `log₂ H`; `null` when the computed difference is the zero polynomial
+    /// (term 1 is then 0) or when no bound could be computed (term 1 is then 1).
+    pub log2_height: Option<f64>,
+    /// Term 1: the probability that the prime divides every coefficient of a nonzero difference.
+    pub term1: f64,
+    /// `log10` of term 2, `(deg/p)^draws`.
+    pub log10_term2: f64,
+    /// `log10` of the bound `term1 + term2`, rounded up to the next integer in the table.
+    pub log10_bound: f64,
+}
+
+impl ShapeCert {
+    /// The certificate of a shape drawn `draws` times over `F_p` with this bound.
+    pub fn new(shape: &str, draws: u64, b: Option<&ShapeBound>, p: u64) -> ShapeCert {
+        let (deg, log2_h) = b.map_or((u32::MAX, f64::INFINITY), |b| (b.deg, b.log2_h));
+        let log10_term2 = draws as f64 * ((deg.max(1) as f64).log10() - (p as f64).log10());
+        let term1 = if log2_h < 61.0 {
+            0.0
+        } else if log2_h.is_finite() {
+            (log2_h / 61.0).floor() * 2f64.powf(-crate::scalar::modular::log2_prime_count_lower())
+        } else {
+            1.0
+        };
+        let log10_bound = if term1 == 0.0 {
+            log10_term2
+        } else {
+            let a = term1.log10();
+            let (hi, lo) = if a > log10_term2 { (a, log10_term2) } else { (log10_term2, a) };
+            hi + (1.0 + 10f64.powf(lo - hi)).log10()
+        };
+        ShapeCert {
+            shape: shape.to_string(),
+            draws,
+            deg,
+            log2_height: log2_h.is_finite().then_some(log2_h),
+            term1,
+            log10_term2,
+            log10_bound: log10_bound.min(0.0),
+        }
+    }
+}
+
+/// `d≤36 n≤64 L≤40`: the largest value of each `key=integer` token over the labels, in the
+/// order the keys first appear.
+fn shape_range<'a>(labels: impl Iterator<Item = &'a String>) -> String {
+    let mut keys: Vec<(String, u64)> = Vec::new();
+    for l in labels {
+        for tok in l.split(' ') {
+            if let Some((k, v)) = tok.split_once('=') {
+                if let Ok(v) = v.parse::<u64>() {
+                    match keys.iter_mut().find(|(kk, _)| kk == k) {
+                        Some(e) => e.1 = e.1.max(v),
+                        None => keys.push((k.to_string(), v)),
+                    }
+                }
+            }
+        }
+    }
+    keys.iter().map(|(k, v)| format!("{k}≤{v}")).collect::<Vec<_>>().join(" ")
 }
 
 /// A failing case, with what is needed to replay it.
@@ -181,7 +266,11 @@ pub fn run_shard(theorems: &[TheoremSpec], cfg: &VerifyConfig, shard: Option<Sha
             None => (0..cases_of(t, cfg)).filter(|&k| shard.map_or(true, |s| s.owns(t.id, k))).collect(),
         }
     };
-    let total: u64 = theorems.iter().map(|t| indices_of(t).len() as u64).sum();
+    let total: u64 = theorems
+        .iter()
+        .filter(|t| cfg.arith != ArithFilter::FieldOnly || t.field.is_some())
+        .map(|t| indices_of(t).len() as u64)
+        .sum();
     let bar = if cfg.progress {
         let b = indicatif::ProgressBar::new(total);
         b.set_style(
@@ -193,27 +282,33 @@ pub fn run_shard(theorems: &[TheoremSpec], cfg: &VerifyConfig, shard: Option<Sha
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let ctx = CheckCtx { arith: cfg.arith, sabotage: cfg.sabotage, want_instance: false, sides: cfg.sides };
+    let field = crate::scalar::modular::run_prime(cfg.seed);
+    let ctx =
+        CheckCtx { arith: cfg.arith, sabotage: cfg.sabotage, want_instance: false, sides: cfg.sides, case: 0, field };
     let mut rows = Vec::new();
     let mut failures = Vec::new();
     let mut accs = Vec::new();
     for t in theorems {
+        // `--arith field` runs the theorems that have field certificates (the others have none).
+        if cfg.arith == ArithFilter::FieldOnly && t.field.is_none() {
+            continue;
+        }
         bar.set_message(t.id);
         let indices = indices_of(t);
         let results: Vec<(u64, CaseResult)> = indices
             .par_iter()
             .map(|&k| {
                 let mut rng = case_rng(cfg.seed, t.id, k);
-                let r = (t.check)(&mut rng, &ctx);
+                let r = (t.check)(&mut rng, &CheckCtx { case: k, ..ctx });
                 bar.inc(1);
                 (k, r)
             })
             .collect();
-        let mut acc = aggregate(t, cfg, &results);
+        let mut acc = aggregate(t, cfg, &results, field.p());
         if let Some(f) = &mut acc.failure {
             // Re-run the failing case to capture its instance.
             let mut rng = case_rng(cfg.seed, t.id, f.case);
-            let ctx2 = CheckCtx { want_instance: true, ..ctx };
+            let ctx2 = CheckCtx { want_instance: true, case: f.case, ..ctx };
             f.instance = (t.check)(&mut rng, &ctx2).instance;
         }
         rows.extend(acc.rows());
@@ -293,8 +388,15 @@ pub struct RowAcc {
     pub failed_cases: u64,
     /// The first failing case.
     pub first_failure: Option<FirstFailure>,
-    /// Exact draws per grid-prompt shape (Schwartz–Zippel counts compound per shape only).
+    /// Exact draws per grid-prompt shape, or field draws per listed shape (Schwartz–Zippel
+    /// counts compound per shape only).
     pub shapes: BTreeMap<String, u64>,
+    /// Field rows: the run's prime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prime: Option<u64>,
+    /// Field rows: the degree and height of each shape drawn (`FieldTier::bound`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bounds: BTreeMap<String, ShapeBound>,
 }
 
 impl RowAcc {
@@ -309,6 +411,8 @@ impl RowAcc {
             failed_cases: 0,
             first_failure: None,
             shapes: BTreeMap::new(),
+            prime: None,
+            bounds: BTreeMap::new(),
         }
     }
 }
@@ -359,7 +463,23 @@ impl TheoremAcc {
             sz_degree: None,
             sz_shapes: None,
             sz_min_draws: None,
+            field_prime: None,
+            sz_range: None,
+            field_shapes: None,
         };
+        if let (Arithmetic::Field, Some(p)) = (acc.arithmetic, acc.prime) {
+            let certs: Vec<ShapeCert> =
+                acc.shapes.iter().map(|(l, &k)| ShapeCert::new(l, k, acc.bounds.get(l), p)).collect();
+            if !certs.is_empty() {
+                row.sz_log10_bound = Some(certs.iter().map(|c| c.log10_bound).fold(f64::NEG_INFINITY, f64::max));
+                row.sz_degree = certs.iter().map(|c| c.deg).max();
+                row.sz_shapes = Some(certs.len() as u64);
+                row.sz_min_draws = certs.iter().map(|c| c.draws).min();
+                row.sz_range = Some(shape_range(acc.shapes.keys()));
+                row.field_shapes = Some(certs);
+            }
+            row.field_prime = Some(p);
+        }
         if acc.arithmetic == Arithmetic::Exact {
             if let (Some(deg), Some(&min)) = (self.sz_degree, acc.shapes.values().min()) {
                 row.sz_degree = Some(deg);
@@ -372,10 +492,10 @@ impl TheoremAcc {
     }
 }
 
-fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)]) -> TheoremAcc {
+fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)], prime: u64) -> TheoremAcc {
     let mut rows: Vec<RowAcc> = Vec::new();
     let mut failure: Option<Failure> = None;
-    for arith in [Arithmetic::Exact, Arithmetic::F64] {
+    for arith in Arithmetic::ALL {
         let mut row = RowAcc::new(arith);
         for (k, r) in results {
             let ms: Vec<&Measurement> = r.measurements.iter().filter(|m| m.arithmetic == arith).collect();
@@ -384,7 +504,11 @@ fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)])
             }
             row.cases += 1;
             row.measurements += ms.len() as u64;
-            if let Some(sh) = &r.sz_shape {
+            let shape = match arith {
+                Arithmetic::Field => ms.iter().find_map(|m| m.field_shape.as_ref()),
+                _ => r.sz_shape.as_ref(),
+            };
+            if let Some(sh) = shape {
                 *row.shapes.entry(sh.clone()).or_default() += 1;
             }
             let mut case_failed = false;
@@ -423,6 +547,10 @@ fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)])
                 row.failed_cases += 1;
             }
         }
+        if arith == Arithmetic::Field && row.cases > 0 {
+            row.prime = Some(prime);
+            row.bounds = field_bounds(t, &row.shapes, cfg.sabotage);
+        }
         if row.cases > 0 {
             rows.push(row);
         }
@@ -436,6 +564,46 @@ fn aggregate(t: &TheoremSpec, cfg: &VerifyConfig, results: &[(u64, CaseResult)])
         rows,
         failure,
     }
+}
+
+/// The degree and height of every listed shape of `t` that was drawn, computed once per shape
+/// (in parallel over shapes, collected in list order).
+fn field_bounds(t: &TheoremSpec, drawn: &BTreeMap<String, u64>, sabotage: bool) -> BTreeMap<String, ShapeBound> {
+    let Some(tier) = t.field else { return BTreeMap::new() };
+    let shapes: Vec<FieldShape> = (tier.shapes)().into_iter().filter(|s| drawn.contains_key(&s.label())).collect();
+    shapes.par_iter().map(|s| (s.label(), (tier.bound)(s, sabotage))).collect::<Vec<_>>().into_iter().collect()
+}
+
+/// The per-shape certificates of every field row (`verify --certificates`): the prime, then one
+/// line per shape with its draws, degree, `log₂ H`, the two terms and the bound.
+pub fn certificates_of(rows: &[Row]) -> String {
+    let mut o = String::new();
+    for r in rows {
+        let (Some(certs), Some(p)) = (&r.field_shapes, r.field_prime) else { continue };
+        o.push_str(&format!(
+            "\n{} over F_p, p = {p} (uniform over the primes in (2^61, 2^62), at least 2^{:.1} of them){}\n",
+            r.theorem,
+            crate::scalar::modular::log2_prime_count_lower(),
+            if r.holds { "" } else { "; the row FAILS: no certificate" }
+        ));
+        o.push_str(&format!(
+            "  {:<28} {:>5} {:>5} {:>9} {:>9} {:>9} {:>9}\n",
+            "shape", "draws", "deg", "log2 H", "term 1", "term 2", "P(false)"
+        ));
+        for c in certs {
+            o.push_str(&format!(
+                "  {:<28} {:>5} {:>5} {:>9} {:>9} {:>9} {:>9}\n",
+                c.shape,
+                c.draws,
+                c.deg,
+                c.log2_height.map_or("-".to_string(), |h| format!("{h:.1}")),
+                if c.term1 == 0.0 { "0".to_string() } else { format!("{:.1e}", c.term1) },
+                format!("10^{:.0}", c.log10_term2.ceil()),
+                format!("10^{:.0}", c.log10_bound.ceil())
+            ));
+        }
+    }
+    o
 }
 
 /// An `f64` written as the string of its shortest round-trip decimal (`"2.5e-15"`, `"NaN"`,
@@ -468,7 +636,8 @@ pub(crate) mod arith_name {
         match String::deserialize(d)?.as_str() {
             "exact" => Ok(Arithmetic::Exact),
             "f64" => Ok(Arithmetic::F64),
-            other => Err(serde::de::Error::custom(format!("arithmetic {other:?} is not `exact` or `f64`"))),
+            "field" => Ok(Arithmetic::Field),
+            other => Err(serde::de::Error::custom(format!("arithmetic {other:?} is not `exact`, `f64` or `field`"))),
         }
     }
 }
@@ -632,12 +801,7 @@ fn table_of(rows: &[Row]) -> String {
         "theorem", "", "kind", "arith", "cases", "error", "tolerance", "verdict", "certificate"
     ));
     for r in rows {
-        let cert = match (r.sz_log10_bound, r.sz_degree, r.sz_shapes) {
-            (Some(b), Some(d), Some(m)) if r.holds => {
-                format!("P(false) <= 10^{:.0} per shape ({m} shapes, deg <= {d})", b)
-            }
-            _ => String::new(),
-        };
+        let cert = certificate(r).replace('≤', "<=");
         let verdict = if r.holds { "holds".to_string() } else { format!("FAILS {}/{}", r.failed_cases, r.cases) };
         out.push_str(&format!(
             "{:<34} {:<4} {:<8} {:<6} {:>6} {:>10} {:>10} {:<7} {}\n",
@@ -678,8 +842,14 @@ pub fn error_legend() -> impl Iterator<Item = (&'static str, &'static str)> {
 }
 
 fn certificate(r: &Row) -> String {
-    match (r.sz_log10_bound, r.sz_degree, r.sz_shapes) {
-        (Some(b), Some(d), Some(m)) if r.holds => format!("P(false) ≤ 10^{b:.0} per shape ({m} shapes, deg ≤ {d})"),
+    match (r.sz_log10_bound, r.sz_degree, r.sz_shapes, &r.sz_range) {
+        // Field rows: the worst shape's bound rounded up, and the range of the shapes drawn.
+        (Some(b), Some(d), Some(m), Some(range)) if r.holds => {
+            format!("P(false) ≤ 10^{:.0} per shape ({m} shapes {range}, deg ≤ {d})", b.ceil())
+        }
+        (Some(b), Some(d), Some(m), None) if r.holds => {
+            format!("P(false) ≤ 10^{b:.0} per shape ({m} shapes, deg ≤ {d})")
+        }
         _ => String::new(),
     }
 }

@@ -59,7 +59,7 @@ pub struct Fp<const P: u64>(u64);
 /// The field of `FIELD_PRIMES[0]` (the default when one field is enough).
 pub type Fp0 = Fp<{ FIELD_PRIMES[0] }>;
 
-const fn mont_redc(t: u128, p: u64, ninv: u64) -> u64 {
+pub(crate) const fn mont_redc(t: u128, p: u64, ninv: u64) -> u64 {
     // t < p · 2^64; m = t · (-p⁻¹) mod 2^64 makes t + m p divisible by 2^64.
     let m = (t as u64).wrapping_mul(ninv);
     let u = ((t + (m as u128) * (p as u128)) >> 64) as u64;
@@ -70,7 +70,7 @@ const fn mont_redc(t: u128, p: u64, ninv: u64) -> u64 {
     }
 }
 
-const fn neg_inv_mod_2_64(p: u64) -> u64 {
+pub(crate) const fn neg_inv_mod_2_64(p: u64) -> u64 {
     // Newton iteration for p⁻¹ mod 2^64: each step doubles the correct low bits (1 → 64).
     let mut inv: u64 = 1;
     let mut i = 0;

@@ -75,6 +75,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             source: "[LL] Thm 3.3 and eq. 3, arXiv:2605.05755 (our reconstruction: exact equations not recovered)",
             assumptions: ASSUMPTIONS,
             sz_degree: Some(7),
+            field: Some(&EQUIVALENCE_FIELD),
             default_cases: 1000,
             proof_page: "proofs/actor-critic-equivalence.md",
             formal: Formal::Proved("ActorCritic.v", "actor_critic_equivalence"),
@@ -89,6 +90,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             source: "derived here for [LL] eq. 3, arXiv:2605.05755",
             assumptions: &[],
             sz_degree: None,
+            field: None,
             default_cases: 1000,
             proof_page: "proofs/actor-critic-score.md",
             formal: Formal::Partial("Score.v", "score_mean_zero", "the centring of the score is proved; g = ∇ log π needs exp, log and derivatives"),
@@ -281,6 +283,7 @@ fn check_equivalence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
         inst["weights"] = Weights::Lsa { p, v }.to_json();
         res.instance = Some(inst);
     }
+    field_case::<EquivalenceSides>(&mut res, rng, ctx, &EQUIVALENCE_FIELD, "[w'; λ']");
     res
 }
 
@@ -517,3 +520,34 @@ pub fn policy_improvement_table(seed: u64, mdps: usize, steps: usize) -> String 
     }
     s
 }
+
+/// The listed shapes of `actor-critic-equivalence`'s field certificates:
+/// `d ∈ {1, 2, 3, 4, 6, 9, 12, 18, 24, 36}` × `d_π ∈ {1, 2, 4, 8}` × `n ∈ {1, 2, 4, 8, 16, 20, 32, 64}`,
+/// `c` cycling through `C_VALUES` along the list (320 shapes).
+pub fn field_shapes() -> Vec<crate::theorem::FieldShape> {
+    shape_grid(&[1, 2, 3, 4, 6, 9, 12, 18, 24, 36], &[1, 2, 4, 8], &[1, 2, 4, 8, 16, 20, 32, 64], &[0], &C_VALUES)
+}
+
+/// Both sides over a free prompt: the prompt, the scores `ψ_i` (free: assumption
+/// `score-in-prompt`), `w`, `λ`, `α`, `β` free; one block against one actor-critic step.
+pub struct EquivalenceSides;
+
+impl FieldSides for EquivalenceSides {
+    fn sides<T: Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>) {
+        let b = free_batch(free, s.d, s.n);
+        let psi: Vec<Vec<T>> = (0..s.n).map(|_| free_vec(free, s.dp)).collect();
+        let (w, lambda) = (free_vec(free, s.d), free_vec(free, s.dp));
+        let (alpha, beta) = (free(), free());
+        let c = T::from_ratio(s.c.0, s.c.1);
+        let tf = transformer(&b, &psi, &w, &lambda, &alpha, &beta, &c, sabotage);
+        (tf, reference(&b, &psi, &w, &lambda, &alpha, &beta))
+    }
+}
+
+/// The field tier of `actor-critic-equivalence` (3 draws per shape: 960 cases).
+pub static EQUIVALENCE_FIELD: crate::theorem::FieldTier =
+    crate::theorem::FieldTier { shapes: field_shapes, draws: 3, bound: field_bound::<EquivalenceSides> };

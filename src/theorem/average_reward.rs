@@ -55,6 +55,7 @@ pub fn specs() -> Vec<TheoremSpec> {
         source: "[WB] public verification code (AVGREWTDLayer), arXiv:2405.13861 (proof and exactness ours)",
         assumptions: ASSUMPTIONS,
         sz_degree: Some(SZ_DEGREE),
+        field: Some(&FIELD),
         default_cases: 1000,
         proof_page: "proofs/linear-td-average-reward.md",
         formal: Formal::None("not formalized yet; the proof (the r̄ − r head and the + readout cancel) is on proofs/linear-td-average-reward.md"),
@@ -149,5 +150,38 @@ fn check(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
         res.measurements.push(Measurement::exact("query value (free grid prompt)", tf == rv, max_abs_diff(&tf, &rv)));
         res.sz_shape = Some(format!("d={gd} n={gn} L={gl}"));
     }
+    field_case::<Sides>(&mut res, rng, ctx, &FIELD, "query value and rows 0..=2d, every layer");
     res
 }
+
+/// The listed shapes of the field certificates: those of `linear-td`
+/// (`crate::theorem::linear_td::field_shapes`: `d ≤ 36, n ≤ 64, L ≤ 40`, 294 shapes).
+pub fn field_shapes() -> Vec<crate::theorem::FieldShape> {
+    crate::theorem::linear_td::field_shapes()
+}
+
+/// Both sides over a free prompt (`φ_i`, `φ'_i`, `r_i`, `φ_q` and every `C_l` entry free; the
+/// batch's `γ` is drawn and unused: `γ = 1` here): every layer's readout against `w_lᵀφ_q`, then 1
+/// iff rows `0..=2d` stayed unchanged.
+pub struct Sides;
+
+impl FieldSides for Sides {
+    fn sides<T: Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>) {
+        let b = free_batch(free, s.d, s.n);
+        let phi_q = free_vec(free, s.d);
+        let cs: Vec<Mat<T>> = (0..s.layers).map(|_| Mat::from_fn(s.d, s.d, |_, _| free())).collect();
+        let (mut tf, unchanged) = transformer(&b, &phi_q, &cs, sabotage);
+        tf.push(if unchanged { T::one() } else { T::zero() });
+        let (mut rf, _) = reference(&b, &phi_q, &cs);
+        rf.push(T::one());
+        (tf, rf)
+    }
+}
+
+/// The field tier (2 draws per shape: 588 cases).
+pub static FIELD: crate::theorem::FieldTier =
+    crate::theorem::FieldTier { shapes: field_shapes, draws: 2, bound: field_bound::<Sides> };

@@ -265,3 +265,92 @@ pub fn bounded_result(
     r.holds = c.holds() && extra_ok && tf.len() == rf.len();
     r
 }
+
+/// The prime-field tier of a polynomial identity: both sides at one listed shape, every free
+/// entry taken from `free` (uniform in `F_p` for a certificate draw, [`Height::var`] for its
+/// bound), by the same generic code the exact and `f64` tiers run. One implementation per
+/// theorem; [`field_case`] draws it and [`field_bound`] bounds it.
+///
+/// [`Height::var`]: crate::scalar::height::Height::var
+pub trait FieldSides {
+    /// `(transformer, reference)`, flat; equal entry by entry iff the claim holds at the draw.
+    fn sides<T: crate::scalar::Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>);
+}
+
+/// A free prompt of shape `d × n`: every `φ_i`, `φ⁺_i`, `r_i` and `γ` from `free`, in this order.
+pub fn free_batch<T: crate::scalar::Scalar>(free: &mut dyn FnMut() -> T, d: usize, n: usize) -> TransitionBatch<T> {
+    let phi: Vec<Vec<T>> = (0..n).map(|_| (0..d).map(|_| free()).collect()).collect();
+    let phi_next: Vec<Vec<T>> = (0..n).map(|_| (0..d).map(|_| free()).collect()).collect();
+    let rewards: Vec<T> = (0..n).map(|_| free()).collect();
+    TransitionBatch { phi, phi_next, rewards, gamma: free() }
+}
+
+/// `len` entries from `free`.
+pub fn free_vec<T: crate::scalar::Scalar>(free: &mut dyn FnMut() -> T, len: usize) -> Vec<T> {
+    (0..len).map(|_| free()).collect()
+}
+
+/// The field draw of case `ctx.case`, if its tier lists one (after every other draw of the case,
+/// so the exact and `f64` rows are those of a run without the field tier): both sides over
+/// `F_p`, `p = ctx.field`, under [`with_modulus`](crate::scalar::modular::with_modulus); one
+/// [`Measurement::field`](crate::theorem::Measurement::field) and the shape's label.
+pub fn field_case<S: FieldSides>(
+    res: &mut crate::theorem::CaseResult,
+    rng: &mut Rng,
+    ctx: &crate::theorem::CheckCtx,
+    tier: &crate::theorem::FieldTier,
+    quantity: &str,
+) {
+    use crate::scalar::modular::{with_modulus, Fr};
+    if !ctx.arith.wants(crate::theorem::Arithmetic::Field) {
+        return;
+    }
+    let Some(shape) = tier.shape_of(ctx.case) else { return };
+    let equal = with_modulus(ctx.field, || {
+        let (tf, rf) = S::sides::<Fr>(&shape, &mut || Fr::random(rng), ctx.sabotage);
+        tf.len() == rf.len() && tf == rf
+    });
+    res.measurements.push(crate::theorem::Measurement::field_at(
+        format!("{quantity} (free prompt over F_p)"),
+        equal,
+        &shape,
+    ));
+}
+
+/// The degree and height of `S`'s difference at `shape`, from the same generic code run on
+/// [`Height`](crate::scalar::height::Height) with every free entry a variable.
+pub fn field_bound<S: FieldSides>(shape: &crate::theorem::FieldShape, sabotage: bool) -> crate::theorem::ShapeBound {
+    use crate::scalar::height::{difference_bound, Height};
+    let (tf, rf) = S::sides::<Height>(shape, &mut Height::var, sabotage);
+    let (deg, log2_h) = difference_bound(&tf, &rf);
+    crate::theorem::ShapeBound { deg, log2_h }
+}
+
+/// Every combination of the given sizes, `d` outermost: the grids the field tiers list.
+pub fn shape_grid(
+    ds: &[usize],
+    dps: &[usize],
+    ns: &[usize],
+    ls: &[usize],
+    cs: &[(i64, i64)],
+) -> Vec<crate::theorem::FieldShape> {
+    let mut v = Vec::new();
+    let mut i = 0usize;
+    for &d in ds {
+        for &dp in dps {
+            for &n in ns {
+                for &layers in ls {
+                    // `c` cycles along the list (one `c` per shape; all of them are drawn).
+                    let c = if cs.is_empty() { (0, 0) } else { cs[i % cs.len()] };
+                    i += 1;
+                    v.push(crate::theorem::FieldShape { d, dp, n, layers, c });
+                }
+            }
+        }
+    }
+    v
+}

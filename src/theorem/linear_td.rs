@@ -94,6 +94,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             source: "[WB] §3 and public code, arXiv:2405.13861 (general C_l re-derived here)",
             assumptions: ASSUMPTIONS,
             sz_degree: Some(SZ_DEGREE),
+            field: Some(&TD0_FIELD),
             default_cases: 1000,
             proof_page: "proofs/linear-td.md",
             formal: Formal::Proved("LinearTD.v", "linear_td"),
@@ -112,6 +113,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             source: "[WB] public code (TD(λ) mask), arXiv:2405.13861; orientation checked here",
             assumptions: &ASSUMPTIONS[1..],
             sz_degree: Some(SZ_DEGREE),
+            field: Some(&LAMBDA_FIELD),
             default_cases: 1000,
             proof_page: "proofs/linear-td.md",
             formal: Formal::Proved("LinearTD.v", "linear_td_lambda"),
@@ -130,6 +132,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             source: "[WB] public code (residual gradient), arXiv:2405.13861",
             assumptions: ASSUMPTIONS,
             sz_degree: Some(SZ_DEGREE),
+            field: Some(&RESIDUAL_FIELD),
             default_cases: 1000,
             proof_page: "proofs/linear-td.md",
             formal: Formal::Proved("LinearTD.v", "linear_td_residual"),
@@ -441,6 +444,7 @@ fn check_variant(rng: &mut Rng, ctx: &CheckCtx, variant: Variant) -> CaseResult 
         inst["weights"] = Weights::Td(w.into_iter().map(|(p, q)| TdLayer { p, q }).collect()).to_json();
         res.instance = Some(inst);
     }
+    field_case_of(&mut res, rng, ctx, variant);
     res
 }
 
@@ -640,4 +644,89 @@ fn first_bottom_mismatch<T: Scalar>(o: &TdOutcome<T>, exact: bool, tol: f64) -> 
         .zip(&o.deltas)
         .enumerate()
         .find_map(|(l, (a, b))| first_mismatch(&format!("Z_{}[2d, ·] = δ(w_{})", l + 1, l + 1), a, b, exact, tol))
+}
+
+/// The listed shapes of the [WB] field certificates (all three variants):
+/// `d ∈ {1, 2, 4, 8, 16, 36}` × `n ∈ {1, 2, 4, 8, 16, 32, 64}` × `L ∈ {1, 2, 3, 5, 10, 20, 40}`
+/// (294 shapes, corners and the [WB] preset `d = 36, n = 64, L = 40` included).
+pub fn field_shapes() -> Vec<crate::theorem::FieldShape> {
+    shape_grid(&[1, 2, 4, 8, 16, 36], &[0], &[1, 2, 4, 8, 16, 32, 64], &[1, 2, 3, 5, 10, 20, 40], &[])
+}
+
+/// Both sides of a [WB] variant over a free prompt (`φ_i`, `φ'_i`, `r_i`, `γ`, `φ_q`, every
+/// `C_l` entry and `λ` free): every layer's query readout and bottom row against `w_lᵀφ_q` and
+/// `δ(w_l)`, then 1 iff rows `0..2d-1` stayed unchanged.
+fn variant_sides<T: Scalar>(
+    variant: Variant,
+    s: &crate::theorem::FieldShape,
+    free: &mut dyn FnMut() -> T,
+    sabotage: bool,
+) -> (Vec<T>, Vec<T>) {
+    let b = free_batch(free, s.d, s.n);
+    let phi_q = free_vec(free, s.d);
+    let cs: Vec<Mat<T>> = (0..s.layers).map(|_| Mat::from_fn(s.d, s.d, |_, _| free())).collect();
+    let lambda = free();
+    let tr = transformer(&b, &phi_q, &cs, variant, &lambda, true, sabotage);
+    let (values, deltas) = reference(&b, &phi_q, &cs, variant, &lambda);
+    let mut tf = tr.readouts;
+    tf.extend(tr.bottom.into_iter().flatten());
+    tf.push(if tr.rows_unchanged { T::one() } else { T::zero() });
+    let mut rf = values;
+    rf.extend(deltas.into_iter().flatten());
+    rf.push(T::one());
+    (tf, rf)
+}
+
+/// `linear-td` (TD(0)) over a free prompt.
+pub struct Td0Sides;
+/// `linear-td-lambda` over a free prompt.
+pub struct LambdaSides;
+/// `linear-td-residual` over a free prompt.
+pub struct ResidualSides;
+
+impl FieldSides for Td0Sides {
+    fn sides<T: Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>) {
+        variant_sides(Variant::Td0, s, free, sabotage)
+    }
+}
+impl FieldSides for LambdaSides {
+    fn sides<T: Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>) {
+        variant_sides(Variant::Lambda, s, free, sabotage)
+    }
+}
+impl FieldSides for ResidualSides {
+    fn sides<T: Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>) {
+        variant_sides(Variant::Residual, s, free, sabotage)
+    }
+}
+
+/// The field tier of `linear-td` (2 draws per shape: 588 cases).
+pub static TD0_FIELD: crate::theorem::FieldTier =
+    crate::theorem::FieldTier { shapes: field_shapes, draws: 2, bound: field_bound::<Td0Sides> };
+/// The field tier of `linear-td-lambda`.
+pub static LAMBDA_FIELD: crate::theorem::FieldTier =
+    crate::theorem::FieldTier { shapes: field_shapes, draws: 2, bound: field_bound::<LambdaSides> };
+/// The field tier of `linear-td-residual`.
+pub static RESIDUAL_FIELD: crate::theorem::FieldTier =
+    crate::theorem::FieldTier { shapes: field_shapes, draws: 2, bound: field_bound::<ResidualSides> };
+
+fn field_case_of(res: &mut CaseResult, rng: &mut Rng, ctx: &CheckCtx, variant: Variant) {
+    let q = "query value, δ rows and rows 0..2d-1, every layer";
+    match variant {
+        Variant::Td0 => field_case::<Td0Sides>(res, rng, ctx, &TD0_FIELD, q),
+        Variant::Lambda => field_case::<LambdaSides>(res, rng, ctx, &LAMBDA_FIELD, q),
+        Variant::Residual => field_case::<ResidualSides>(res, rng, ctx, &RESIDUAL_FIELD, q),
+    }
 }

@@ -94,16 +94,22 @@ pub enum Arithmetic {
     Exact,
     /// `f64` with a justified tolerance.
     F64,
+    /// The prime field `F_p` of the run (`scalar::modular::Fr`): a Schwartz–Zippel draw at a
+    /// listed shape ([`FieldTier`]), compared exactly.
+    Field,
 }
 
 impl Arithmetic {
-    /// `"exact"` or `"f64"`.
+    /// `"exact"`, `"f64"` or `"field"`.
     pub fn name(self) -> &'static str {
         match self {
             Arithmetic::Exact => "exact",
             Arithmetic::F64 => "f64",
+            Arithmetic::Field => "field",
         }
     }
+    /// Every arithmetic, in row order.
+    pub const ALL: [Arithmetic; 3] = [Arithmetic::Exact, Arithmetic::F64, Arithmetic::Field];
 }
 
 /// What kind of claim a check compares, and so what its `error` and `tolerance` mean
@@ -157,15 +163,18 @@ impl CheckKind {
     }
 }
 
-/// Which arithmetics `verify` runs.
+/// Which arithmetics `verify` runs (`--arith exact|f64|field|all`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArithFilter {
-    /// Both exact and `f64`.
+    /// Every arithmetic: exact, `f64` and field (`--arith all`, the default; the name is kept
+    /// from when there were two).
     Both,
-    /// Exact only (`--exact`).
+    /// Exact only (`--arith exact`, `--exact`).
     ExactOnly,
-    /// `f64` only (`--f64`).
+    /// `f64` only (`--arith f64`, `--f64`).
     F64Only,
+    /// The prime-field certificates only (`--arith field`).
+    FieldOnly,
 }
 
 impl ArithFilter {
@@ -175,7 +184,23 @@ impl ArithFilter {
             ArithFilter::Both => true,
             ArithFilter::ExactOnly => a == Arithmetic::Exact,
             ArithFilter::F64Only => a == Arithmetic::F64,
+            ArithFilter::FieldOnly => a == Arithmetic::Field,
         }
+    }
+    /// `all`, `exact`, `f64` or `field`, as `--arith` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ArithFilter::Both => "all",
+            ArithFilter::ExactOnly => "exact",
+            ArithFilter::F64Only => "f64",
+            ArithFilter::FieldOnly => "field",
+        }
+    }
+    /// Parse a `--arith` value.
+    pub fn parse(text: &str) -> Option<ArithFilter> {
+        [ArithFilter::Both, ArithFilter::ExactOnly, ArithFilter::F64Only, ArithFilter::FieldOnly]
+            .into_iter()
+            .find(|a| a.name() == text)
     }
 }
 
@@ -192,11 +217,92 @@ pub struct CheckCtx {
     /// How each side pairs a transition with its next pair (the real readings by default;
     /// the mutation tests substitute one side's to show `verify` catches it).
     pub sides: Sides,
+    /// The case index `k` (the field tier's shape is a function of it, [`FieldTier::shape_of`]).
+    pub case: u64,
+    /// The prime of the field tier (`verify`: drawn from the seed, `scalar::modular::run_prime`).
+    pub field: crate::scalar::modular::Modulus,
 }
 
 impl Default for CheckCtx {
     fn default() -> Self {
-        CheckCtx { arith: ArithFilter::Both, sabotage: false, want_instance: false, sides: Sides::default() }
+        CheckCtx {
+            arith: ArithFilter::Both,
+            sabotage: false,
+            want_instance: false,
+            sides: Sides::default(),
+            case: 0,
+            field: crate::scalar::modular::Modulus::DEFAULT,
+        }
+    }
+}
+
+/// One listed shape of a field tier: sizes and the construction constant `c` (fixed numbers;
+/// every other entry is a free variable drawn uniformly from `F_p`). Unused sizes are 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldShape {
+    /// `d`.
+    pub d: usize,
+    /// `d_π` (actor-critic), else 0.
+    pub dp: usize,
+    /// `n`.
+    pub n: usize,
+    /// Depth `L` (stacked blocks or layers), 0 for one block.
+    pub layers: usize,
+    /// The scaling `c = num/den` of the SARSA block form, `(0, 0)` when there is none.
+    pub c: (i64, i64),
+}
+
+impl FieldShape {
+    /// `d=36 n=64 L=40` (only the sizes the theorem has; `c=num/den` when it has one): the
+    /// key the draws are counted under.
+    pub fn label(&self) -> String {
+        let mut s = format!("d={}", self.d);
+        if self.dp > 0 {
+            s.push_str(&format!(" dπ={}", self.dp));
+        }
+        s.push_str(&format!(" n={}", self.n));
+        if self.layers > 0 {
+            s.push_str(&format!(" L={}", self.layers));
+        }
+        if self.c != (0, 0) {
+            s.push_str(&format!(" c={}/{}", self.c.0, self.c.1));
+        }
+        s
+    }
+}
+
+/// The degree and height of a field certificate's difference `TF − REF` at one shape, computed
+/// by running the check's own generic code on `scalar::height::Height` (every free entry a
+/// variable): the inputs of the two-term bound (`proofs/README.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShapeBound {
+    /// Total degree bound.
+    pub deg: u32,
+    /// Upper bound on `log₂ H` (largest coefficient of the cleared difference).
+    #[serde(with = "crate::verify::exact_f64")]
+    pub log2_h: f64,
+}
+
+/// A theorem's prime-field certificates (`verify --arith field`): the listed shapes — the one
+/// list of what the field rows certify — and how many draws each gets.
+#[derive(Clone, Copy, Debug)]
+pub struct FieldTier {
+    /// The listed shapes, in order.
+    pub shapes: fn() -> Vec<FieldShape>,
+    /// Draws per shape (cases `0 … draws·|shapes| − 1` carry a field draw).
+    pub draws: u64,
+    /// The degree and height at a shape (`sabotage`: of the sabotaged construction).
+    pub bound: fn(&FieldShape, bool) -> ShapeBound,
+}
+
+impl FieldTier {
+    /// The shape case `k` draws: `shapes[k mod |shapes|]` for `k < draws·|shapes|`, else none
+    /// (a function of `k` only, so shards need nothing else).
+    pub fn shape_of(&self, k: u64) -> Option<FieldShape> {
+        let s = (self.shapes)();
+        let m = s.len() as u64;
+        (m > 0 && k < m * self.draws).then(|| s[(k % m) as usize])
     }
 }
 
@@ -298,6 +404,10 @@ pub struct Measurement {
     /// of its own for the registry's consistency test.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub control: bool,
+    /// For a prime-field draw: the listed shape it was drawn at ([`FieldShape::label`]); the
+    /// field row counts draws per shape from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_shape: Option<String>,
 }
 
 impl Measurement {
@@ -310,12 +420,25 @@ impl Measurement {
             holds: error <= tolerance,
             kind,
             control: false,
+            field_shape: None,
         }
     }
     /// An equality measurement (error = max |difference|): holds iff `error <= tolerance`
     /// (NaN fails).
     pub fn equality(arithmetic: Arithmetic, quantity: impl Into<String>, error: f64, tolerance: f64) -> Self {
         Measurement::new(CheckKind::Equality, arithmetic, quantity, error, tolerance)
+    }
+    /// A prime-field equality: holds iff the two sides are identical in `F_p` (error 0, or 1
+    /// when some entry differs: field elements have no magnitude).
+    pub fn field(quantity: impl Into<String>, equal: bool) -> Self {
+        Measurement {
+            holds: equal,
+            ..Measurement::new(CheckKind::Equality, Arithmetic::Field, quantity, if equal { 0.0 } else { 1.0 }, 0.0)
+        }
+    }
+    /// [`Measurement::field`] of a certificate draw at a listed shape.
+    pub fn field_at(quantity: impl Into<String>, equal: bool, shape: &FieldShape) -> Self {
+        Measurement { field_shape: Some(shape.label()), ..Measurement::field(quantity, equal) }
     }
     /// An exact equality: holds iff the two sides are identical.
     pub fn exact(quantity: impl Into<String>, equal: bool, error: f64) -> Self {
@@ -387,6 +510,8 @@ pub struct TheoremSpec {
     /// For polynomial identities checked exactly on grid draws: the degree used in the
     /// Schwartz–Zippel bound reported by `verify`.
     pub sz_degree: Option<u32>,
+    /// The prime-field certificates, for polynomial identities.
+    pub field: Option<&'static FieldTier>,
     /// Cases `verify` runs by default.
     pub default_cases: u64,
     /// The `proofs/` page.

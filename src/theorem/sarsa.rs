@@ -84,6 +84,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             source: "[LL] Thm 3.1, eqs. 1, 2, 4, arXiv:2605.05755 (the entries of P⋆, V⋆ and the sign of c [D])",
             assumptions: ASSUMPTIONS,
             sz_degree: Some(7),
+            field: Some(&EQUIVALENCE_FIELD),
             default_cases: 1000,
             proof_page: "proofs/sarsa-equivalence.md",
             formal: Formal::Proved("Sarsa.v", "sarsa_equivalence"),
@@ -98,6 +99,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             source: "[LL] Lemma C.1, arXiv:2605.05755 (Σ̂ made explicit [D])",
             assumptions: &[],
             sz_degree: Some(5),
+            field: Some(&READOUT_FIELD),
             default_cases: 1000,
             proof_page: "proofs/sarsa-readout-identity.md",
             formal: Formal::Proved("Sarsa.v", "sarsa_readout_identity"),
@@ -112,6 +114,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             source: "[LL] Prop. 3.1 (readout part), arXiv:2605.05755",
             assumptions: &[],
             sz_degree: None,
+            field: Some(&INDEPENDENCE_FIELD),
             default_cases: 1000,
             proof_page: "proofs/sarsa-output-independence.md",
             formal: Formal::Proved("Sarsa.v", "sarsa_output_independence"),
@@ -126,6 +129,7 @@ pub fn specs() -> Vec<TheoremSpec> {
             source: "derived here from [LL] Thm 3.1 (not claimed by the paper)",
             assumptions: &[],
             sz_degree: Some(STACK_MAX_EXACT as u32 * 5 + 1),
+            field: Some(&STACKING_FIELD),
             default_cases: 1000,
             proof_page: "proofs/sarsa-stacking.md",
             formal: Formal::Proved("Sarsa.v", "sarsa_stacking"),
@@ -299,10 +303,12 @@ impl<T: Scalar> LsaOutcome<T> {
             Arithmetic::F64 => {
                 Measurement::equality(arith, label, max_abs_diff(&self.transformer, &self.reference), tol)
             }
+            Arithmetic::Field => Measurement::field(label, self.transformer == self.reference),
         }];
         if let Some(same) = self.rows_unchanged {
             ms.push(match arith {
                 Arithmetic::Exact => Measurement::exact("data rows and constant 1 unchanged", same, 0.0),
+                Arithmetic::Field => Measurement::field("data rows and constant 1 unchanged", same),
                 Arithmetic::F64 => Measurement::equality(
                     arith,
                     "data rows and constant 1 bit for bit",
@@ -387,6 +393,7 @@ fn check_equivalence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
         let (p, v) = construction(sizes.d, &alpha, &c, ctx.sabotage);
         res.instance = Some(case_json(&case, alpha, c, 1, &Weights::Lsa { p, v }));
     }
+    field_case::<EquivalenceSides>(&mut res, rng, ctx, &EQUIVALENCE_FIELD, "w'");
     res
 }
 
@@ -454,6 +461,7 @@ fn check_readout_identity(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
         ));
         res.sz_shape = Some(format!("d={gd} n={gn}"));
     }
+    field_case::<ReadoutSides>(&mut res, rng, ctx, &READOUT_FIELD, "readout vs Lemma C.1, free P and V");
     res
 }
 
@@ -530,6 +538,13 @@ fn check_output_independence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
         let b = transformer_readout(&bq, &wq, &pp.to_exact(), &vp.to_exact());
         res.measurements.push(Measurement::exact("readout, perturbed vs constructed", a == b, max_abs_diff(&a, &b)));
     }
+    field_case::<IndependenceSides>(
+        &mut res,
+        rng,
+        ctx,
+        &INDEPENDENCE_FIELD,
+        "readout, free perturbation vs constructed",
+    );
     res
 }
 
@@ -576,6 +591,7 @@ fn check_stacking(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
         let (p, v) = construction(d, &alpha, &c, ctx.sabotage);
         res.instance = Some(case_json(&case, alpha, c, layers, &Weights::Lsa { p, v }));
     }
+    field_case::<StackingSides>(&mut res, rng, ctx, &STACKING_FIELD, "w after L blocks, rows unchanged");
     res
 }
 
@@ -665,3 +681,138 @@ pub fn check_instance(inst: &Instance, limits: &Limits, stacked: bool) -> Result
     ));
     Ok(Some(out))
 }
+
+/// The listed shapes of `sarsa-equivalence`'s field certificates: every `d ≤ 36` (the [LL]
+/// preset `d = 36, n = 20`) × `n ∈ {1, 2, 3, 4, 6, 8, 12, 16, 20, 32, 48, 64}`, `c` cycling
+/// through [`C_VALUES`] along the list.
+pub fn equivalence_shapes() -> Vec<crate::theorem::FieldShape> {
+    let ds: Vec<usize> = (1..=36).collect();
+    shape_grid(&ds, &[0], &[1, 2, 3, 4, 6, 8, 12, 16, 20, 32, 48, 64], &[0], &C_VALUES)
+}
+
+/// `sarsa-equivalence` over a free prompt: one constructed block `(cP⋆, c⁻¹V⋆)` against one
+/// batch SARSA step, `α` and `w` free (the body [`compare_batches`] of the exact tier).
+pub struct EquivalenceSides;
+
+impl FieldSides for EquivalenceSides {
+    fn sides<T: Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>) {
+        let b = free_batch(free, s.d, s.n);
+        let w = free_vec(free, s.d);
+        let alpha = free();
+        let (p, v) = construction(s.d, &alpha, &T::from_ratio(s.c.0, s.c.1), sabotage);
+        let o = compare_batches(&b, &b, &w, &alpha, 1, &p, &v, false);
+        (o.transformer, o.reference)
+    }
+}
+
+/// The field tier of `sarsa-equivalence` (2 draws per shape: 864 cases).
+pub static EQUIVALENCE_FIELD: crate::theorem::FieldTier =
+    crate::theorem::FieldTier { shapes: equivalence_shapes, draws: 2, bound: field_bound::<EquivalenceSides> };
+
+/// The listed shapes of `sarsa-stacking`: `d ∈ {1, 2, 3, 4, 6, 9, 12, 18, 24, 36}` ×
+/// `n ∈ {1, 2, 4, 8, 16, 20}` × `L ∈ {1, 2, 3, 5, 8}`, `c` cycling through [`C_VALUES`].
+pub fn stacking_shapes() -> Vec<crate::theorem::FieldShape> {
+    shape_grid(&[1, 2, 3, 4, 6, 9, 12, 18, 24, 36], &[0], &[1, 2, 4, 8, 16, 20], &[1, 2, 3, 5, 8], &C_VALUES)
+}
+
+/// `sarsa-stacking` over a free prompt: `L` full constructed blocks against `L` SARSA steps, and
+/// the data rows and the constant 1 unchanged (the last entry: 1 iff unchanged).
+pub struct StackingSides;
+
+impl FieldSides for StackingSides {
+    fn sides<T: Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>) {
+        let b = free_batch(free, s.d, s.n);
+        let w = free_vec(free, s.d);
+        let alpha = free();
+        let (p, v) = construction(s.d, &alpha, &T::from_ratio(s.c.0, s.c.1), sabotage);
+        let o = compare_batches(&b, &b, &w, &alpha, s.layers, &p, &v, true);
+        let mut tf = o.transformer;
+        tf.push(if o.rows_unchanged == Some(true) { T::one() } else { T::zero() });
+        let mut rf = o.reference;
+        rf.push(T::one());
+        (tf, rf)
+    }
+}
+
+/// The field tier of `sarsa-stacking` (2 draws per shape: 600 cases).
+pub static STACKING_FIELD: crate::theorem::FieldTier =
+    crate::theorem::FieldTier { shapes: stacking_shapes, draws: 2, bound: field_bound::<StackingSides> };
+
+/// The listed shapes of `sarsa-readout-identity` and `sarsa-output-independence`: every
+/// `d ≤ 36` × `n ∈ {1, 2, 4, 8, 16, 20, 32, 64}` (`c` cycling for the constructed block).
+pub fn readout_shapes() -> Vec<crate::theorem::FieldShape> {
+    let ds: Vec<usize> = (1..=36).collect();
+    shape_grid(&ds, &[0], &[1, 2, 4, 8, 16, 20, 32, 64], &[0], &[])
+}
+
+fn independence_shapes() -> Vec<crate::theorem::FieldShape> {
+    let ds: Vec<usize> = (1..=36).collect();
+    shape_grid(&ds, &[0], &[1, 2, 4, 8, 16, 20, 32, 64], &[0], &C_VALUES)
+}
+
+/// Lemma C.1 over a free prompt with **free dense** `P, V` (every entry a variable): the
+/// readout of the block against the formula; sabotage moves one `P12` entry of the block by 1/256.
+pub struct ReadoutSides;
+
+impl FieldSides for ReadoutSides {
+    fn sides<T: Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>) {
+        let dd = 3 * s.d + 2;
+        let b = free_batch(free, s.d, s.n);
+        let w = free_vec(free, s.d);
+        let p: Mat<T> = Mat::from_fn(dd, dd, |_, _| free());
+        let v: Mat<T> = Mat::from_fn(dd, dd, |_, _| free());
+        let mut ps = p.clone();
+        if sabotage {
+            ps[(2 * s.d, 2 * s.d + 1)] = ps[(2 * s.d, 2 * s.d + 1)].clone() + T::from_ratio(1, 256);
+        }
+        (transformer_readout(&b, &w, &ps, &v), readout_formula(&b, &w, &p, &v))
+    }
+}
+
+/// The field tier of `sarsa-readout-identity` (3 draws per shape: 864 cases).
+pub static READOUT_FIELD: crate::theorem::FieldTier =
+    crate::theorem::FieldTier { shapes: readout_shapes, draws: 3, bound: field_bound::<ReadoutSides> };
+
+/// Prop. 3.1 over a free prompt: the constructed block (free `α`) and the same block with a
+/// **free** value added to every entry Prop. 3.1 lists have the same readout; sabotage also moves
+/// a `V̄21` entry (outside the list) by 1/256.
+pub struct IndependenceSides;
+
+impl FieldSides for IndependenceSides {
+    fn sides<T: Scalar>(
+        s: &crate::theorem::FieldShape,
+        free: &mut dyn FnMut() -> T,
+        sabotage: bool,
+    ) -> (Vec<T>, Vec<T>) {
+        let b = free_batch(free, s.d, s.n);
+        let w = free_vec(free, s.d);
+        let alpha = free();
+        let (p, v) = construction(s.d, &alpha, &T::from_ratio(s.c.0, s.c.1), false);
+        let (mut pp, mut vp) = (p.clone(), v.clone());
+        for (m, i, j) in invariant_entries(Shape::sarsa(s.d)) {
+            let target = if m == 'P' { &mut pp } else { &mut vp };
+            target[(i, j)] = target[(i, j)].clone() + free();
+        }
+        if sabotage {
+            let t = 2 * s.d + 1;
+            vp[(t + 1, 0)] = vp[(t + 1, 0)].clone() + T::from_ratio(1, 256);
+        }
+        (transformer_readout(&b, &w, &pp, &vp), transformer_readout(&b, &w, &p, &v))
+    }
+}
+
+/// The field tier of `sarsa-output-independence` (3 draws per shape: 864 cases).
+pub static INDEPENDENCE_FIELD: crate::theorem::FieldTier =
+    crate::theorem::FieldTier { shapes: independence_shapes, draws: 3, bound: field_bound::<IndependenceSides> };

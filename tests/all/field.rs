@@ -285,3 +285,172 @@ fn certificate_degrees_from_the_weights_used() {
     }
     assert!(td_readout(&z).bound().unwrap() >= 1 << 10);
 }
+
+/// The field tier of `verify`: every linear-attention identity with a `FieldTier` has a field row
+/// that holds on its first cases and fails on every one of them under `--sabotage` (the negative
+/// control), over the run's random prime; the shape of case `k` is the registry's
+/// `shapes[k mod |shapes|]`.
+#[test]
+fn every_field_row_holds_and_fails_under_sabotage() {
+    use icrl_proofs::scalar::modular::run_prime;
+    use icrl_proofs::theorem::{registry, ArithFilter, Arithmetic, CheckCtx};
+    let tiers: Vec<_> = registry().into_iter().filter(|t| t.field.is_some()).collect();
+    let ids: Vec<&str> = tiers.iter().map(|t| t.id).collect();
+    assert_eq!(
+        ids,
+        [
+            "linear-td",
+            "linear-td-lambda",
+            "linear-td-residual",
+            "linear-td-average-reward",
+            "sarsa-equivalence",
+            "sarsa-readout-identity",
+            "sarsa-output-independence",
+            "sarsa-stacking",
+            "actor-critic-equivalence"
+        ]
+    );
+    let field = run_prime(3);
+    for t in &tiers {
+        let tier = t.field.unwrap();
+        let shapes = (tier.shapes)();
+        // The first cases (small shapes), one with n = 2 and the last listed shape's first draw.
+        let n2 = shapes.iter().position(|s| s.n == 2).unwrap() as u64;
+        for k in [0u64, 1, 2, n2, shapes.len() as u64 - 1] {
+            for sabotage in [false, true] {
+                let ctx = CheckCtx { arith: ArithFilter::FieldOnly, sabotage, case: k, field, ..CheckCtx::default() };
+                let r = (t.check)(&mut case_rng(3, t.id, k), &ctx);
+                assert_eq!(r.measurements.len(), 1, "{} case {k}: only the field draw", t.id);
+                let m = &r.measurements[0];
+                assert_eq!(m.arithmetic, Arithmetic::Field);
+                assert_eq!(m.field_shape.as_deref(), Some(shapes[k as usize].label().as_str()));
+                // The average-reward sabotage moves the W entry that reads head 1 (`r̄ − r`), which
+                // is 0 for n = 1 (r̄_0 = r_0): invisible there by the math, visible from n = 2.
+                let invisible = t.id == "linear-td-average-reward" && shapes[k as usize].n == 1;
+                assert_eq!(m.holds, !sabotage || invisible, "{} case {k} sabotage {sabotage}: {m:?}", t.id);
+            }
+        }
+        // Beyond draws × shapes no case draws.
+        let ctx =
+            CheckCtx { arith: ArithFilter::FieldOnly, case: tier.draws * shapes.len() as u64, ..CheckCtx::default() };
+        assert!((t.check)(&mut case_rng(3, t.id, 0), &ctx).measurements.is_empty());
+    }
+}
+
+/// The field draws come after every other draw of a case: the exact and `f64` measurements of a
+/// case are the same with and without the field tier.
+#[test]
+fn the_field_tier_leaves_the_other_rows_unchanged() {
+    use icrl_proofs::theorem::{find, ArithFilter, Arithmetic, CheckCtx};
+    for id in ["sarsa-equivalence", "linear-td-lambda", "actor-critic-equivalence"] {
+        let t = find(id).unwrap();
+        for k in 0..3 {
+            let all = (t.check)(&mut case_rng(4, id, k), &CheckCtx { case: k, ..CheckCtx::default() });
+            let two: Vec<_> = [ArithFilter::ExactOnly, ArithFilter::F64Only]
+                .into_iter()
+                .flat_map(|a| {
+                    (t.check)(&mut case_rng(4, id, k), &CheckCtx { arith: a, case: k, ..CheckCtx::default() })
+                        .measurements
+                })
+                .collect();
+            let key =
+                |m: &icrl_proofs::theorem::Measurement| (m.arithmetic, m.quantity.clone(), m.error.to_bits(), m.holds);
+            let mut a: Vec<_> =
+                all.measurements.iter().filter(|m| m.arithmetic != Arithmetic::Field).map(key).collect();
+            let mut b: Vec<_> = two.iter().map(key).collect();
+            a.sort();
+            b.sort();
+            assert_eq!(a, b, "{id} case {k}");
+        }
+    }
+}
+
+/// The listed shapes cover the paper presets, corners included: [LL] `d = 36, n = 20` (and
+/// `n = 64`) for SARSA and actor-critic, [WB] `d = 36, n = 64, L = 40` and `d = n = L = 1`; every
+/// tier's shapes fit in its default cases with at least two draws each.
+#[test]
+fn the_listed_shapes_cover_the_presets() {
+    use icrl_proofs::theorem::find;
+    let has = |id: &str, f: &dyn Fn(&icrl_proofs::theorem::FieldShape) -> bool| {
+        let t = find(id).unwrap();
+        let tier = t.field.unwrap();
+        assert!(tier.draws >= 2 && tier.draws * (tier.shapes)().len() as u64 <= t.default_cases, "{id}");
+        (tier.shapes)().iter().any(f)
+    };
+    for id in ["linear-td", "linear-td-lambda", "linear-td-residual", "linear-td-average-reward"] {
+        assert!(has(id, &|s| (s.d, s.n, s.layers) == (36, 64, 40)), "{id}");
+        assert!(has(id, &|s| (s.d, s.n, s.layers) == (1, 1, 1)), "{id}");
+    }
+    for id in ["sarsa-equivalence", "sarsa-readout-identity", "sarsa-output-independence", "actor-critic-equivalence"] {
+        assert!(has(id, &|s| (s.d, s.n) == (36, 20)) && has(id, &|s| (s.d, s.n) == (36, 64)), "{id}");
+    }
+    assert!(has("sarsa-stacking", &|s| (s.d, s.n, s.layers) == (36, 20, 8)));
+    // Every d ≤ 36 for SARSA, each of the six c values.
+    let eq = (find("sarsa-equivalence").unwrap().field.unwrap().shapes)();
+    assert!((1..=36).all(|d| eq.iter().any(|s| s.d == d)));
+    let cs: std::collections::BTreeSet<_> = eq.iter().map(|s| s.c).collect();
+    assert_eq!(cs.len(), 6);
+}
+
+/// The per-shape bound computed on `scalar::height::Height` by the tier's own code: SARSA's
+/// degree at the paper shape is 5 (≤ the stated 7) and its height below `2^61` (term 1 is 0),
+/// [WB]'s degree at the preset within `2 + L (5 + deg M)`; a sabotaged construction has a bound
+/// too (it is computed for the weights used), and the bound is a function of the shape only.
+#[test]
+fn shape_bounds_from_the_weights_used() {
+    use icrl_proofs::theorem::{find, FieldShape};
+    let eq = find("sarsa-equivalence").unwrap().field.unwrap();
+    for c in [(1, 1), (-1, 1), (1, 1 << 20), (-(1 << 20), 1), (3, 2), (-3, 7)] {
+        let b = (eq.bound)(&FieldShape { d: 36, dp: 0, n: 20, layers: 0, c }, false);
+        assert!(b.deg <= 7 && b.log2_h < 61.0, "c = {c:?}: {b:?}");
+    }
+    let td = find("linear-td").unwrap().field.unwrap();
+    let s = FieldShape { d: 36, dp: 0, n: 64, layers: 40, c: (0, 0) };
+    let b = (td.bound)(&s, false);
+    assert!(b.deg <= 2 + 40 * 5 && b.log2_h > 61.0 && b.log2_h.is_finite(), "{b:?}");
+    assert_eq!((td.bound)(&s, false), b);
+    let lam = find("linear-td-lambda").unwrap().field.unwrap();
+    assert!((lam.bound)(&s, false).deg <= 2 + 40 * (5 + 63));
+}
+
+/// `verify --arith`: each value runs its arithmetic's rows only (`field`: only field rows, each
+/// with its certificate), `--exact`/`--f64` stay aliases, and a bad value or a conflicting alias
+/// exits 2 with one `error:` line naming `--arith`, printing nothing on stdout.
+#[test]
+fn verify_arith_flag() {
+    let run = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_icrl")).args(args).output().unwrap();
+    let base = ["verify", "--theorem", "sarsa-equivalence", "--theorem", "linear-td", "--cases", "4", "--json"];
+    let arith_of = |o: &std::process::Output| -> Vec<String> {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["arithmetic"].as_str().map(str::to_string))
+            .collect()
+    };
+    for (flag, want) in [
+        (vec!["--arith", "field"], vec!["field", "field"]),
+        (vec!["--arith", "exact"], vec!["exact", "exact"]),
+        (vec!["--exact"], vec!["exact", "exact"]),
+        (vec!["--arith", "f64"], vec!["f64", "f64"]),
+        (vec!["--arith", "all"], vec!["exact", "f64", "field", "exact", "f64", "field"]),
+        (vec![], vec!["exact", "f64", "field", "exact", "f64", "field"]),
+    ] {
+        let o = run(&[&base[..], &flag[..]].concat());
+        assert_eq!(o.status.code(), Some(0), "{flag:?}");
+        assert_eq!(arith_of(&o), want, "{flag:?}");
+    }
+    let table = run(&["verify", "--theorem", "linear-td", "--cases", "4", "--arith", "field"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("field") && text.contains("P(false) <= 10^") && text.contains("4 shapes d<=1 n<=1 L<=5"),
+        "{text}"
+    );
+    for bad in [vec!["--arith", "fields"], vec!["--arith", "field", "--exact"], vec!["--arith", ""]] {
+        let o = run(&[&["verify", "--cases", "1"][..], &bad[..]].concat());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {err}");
+        assert!(o.stdout.is_empty(), "{bad:?}");
+        assert_eq!(err.lines().count(), 1, "{bad:?}: {err}");
+        assert!(err.starts_with("error: ") && err.contains("--arith"), "{bad:?}: {err}");
+    }
+}

@@ -117,6 +117,20 @@ fn assert_merge_equals_unsharded(name: &str, args: &[&str], n: u64, code: i32) {
 #[test]
 fn three_shards_merge_to_the_unsharded_run_byte_for_byte() {
     assert_merge_equals_unsharded("holds", &RUN, 3, 0);
+    // The run has field rows with per-shape certificates (and `--certificates` merges too).
+    let whole = stdout(&verify(&RUN, &["--json"]));
+    let field: Vec<serde_json::Value> = whole
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["arithmetic"] == "field")
+        .collect();
+    assert_eq!(field.len(), 2, "{whole}");
+    assert!(field.iter().all(|v| v["field_shapes"].as_array().is_some_and(|a| a.len() == 8)), "{whole}");
+    let dir = tmpdir("certificates");
+    let files = shards(&dir, &RUN, 3);
+    let merged = merge(&files, &["--certificates"]);
+    assert_eq!(without_wall(&stdout(&merged)), without_wall(&stdout(&verify(&RUN, &["--certificates"]))));
+    assert!(stdout(&merged).contains("linear-td over F_p, p = "));
 }
 
 #[test]
