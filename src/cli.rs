@@ -528,7 +528,7 @@ struct SearchCmd {
 #[derive(Args, Debug)]
 struct BenchArgs {
     /// Which figure (`all` runs every one).
-    #[arg(long, default_value = "all", value_parser = ["all", "sarsa-paper", "sarsa-paper-full-block", "sarsa-paper-field", "sarsa-paper-field-weights", "sarsa-paper-field-mdp", "sarsa-paper-exact", "linear-td-wb", "softmax-td"])]
+    #[arg(long, default_value = "all", value_parser = ["all", "sarsa-paper", "sarsa-paper-full-block", "sarsa-paper-field", "sarsa-paper-field-const", "sarsa-paper-field-weights", "sarsa-paper-field-mdp", "sarsa-paper-exact", "linear-td-wb", "softmax-td"])]
     which: String,
     /// Seconds per repetition.
     #[arg(long, default_value_t = 1.0)]

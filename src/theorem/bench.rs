@@ -48,6 +48,7 @@ use crate::rl::pairing::{next_pair as rl_next_pair, transitions_into};
 use crate::rl::sarsa::batch_sarsa_into;
 use crate::rng::{case_rng, fill_uniform, Rng};
 use crate::scalar::field::{with_prime, FieldRun, PrimeField};
+use crate::scalar::modular::{with_modulus, Fr};
 use crate::scalar::Scalar;
 use crate::theorem::common::{max_abs_diff, C_VALUES};
 use crate::theorem::linear_td::{reference, transformer, Variant};
@@ -57,10 +58,11 @@ use rayon::prelude::*;
 use std::time::Instant;
 
 /// The figures `--which` accepts (besides `all`).
-pub const FIGURES: [&str; 8] = [
+pub const FIGURES: [&str; 9] = [
     "sarsa-paper",
     "sarsa-paper-full-block",
     "sarsa-paper-field",
+    "sarsa-paper-field-const",
     "sarsa-paper-field-weights",
     "sarsa-paper-field-mdp",
     "sarsa-paper-exact",
@@ -349,7 +351,26 @@ pub fn run(o: &BenchOptions) -> Result<Vec<String>, InputError> {
             figs.push(measure("sarsa-paper-full-block", secs, reps, t, None, &f));
         }
     }
-    for name in ["sarsa-paper-field", "sarsa-paper-field-weights", "sarsa-paper-field-mdp"] {
+    if wants("sarsa-paper-field") {
+        // The field the certificates of `verify` use: `scalar::modular::Fr` with the prime of the
+        // run (`run_prime(seed)`, here seed 0), set per thread around each evaluation.
+        let m = crate::scalar::modular::run_prime(0);
+        let (alpha, weights) = with_modulus(m, || {
+            let alpha = Fr::from_f64(p.alpha);
+            let (pm, vm) = sarsa_weights(p.d, &alpha, &<Fr as num_traits::One>::one());
+            (alpha, LsaReadout::new(&pm, &vm))
+        });
+        let f = |w: &mut FreeWork<Fr>, k: u64| {
+            with_modulus(m, || {
+                let mut rng = case_rng(0, "bench-sarsa-paper-field", k);
+                w.evaluate(&mut rng, p.d, p.n, &weights, &alpha, Fr::random)
+            })
+        };
+        for &t in &thread_counts {
+            figs.push(measure("sarsa-paper-field", secs, reps, t, Some(m.p()), &f));
+        }
+    }
+    for name in ["sarsa-paper-field-const", "sarsa-paper-field-weights", "sarsa-paper-field-mdp"] {
         if wants(name) {
             for &t in &thread_counts {
                 figs.push(with_prime(FIELD_INDEX, FieldFigure { name, secs, reps, threads: t }));
@@ -437,22 +458,30 @@ impl<F: Scalar> Default for FreeWork<F> {
     }
 }
 
-impl<F: PrimeField> FreeWork<F> {
-    /// Every prompt entry uniform in `F_p`, then both sides; returns whether they agree.
-    fn evaluate(&mut self, rng: &mut Rng, d: usize, n: usize, weights: &LsaReadout<F>, alpha: &F) -> bool {
+impl<F: Scalar> FreeWork<F> {
+    /// Every prompt entry uniform in `F_p` (`random`), then both sides; returns whether they agree.
+    fn evaluate(
+        &mut self,
+        rng: &mut Rng,
+        d: usize,
+        n: usize,
+        weights: &LsaReadout<F>,
+        alpha: &F,
+        random: fn(&mut Rng) -> F,
+    ) -> bool {
         let b = &mut self.batch;
         for rows in [&mut b.phi, &mut b.phi_next] {
             rows.resize_with(n, Vec::new);
             for r in rows.iter_mut() {
                 r.clear();
-                r.extend((0..d).map(|_| F::random(rng)));
+                r.extend((0..d).map(|_| random(rng)));
             }
         }
         b.rewards.clear();
-        b.rewards.extend((0..n).map(|_| F::random(rng)));
-        b.gamma = F::random(rng);
+        b.rewards.extend((0..n).map(|_| random(rng)));
+        b.gamma = random(rng);
         self.w.clear();
-        self.w.extend((0..d).map(|_| F::random(rng)));
+        self.w.extend((0..d).map(|_| random(rng)));
         sarsa_prompt_into(&mut self.h, &self.batch, &self.w);
         weights.last_column_into(&self.h, &mut self.scratch, &mut self.col);
         batch_sarsa_into(&self.batch, &self.w, alpha, &mut self.reference);
@@ -471,10 +500,10 @@ impl FieldRun for FieldFigure {
         let m = Some(F::P);
         let (name, secs, reps, t) = (self.name, self.secs, self.reps, self.threads);
         match name {
-            "sarsa-paper-field" => {
+            "sarsa-paper-field-const" => {
                 let f = |w: &mut FreeWork<F>, k: u64| {
                     let mut rng = case_rng(0, "bench-sarsa-paper-field", k);
-                    w.evaluate(&mut rng, d, n, &weights, &alpha)
+                    w.evaluate(&mut rng, d, n, &weights, &alpha, F::random)
                 };
                 measure(name, secs, reps, t, m, &f)
             }
@@ -484,7 +513,7 @@ impl FieldRun for FieldFigure {
                     let a = F::random(&mut rng);
                     let (cn, cd) = C_VALUES[k as usize % C_VALUES.len()];
                     let (pk, vk) = sarsa_weights(d, &a, &F::from_ratio(cn, cd));
-                    w.evaluate(&mut rng, d, n, &LsaReadout::new(&pk, &vk), &a)
+                    w.evaluate(&mut rng, d, n, &LsaReadout::new(&pk, &vk), &a, F::random)
                 };
                 measure(name, secs, reps, t, m, &f)
             }
