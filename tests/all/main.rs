@@ -29,6 +29,7 @@ mod schema;
 mod shard;
 mod softmax_td;
 mod speed;
+mod train_fast;
 mod train_flags;
 mod train_softmax;
 mod writes;
