@@ -310,3 +310,13 @@ pub fn representable_residual_bound(n_states: usize, d: usize, gamma: f64, v_max
 /// hundred `u` at `L = 3`; `1e-12` relative to `max(1, max |g|)` (≈ 4500 u) still rejects any
 /// wrong term, whose effect is O(1) relative.
 pub const NEU_VJP_REL_TOL: f64 = 1e-12;
+/// `train td`'s second-moment kernel (`dynamics::train_td::prompt_loss_grad_fast`) against the
+/// general `(n+1)×(n+1)` backward pass (`prompt_loss_grad_act` with the identity): the same
+/// polynomial summed in another order. Each side is `≤ 8L` chained products of `≤ n + 1` terms
+/// (`n ≤ 30`, `L ≤ 5` in the test), so each rounds at most `≈ 8L(n+1) u ≈ 1240 u ≈ 3e-13`
+/// relative to the magnitudes it sums; `1e-10` relative to `max(1, max |g|)` allows those
+/// magnitudes to exceed the gradient's by about 300× (cancellation at gain-3 weights) and the
+/// test prints the worst difference it saw (`--nocapture`). A wrong
+/// term (a dropped path, a transposed factor) changes the gradient by O(1) relative, and the
+/// test's perturbation controls move it by more than `1e3 ×` this.
+pub const TD_FAST_REL_TOL: f64 = 1e-10;

@@ -166,6 +166,10 @@ pub struct TokenFrame {
     pub probs: Vec<f64>,
     /// `n`.
     pub n: usize,
+    /// Workspace: `q(s, a)` of every pair, then `w·φ⁺_i`, `w·φ_i` of every transition.
+    qs: Vec<f64>,
+    dn: Vec<f64>,
+    dc: Vec<f64>,
 }
 
 /// One MDP's teacher: its MDP, features, current `w` and state, and its own RNG.
@@ -220,15 +224,45 @@ impl Teacher {
     /// intermediate `Trajectory`/`TransitionBatch` allocations. Consumes the RNG exactly as
     /// [`Teacher::next_frame`] does and produces the same tokens and bit-identical target
     /// (tested), then advances the teacher.
+    #[inline(always)]
     pub fn next_tokens(&mut self, tf: &mut TokenFrame) {
         let (ns, na, d, n) = (self.mdp.n_states(), self.mdp.n_actions(), self.tab.d, self.tab.n);
         let eps = self.tab.epsilon;
-        // ε-greedy rows, exactly as `TabularPolicy::epsilon_greedy` builds them.
+        // ε-greedy rows, exactly as `TabularPolicy::epsilon_greedy` builds them, the greedy
+        // action as `policy::greedy_action` picks it (first strict maximum of `φ(s,a)·w`, each
+        // dot product summed in `Features::q`'s order), four dot products interleaved.
         tf.probs.clear();
         tf.probs.resize(ns * na, eps / na as f64);
+        tf.qs.clear();
+        tf.qs.resize(ns * na, 0.0);
+        let w = &self.w[..d];
+        let mut sa = 0;
+        while sa + 4 <= ns * na {
+            let r: [&[f64]; 4] = std::array::from_fn(|j| {
+                let k = sa + j;
+                &self.phi.phi(k / na, k % na)[..d]
+            });
+            let mut acc = [-0.0f64; 4];
+            for (k, wk) in w.iter().enumerate() {
+                for j in 0..4 {
+                    acc[j] += r[j][k] * wk;
+                }
+            }
+            tf.qs[sa..sa + 4].copy_from_slice(&acc);
+            sa += 4;
+        }
+        for k in sa..ns * na {
+            tf.qs[k] = self.phi.q(w, k / na, k % na);
+        }
         for st in 0..ns {
-            let g = crate::mdp::policy::greedy_action(&self.phi, &self.w, st);
-            tf.probs[st * na + g] += 1.0 - eps;
+            let (mut best, mut bq) = (0, f64::NEG_INFINITY);
+            for (a, &q) in tf.qs[st * na..(st + 1) * na].iter().enumerate() {
+                if q > bq {
+                    bq = q;
+                    best = a;
+                }
+            }
+            tf.probs[st * na + best] += 1.0 - eps;
         }
         tf.n = n;
         tf.x.clear();
@@ -243,27 +277,43 @@ impl Teacher {
         tf.target.clear();
         tf.target.extend_from_slice(&self.w);
         let step = self.tab.alpha / n as f64;
-        for i in 0..n {
-            let s2 = sample_categorical(&mut self.rng, self.mdp.p_row(st, a));
-            let r = self.mdp.r(st, a, s2);
-            let a2 = sample_categorical(&mut self.rng, &tf.probs[s2 * na..(s2 + 1) * na]);
-            let (phi, phi2) = (self.phi.phi(st, a), self.phi.phi(s2, a2));
-            for k in 0..d {
-                tf.x[k * n + i] = phi[k];
-                tf.x[(d + k) * n + i] = gamma * phi2[k];
-                tf.phi_next[k * n + i] = phi2[k];
+        {
+            // the token rows as local slices (strided writes without reloading the buffers)
+            let (x_phi, rest) = tf.x.split_at_mut(d * n);
+            let (x_next, x_r) = rest.split_at_mut(d * n);
+            let p_next = &mut tf.phi_next[..d * n];
+            for i in 0..n {
+                let s2 = sample_categorical(&mut self.rng, self.mdp.p_row(st, a));
+                let r = self.mdp.r(st, a, s2);
+                let a2 = sample_categorical(&mut self.rng, &tf.probs[s2 * na..(s2 + 1) * na]);
+                let (phi, phi2) = (&self.phi.phi(st, a)[..d], &self.phi.phi(s2, a2)[..d]);
+                for k in 0..d {
+                    x_phi[k * n + i] = phi[k];
+                    x_next[k * n + i] = gamma * phi2[k];
+                    p_next[k * n + i] = phi2[k];
+                }
+                x_r[i] = r;
+                st = s2;
+                a = a2;
             }
-            tf.x[2 * d * n + i] = r;
-            st = s2;
-            a = a2;
         }
-        // batch SARSA, in `crate::rl::sarsa::batch_sarsa`'s evaluation order (bit-identical)
-        for i in 0..n {
-            let (mut dn, mut dc) = (0.0, 0.0);
-            for k in 0..d {
-                dn += self.w[k] * tf.phi_next[k * n + i];
-                dc += self.w[k] * tf.x[k * n + i];
+        // batch SARSA, in `crate::rl::sarsa::batch_sarsa`'s evaluation order (bit-identical);
+        // the `n` pairs of dot products interleaved, each summed in order of `k`
+        tf.dn.clear();
+        tf.dn.resize(n, 0.0);
+        tf.dc.clear();
+        tf.dc.resize(n, 0.0);
+        for k in 0..d {
+            let wk = self.w[k];
+            for ((dn, dc), (pn, xc)) in
+                tf.dn.iter_mut().zip(tf.dc.iter_mut()).zip(tf.phi_next[k * n..(k + 1) * n].iter().zip(&tf.x[k * n..]))
+            {
+                *dn += wk * pn;
+                *dc += wk * xc;
             }
+        }
+        for i in 0..n {
+            let (dn, dc) = (tf.dn[i], tf.dc[i]);
             let delta = tf.x[2 * d * n + i] + gamma * dn - dc;
             let coef = step * delta;
             for k in 0..d {

@@ -14,9 +14,14 @@
 //! trained `(P, V)`.
 //!
 //! **Minibatches.** `M` MDPs run their teachers in lock-step; one Adam step uses the mean
-//! gradient of their `M` current frames. Each MDP's frame and gradient are computed in parallel
-//! (rayon) into its own buffer and summed in MDP order, so the result does not depend on the
-//! thread count.
+//! gradient of their `M` current frames. Each MDP's frame is computed in parallel (rayon) into
+//! its own workspace, which keeps the frame's gradient as four outer products (every entry of a
+//! frame's gradient is one product `row_i · col_j`, [`Work`]); the mean gradient is then
+//! assembled entry by entry, summed over the frames in MDP order, and Adam updates it, in
+//! parallel over fixed chunks of the parameters. No per-frame gradient buffer is written, zeroed
+//! or re-read (the old buffers, 64 kB per MDP at the paper preset, made the step memory-bound),
+//! and every entry is the same sum in the same order as before, so results are bit-identical to
+//! the per-MDP buffers and at any thread count.
 
 use super::stream::{Frame, StreamPreset, Teacher, TokenFrame};
 use crate::attention::linear::lsa_block_last_column;
@@ -222,7 +227,9 @@ impl Blocks {
     }
 }
 
-/// Per-frame workspace of the fast path.
+/// Per-frame workspace of the fast path. After [`tokens_factors`] it holds the frame's
+/// gradient as four outer products (every gradient entry of a frame is one product
+/// `row[i] · col[j]`): `P12`: `sg ⊗ w̃`, `P22`: `cp22 ⊗ w̃`, `V̄21`: `e ⊗ z`, `V̄22`: `cv22 ⊗ w̃`.
 struct Work {
     wt: Vec<f64>,
     u: Vec<f64>,
@@ -231,6 +238,12 @@ struct Work {
     g: Vec<f64>,
     q: Vec<f64>,
     e: Vec<f64>,
+    /// `(1/n) X Xᵀ (V̄21ᵀ e)`, the row factor of `∂/∂P12`.
+    sg: Vec<f64>,
+    /// `(eᵀ q / n) w̃`, the row factor of `∂/∂P22`.
+    cp22: Vec<f64>,
+    /// `(s / n) e`, the row factor of `∂/∂V̄22`.
+    cv22: Vec<f64>,
 }
 
 impl Work {
@@ -244,6 +257,19 @@ impl Work {
             g: vec![0.0; t],
             q: vec![0.0; d],
             e: vec![0.0; d],
+            sg: vec![0.0; t],
+            cp22: vec![0.0; d + 1],
+            cv22: vec![0.0; d],
+        }
+    }
+    /// Row and column factors of block `k` (`0..4`: `P12, P22, V̄21, V̄22`).
+    #[inline]
+    fn factors(&self, k: usize) -> (&[f64], &[f64]) {
+        match k {
+            0 => (&self.sg, &self.wt),
+            1 => (&self.cp22, &self.wt),
+            2 => (&self.e, &self.z),
+            _ => (&self.cv22, &self.wt),
         }
     }
 }
@@ -281,7 +307,8 @@ fn dotv(a: &[f64], c: &[f64]) -> f64 {
     s
 }
 
-/// Fast-path loss and gradient of one frame given as tokens (`x` row-major `(2d+1) × n`).
+/// Fast-path loss and gradient of one frame given as tokens (`x` row-major `(2d+1) × n`), the
+/// gradient added into `grad`.
 fn tokens_loss_grad(
     b: &Blocks,
     x: &[f64],
@@ -291,6 +318,24 @@ fn tokens_loss_grad(
     grad: &mut [f64],
     ws: &mut Work,
 ) -> f64 {
+    let loss = tokens_factors(b, x, n, w, target, ws);
+    let o = b.offsets();
+    for (k, lo) in o.iter().enumerate() {
+        let (rows, cols) = ws.factors(k);
+        for (i, ri) in rows.iter().enumerate() {
+            let g = &mut grad[lo + i * cols.len()..lo + (i + 1) * cols.len()];
+            for (gv, cj) in g.iter_mut().zip(cols) {
+                *gv += ri * cj;
+            }
+        }
+    }
+    loss
+}
+
+/// Fast-path loss of one frame; leaves its gradient in `ws` as the outer-product factors of
+/// [`Work`] (so a minibatch's gradient is assembled without a per-frame gradient buffer).
+#[inline(always)]
+fn tokens_factors(b: &Blocks, x: &[f64], n: usize, w: &[f64], target: &[f64], ws: &mut Work) -> f64 {
     let (d, t) = (b.d, b.t());
     let d1 = d + 1;
     let inv_n = 1.0 / n as f64;
@@ -330,23 +375,15 @@ fn tokens_loss_grad(
         ws.e[i] = out - (target[i] - w[i]);
         loss += ws.e[i] * ws.e[i];
     }
-    // gradients
-    let (g_p12, rest) = grad.split_at_mut(o1);
-    let (g_p22, rest) = rest.split_at_mut(o2 - o1);
-    let (g_v21, g_v22) = rest.split_at_mut(o3 - o2);
+    // gradient factors: ∂/∂V̄21 = e ⊗ z, ∂/∂V̄22 = (s/n) e ⊗ w̃, ∂/∂P12 = sg ⊗ w̃ with
+    // sg = Σ̂ V̄21ᵀ e, ∂/∂P22 = (eᵀq/n) w̃ ⊗ w̃
     ws.g.iter_mut().for_each(|v| *v = 0.0);
     for i in 0..d {
         let ei = ws.e[i];
-        for (gv, zj) in g_v21[i * t..(i + 1) * t].iter_mut().zip(&ws.z) {
-            *gv += ei * zj;
-        }
         for (gj, vj) in ws.g.iter_mut().zip(&v21[i * t..(i + 1) * t]) {
             *gj += vj * ei;
         }
-        let c = s * inv_n * ei;
-        for (gv, wj) in g_v22[i * d1..(i + 1) * d1].iter_mut().zip(wt.iter()) {
-            *gv += c * wj;
-        }
+        ws.cv22[i] = s * inv_n * ei;
     }
     ws.a[..n].iter_mut().for_each(|v| *v = 0.0);
     for k in 0..t {
@@ -356,17 +393,11 @@ fn tokens_loss_grad(
         }
     }
     for k in 0..t {
-        let sgk = dotv(&x[k * n..(k + 1) * n], &ws.a[..n]) * inv_n;
-        for (gp, wj) in g_p12[k * d1..(k + 1) * d1].iter_mut().zip(wt.iter()) {
-            *gp += sgk * wj;
-        }
+        ws.sg[k] = dotv(&x[k * n..(k + 1) * n], &ws.a[..n]) * inv_n;
     }
     let eq = dotv(&ws.e, &ws.q) * inv_n;
     for i in 0..d1 {
-        let c = eq * wt[i];
-        for (gp, wj) in g_p22[i * d1..(i + 1) * d1].iter_mut().zip(wt.iter()) {
-            *gp += c * wj;
-        }
+        ws.cp22[i] = eq * wt[i];
     }
     0.5 * loss
 }
@@ -386,15 +417,31 @@ impl Adam {
     }
     /// One step `x ← x - lr · m̂ / (√v̂ + ε)`.
     pub fn step(&mut self, x: &mut [f64], g: &[f64], lr: f64) {
-        let (b1, b2, eps): (f64, f64, f64) = (0.9, 0.999, 1e-8);
+        let (c1, c2) = self.begin_step();
+        adam_update(x, &mut self.m, &mut self.v, g, c1, c2, lr);
+    }
+    /// Advance the step count; the bias corrections `(1 - β₁ᵗ, 1 - β₂ᵗ)` of the new step.
+    fn begin_step(&mut self) -> (f64, f64) {
+        let (b1, b2) = ADAM_BETAS;
         self.t += 1;
         let c1 = 1.0 - b1.powi(self.t.min(i32::MAX as u64) as i32);
         let c2 = 1.0 - b2.powi(self.t.min(i32::MAX as u64) as i32);
-        for i in 0..x.len() {
-            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g[i];
-            self.v[i] = b2 * self.v[i] + (1.0 - b2) * g[i] * g[i];
-            x[i] -= lr * (self.m[i] / c1) / ((self.v[i] / c2).sqrt() + eps);
-        }
+        (c1, c2)
+    }
+}
+
+/// Adam's `β = (β₁, β₂)`.
+const ADAM_BETAS: (f64, f64) = (0.9, 0.999);
+
+/// Adam's update of the entries `x, m, v` (any slice of the parameters: every entry is
+/// updated on its own) with bias corrections `c1, c2` ([`Adam::begin_step`]).
+#[inline(always)]
+fn adam_update(x: &mut [f64], m: &mut [f64], v: &mut [f64], g: &[f64], c1: f64, c2: f64, lr: f64) {
+    let ((b1, b2), eps) = (ADAM_BETAS, 1e-8);
+    for i in 0..x.len() {
+        m[i] = b1 * m[i] + (1.0 - b1) * g[i];
+        v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
+        x[i] -= lr * (m[i] / c1) / ((v[i] / c2).sqrt() + eps);
     }
 }
 
@@ -477,8 +524,128 @@ fn progress_bar(show: bool, len: u64, msg: &'static str) -> indicatif::ProgressB
     }
 }
 
-/// Parameters per parallel chunk of the gradient reduction.
-const SUM_CHUNK: usize = 2048;
+/// Parameters per parallel chunk of the gradient assembly and Adam step.
+const SUM_CHUNK: usize = 1024;
+/// Gradient entries accumulated together over a minibatch's frames.
+const TILE: usize = 8;
+
+/// Entries `lo..lo + g.len()` of the mean gradient `inv · Σ_k ∇_k` of a minibatch, each entry
+/// summed over the frames' factors ([`Work`]) in frame order, from `0.0`.
+#[inline(always)]
+fn mean_gradient<'a>(
+    offsets: &[usize; 4],
+    lo: usize,
+    g: &mut [f64],
+    frames: impl Iterator<Item = &'a Work> + Clone,
+    inv: f64,
+) {
+    let hi = lo + g.len();
+    let mut idx = lo;
+    while idx < hi {
+        let k = (0..4).rev().find(|&k| offsets[k] <= idx).expect("offsets[0] = 0");
+        let cols = frames.clone().next().map_or(1, |w| w.factors(k).1.len());
+        let (r, c0) = ((idx - offsets[k]) / cols, (idx - offsets[k]) % cols);
+        let c1 = cols.min(c0 + (hi - idx));
+        let seg = &mut g[idx - lo..idx - lo + (c1 - c0)];
+        // tiles of TILE entries held in registers across the frames (per entry the same sum
+        // in the same order)
+        let mut full = seg.chunks_exact_mut(TILE);
+        for (t, tile) in (&mut full).enumerate() {
+            let c = c0 + t * TILE;
+            let mut acc = [0.0f64; TILE];
+            for w in frames.clone() {
+                let (rows, colf) = w.factors(k);
+                let f = rows[r];
+                let cs: &[f64; TILE] = colf[c..c + TILE].try_into().expect("TILE entries");
+                for j in 0..TILE {
+                    acc[j] += f * cs[j];
+                }
+            }
+            for j in 0..TILE {
+                tile[j] = acc[j] * inv;
+            }
+        }
+        let tail = full.into_remainder();
+        let c = c1 - tail.len();
+        tail.iter_mut().for_each(|v| *v = 0.0);
+        for w in frames.clone() {
+            let (rows, colf) = w.factors(k);
+            let f = rows[r];
+            for (gv, cj) in tail.iter_mut().zip(&colf[c..c1]) {
+                *gv += f * cj;
+            }
+        }
+        tail.iter_mut().for_each(|v| *v *= inv);
+        idx += c1 - c0;
+    }
+}
+
+/// Whether this CPU has AVX2. The hot loops of training are compiled a second time with
+/// `#[target_feature(enable = "avx2")]` (4-wide vectors, no FMA): the same IEEE operations in
+/// the same order, so results are bit-identical whichever copy runs.
+#[inline]
+pub(crate) fn avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// One MDP's frame of a training step: the teacher's next tokens and the fast-path loss, the
+/// gradient left as factors in `ws`.
+#[inline(always)]
+fn slot_step(b: &Blocks, teacher: &mut Teacher, ws: &mut Work, tf: &mut TokenFrame) -> f64 {
+    teacher.next_tokens(tf);
+    tokens_factors(b, &tf.x, tf.n, &tf.w, &tf.target, ws)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn slot_step_avx2(b: &Blocks, teacher: &mut Teacher, ws: &mut Work, tf: &mut TokenFrame) -> f64 {
+    slot_step(b, teacher, ws, tf)
+}
+
+/// A chunk `lo..lo + x.len()` of the parameters: its mean gradient ([`mean_gradient`]) and
+/// Adam's update of it.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn chunk_step(
+    offsets: &[usize; 4],
+    lo: usize,
+    frames: &[Slot],
+    inv: f64,
+    opt: (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
+    c1: f64,
+    c2: f64,
+    lr: f64,
+) {
+    let (x, am, av, g) = opt;
+    mean_gradient(offsets, lo, g, frames.iter().map(|s| &s.1), inv);
+    adam_update(x, am, av, g, c1, c2, lr);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+fn chunk_step_avx2(
+    offsets: &[usize; 4],
+    lo: usize,
+    frames: &[Slot],
+    inv: f64,
+    opt: (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
+    c1: f64,
+    c2: f64,
+    lr: f64,
+) {
+    chunk_step(offsets, lo, frames, inv, opt, c1, c2, lr)
+}
+
+/// One MDP of a minibatch: its teacher, workspace, last loss and token frame.
+type Slot = (Teacher, Work, f64, TokenFrame);
 
 /// Train and evaluate.
 pub fn train(cfg: &TrainConfig, preset_name: &str) -> Result<TrainReport, InputError> {
@@ -499,49 +666,55 @@ pub fn train(cfg: &TrainConfig, preset_name: &str) -> Result<TrainReport, InputE
     let total_steps = groups * cfg.preset.frames;
     let bar = progress_bar(cfg.progress, total_steps as u64, "train sarsa");
     let mut losses = Vec::with_capacity(total_steps);
+    let offsets = blocks.offsets();
     let mut gsum = vec![0.0; np];
+    let simd = avx2();
     let mut step = 0usize;
     for gi in 0..groups {
         let lo = gi * m;
         let hi = (lo + m).min(cfg.preset.mdps);
-        let mut slots: Vec<(Teacher, Vec<f64>, Work, f64, TokenFrame)> = (lo..hi)
+        let mut slots: Vec<Slot> = (lo..hi)
             .into_par_iter()
-            .map(|k| {
-                (
-                    Teacher::new(cfg.seed, k as u64, &cfg.preset),
-                    vec![0.0; np],
-                    Work::new(d, tab.n),
-                    0.0,
-                    TokenFrame::default(),
-                )
-            })
+            .map(|k| (Teacher::new(cfg.seed, k as u64, &cfg.preset), Work::new(d, tab.n), 0.0, TokenFrame::default()))
             .collect();
         for _ in 0..cfg.preset.frames {
             let bref = &blocks;
-            slots.par_iter_mut().for_each(|(teacher, g, ws, l, tf)| {
-                teacher.next_tokens(tf);
-                g.iter_mut().for_each(|x| *x = 0.0);
-                *l = tokens_loss_grad(bref, &tf.x, tf.n, &tf.w, &tf.target, g, ws);
-            });
-            // Sum the MDPs' gradients in MDP order, in parallel over parameter chunks (each
-            // entry is summed in the same order whatever the thread count).
-            let inv = 1.0 / slots.len() as f64;
-            let sref = &slots;
-            gsum.par_chunks_mut(SUM_CHUNK).enumerate().for_each(|(ci, chunk)| {
-                let off = ci * SUM_CHUNK;
-                let len = chunk.len();
-                chunk.iter_mut().for_each(|x| *x = 0.0);
-                for (_, g, _, _, _) in sref {
-                    for (a, b) in chunk.iter_mut().zip(&g[off..off + len]) {
-                        *a += b;
-                    }
+            slots.par_iter_mut().for_each(|(teacher, ws, l, tf)| {
+                #[cfg(target_arch = "x86_64")]
+                if simd {
+                    // SAFETY: `simd` is true only when the CPU has AVX2 (`avx2()`).
+                    *l = unsafe { slot_step_avx2(bref, teacher, ws, tf) };
+                    return;
                 }
-                chunk.iter_mut().for_each(|x| *x *= inv);
+                *l = slot_step(bref, teacher, ws, tf);
             });
-            let l: f64 = slots.iter().map(|x| x.3).sum();
-            losses.push(l * inv);
+            // The mean gradient, assembled per entry from the frames' outer-product factors in
+            // MDP order (the same sum, in the same order, as adding per-MDP gradient buffers),
+            // and Adam on it, in parallel over parameter chunks: every entry is computed the
+            // same way whatever the thread count.
+            let inv = 1.0 / slots.len() as f64;
             let lr = cfg.lr * (1.0 - 0.9 * step as f64 / total_steps as f64);
-            adam.step(&mut blocks.x, &gsum, lr);
+            let (c1, c2) = adam.begin_step();
+            let sref = &slots;
+            let Adam { m: am, v: av, .. } = &mut adam;
+            blocks
+                .x
+                .par_chunks_mut(SUM_CHUNK)
+                .zip(am.par_chunks_mut(SUM_CHUNK))
+                .zip(av.par_chunks_mut(SUM_CHUNK))
+                .zip(gsum.par_chunks_mut(SUM_CHUNK))
+                .enumerate()
+                .for_each(|(ci, (((x, am), av), g))| {
+                    #[cfg(target_arch = "x86_64")]
+                    if simd {
+                        // SAFETY: `simd` is true only when the CPU has AVX2 (`avx2()`).
+                        unsafe { chunk_step_avx2(&offsets, ci * SUM_CHUNK, sref, inv, (x, am, av, g), c1, c2, lr) };
+                        return;
+                    }
+                    chunk_step(&offsets, ci * SUM_CHUNK, sref, inv, (x, am, av, g), c1, c2, lr);
+                });
+            let l: f64 = slots.iter().map(|x| x.2).sum();
+            losses.push(l * inv);
             step += 1;
             if step % 256 == 0 {
                 bar.set_position(step as u64);

@@ -13,9 +13,16 @@
 //!
 //! **Speed.** Because of the mask, context columns never read the query column, so the
 //! context part of every layer is shared between the two queries; the target's query column is
-//! propagated alone (`z_q ← z_q + (1/n) P C (Cᵀ Q z_q)`). The gradient is hand-written
-//! backpropagation through the three layers (checked against finite differences in the tests).
-//! Prompts of a minibatch are processed in fixed chunks in parallel and summed in chunk order.
+//! propagated alone (`z_q ← z_q + (1/n) P C (Cᵀ Q z_q)`). With the identity activation (the
+//! default) training runs [`prompt_loss_grad_fast`]: the context then evolves linearly,
+//! `C_{l+1} = (I + (1/n) P_l C_l C_lᵀ Q_l) C_l`, so every layer is a product of `m × m`
+//! matrices (`m = 2d+1`) on the second moment `S_l = C_l C_lᵀ` — about ten times fewer
+//! multiply-adds than the `(n+1)×(n+1)` score matrices — computed in a per-thread workspace with
+//! no allocation. ReLU and softmax need the scores and run [`prompt_loss_grad_act`]. Both
+//! gradients are hand-written backpropagation (checked against finite differences and the fast
+//! one against the general one, `tests/all/train_fast.rs`). Prompts of a minibatch are
+//! processed in fixed chunks in parallel and summed in chunk order, so a run is bit-identical at
+//! any thread count.
 //!
 //! **Configurable** ([WB]'s `main.py` flags, issue 10): sizes, `γ`, the optimizer's learning
 //! rate and weight decay, the environment ([`TdEnv`]: Boyan chains or [WB]'s Loop MRP),
@@ -40,8 +47,9 @@ use serde::Serialize;
 pub const WB_GAIN: f64 = 0.1;
 
 /// Largest estimated work of one `icrl train td` run ([`TdConfig::cost`], multiply-adds):
-/// `1e13`, about 30× [WB]'s full setting (`≈ 3.2e11`, under 2 minutes here), i.e. about an hour
-/// on two cores. Larger settings are refused before anything runs.
+/// `1e13`, about 30× [WB]'s full setting (`≈ 3.2e11` by that estimate, which counts the general
+/// path; the identity's fast path does about a tenth of it), i.e. at most about an hour on two
+/// cores. Larger settings are refused before anything runs.
 pub const MAX_TRAIN_WORK: f64 = 1e13;
 /// Largest estimated working memory of one run ([`TdConfig::cost`], bytes): `1e9`.
 pub const MAX_TRAIN_MEMORY: f64 = 1e9;
@@ -345,14 +353,6 @@ impl TdModel {
     fn zeros_like(&self) -> Self {
         TdModel { p: self.p.iter().map(|m| m * 0.0).collect(), q: self.q.iter().map(|m| m * 0.0).collect() }
     }
-    fn add_assign(&mut self, o: &TdModel) {
-        for (a, b) in self.p.iter_mut().zip(&o.p) {
-            *a += b;
-        }
-        for (a, b) in self.q.iter_mut().zip(&o.q) {
-            *a += b;
-        }
-    }
     /// Flatten (P_0, Q_0, P_1, …), column-major entries.
     pub fn flat(&self) -> Vec<f64> {
         let mut v = Vec::new();
@@ -475,12 +475,19 @@ pub fn predict_act(model: &TdModel, act: Activation, p: &TdPrompt) -> f64 {
 }
 
 /// Semi-gradient loss `½ δ²` of one prompt and its gradient (added into `grad`), identity
-/// activation.
+/// activation, through the fast path [`prompt_loss_grad_fast`] that `train` runs.
 pub fn prompt_loss_grad(model: &TdModel, pr: &TdPrompt, grad: &mut TdModel) -> f64 {
-    prompt_loss_grad_act(model, Activation::Identity, pr, grad)
+    let mut g = vec![0.0; model.flat().len()];
+    let loss = prompt_loss_grad_fast(model, pr, &mut g, &mut TdWork::default());
+    let mut flat = grad.flat();
+    flat.iter_mut().zip(&g).for_each(|(a, b)| *a += b);
+    grad.set_flat(&flat);
+    loss
 }
 
-/// [`prompt_loss_grad`] with `act` on the scores (hand-written backward through `act`).
+/// The semi-gradient loss and gradient with `act` on the scores, through full `(n+1)×(n+1)`
+/// score matrices (hand-written backward through `act`). `train` runs it for ReLU and softmax;
+/// with the identity it is the reference that [`prompt_loss_grad_fast`] is tested against.
 pub fn prompt_loss_grad_act(model: &TdModel, act: Activation, pr: &TdPrompt, grad: &mut TdModel) -> f64 {
     // Forward, caching per layer `Q Z`, `G = Zᵀ Q Z`, `H = act(G)` and `A = P Z M` for the
     // backward pass.
@@ -522,6 +529,341 @@ pub fn prompt_loss_grad_act(model: &TdModel, act: Activation, pr: &TdPrompt, gra
         grad.q[l] += &zdg * z.transpose();
         let dz_prev = &dz + pda + qz * dg.transpose() + q.tr_mul(&zdg);
         dz = dz_prev;
+    }
+    0.5 * delta * delta
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fast path (identity activation): everything in `m × m` second moments.
+// ---------------------------------------------------------------------------------------------
+
+/// Per-thread workspace of [`prompt_loss_grad_fast`]: every per-layer product of one prompt,
+/// reused across prompts (no allocation per prompt or layer). Matrices are `m × m`,
+/// column-major like `DMatrix` (`(i, j)` at `i + j m`), `m = 2d + 1`.
+#[derive(Clone, Debug, Default)]
+pub struct TdWork {
+    m: usize,
+    layers: usize,
+    /// `S_l = C_l C_lᵀ`, `l < L`.
+    s: Vec<f64>,
+    /// `P_l S_l`.
+    ps: Vec<f64>,
+    /// `S_l Q_l`.
+    sq: Vec<f64>,
+    /// `A_l = I + (1/n) P_l S_l Q_l`, `l < L - 1`.
+    a: Vec<f64>,
+    /// `A_l S_l`.
+    as_: Vec<f64>,
+    /// Query column `z_l` of `S_q` and of `S_{q+1}`, `l < L`.
+    z: Vec<f64>,
+    zn: Vec<f64>,
+    // scratch
+    da: Vec<f64>,
+    ds: Vec<f64>,
+    ds2: Vec<f64>,
+    w: Vec<f64>,
+    dz: Vec<f64>,
+    dz2: Vec<f64>,
+    v1: Vec<f64>,
+    v2: Vec<f64>,
+    v3: Vec<f64>,
+}
+
+impl TdWork {
+    /// A workspace for `m = 2d + 1` and `layers` layers.
+    pub fn new(m: usize, layers: usize) -> Self {
+        let mut w = TdWork::default();
+        w.ensure(m, layers);
+        w
+    }
+    /// Resize for `(m, layers)` (a no-op when the sizes match: the hot loop never allocates).
+    fn ensure(&mut self, m: usize, layers: usize) {
+        if self.m == m && self.layers == layers {
+            return;
+        }
+        let (mm, ll) = (m * m, layers * m * m);
+        self.m = m;
+        self.layers = layers;
+        for v in [&mut self.s, &mut self.ps, &mut self.sq, &mut self.a, &mut self.as_] {
+            v.resize(ll, 0.0);
+        }
+        for v in [&mut self.z, &mut self.zn] {
+            v.resize(layers * m, 0.0);
+        }
+        for v in [&mut self.da, &mut self.ds, &mut self.ds2, &mut self.w] {
+            v.resize(mm, 0.0);
+        }
+        for v in [&mut self.dz, &mut self.dz2, &mut self.v1, &mut self.v2, &mut self.v3] {
+            v.resize(m, 0.0);
+        }
+    }
+}
+
+/// `C += A B` (`m × m`, column-major).
+#[inline(always)]
+fn mm_nn<D: Dim>(c: &mut [f64], a: &[f64], b: &[f64], m: D) {
+    let m = m.get();
+    let (c, a, b) = (&mut c[..m * m], &a[..m * m], &b[..m * m]);
+    for j in 0..m {
+        let cj = &mut c[j * m..(j + 1) * m];
+        for k in 0..m {
+            let bkj = b[k + j * m];
+            for (ci, ai) in cj.iter_mut().zip(&a[k * m..(k + 1) * m]) {
+                *ci += ai * bkj;
+            }
+        }
+    }
+}
+
+/// `C += Aᵀ B` (`m × m`, column-major): entry `(i, j)` is column `i` of `A` dot column `j` of `B`.
+#[inline(always)]
+fn mm_tn<D: Dim>(c: &mut [f64], a: &[f64], b: &[f64], m: D) {
+    let m = m.get();
+    let (c, a, b) = (&mut c[..m * m], &a[..m * m], &b[..m * m]);
+    for j in 0..m {
+        let bj = &b[j * m..(j + 1) * m];
+        for i in 0..m {
+            let ai = &a[i * m..(i + 1) * m];
+            let mut s = 0.0;
+            for (x, y) in ai.iter().zip(bj) {
+                s += x * y;
+            }
+            c[i + j * m] += s;
+        }
+    }
+}
+
+/// `C += A Bᵀ` (`m × m`, column-major).
+#[inline(always)]
+fn mm_nt<D: Dim>(c: &mut [f64], a: &[f64], b: &[f64], m: D) {
+    let m = m.get();
+    let (c, a, b) = (&mut c[..m * m], &a[..m * m], &b[..m * m]);
+    for j in 0..m {
+        let cj = &mut c[j * m..(j + 1) * m];
+        for k in 0..m {
+            let bjk = b[j + k * m];
+            for (ci, ai) in cj.iter_mut().zip(&a[k * m..(k + 1) * m]) {
+                *ci += ai * bjk;
+            }
+        }
+    }
+}
+
+/// `y = A x` (`m × m` column-major).
+#[inline(always)]
+fn mv<D: Dim>(y: &mut [f64], a: &[f64], x: &[f64], m: D) {
+    let m = m.get();
+    let (y, a, x) = (&mut y[..m], &a[..m * m], &x[..m]);
+    y.iter_mut().for_each(|v| *v = 0.0);
+    for (k, xk) in x.iter().enumerate() {
+        for (yi, ai) in y.iter_mut().zip(&a[k * m..(k + 1) * m]) {
+            *yi += ai * xk;
+        }
+    }
+}
+
+/// `y = Aᵀ x` (`m × m` column-major).
+#[inline(always)]
+fn mtv<D: Dim>(y: &mut [f64], a: &[f64], x: &[f64], m: D) {
+    let m = m.get();
+    let (y, a, x) = (&mut y[..m], &a[..m * m], &x[..m]);
+    for (i, yi) in y.iter_mut().enumerate() {
+        *yi = a[i * m..(i + 1) * m].iter().zip(x).map(|(p, q)| p * q).sum();
+    }
+}
+
+/// [`prompt_loss_grad`] (identity activation) through second moments, with the gradient added
+/// into `grad` (laid out as [`TdModel::flat`]): mathematically the same function and gradient,
+/// about ten times fewer multiply-adds, no allocation.
+///
+/// With the identity activation and the mask, context columns never read the query, so the
+/// context evolves linearly, `C_{l+1} = A_l C_l` with `A_l = I + (1/n) K_l`,
+/// `K_l = P_l C_l C_lᵀ Q_l` (since `Z M Zᵀ = C Cᵀ`); hence `S_{l+1} = A_l S_l A_lᵀ` for
+/// `S_l = C_l C_lᵀ`, and a query column follows `z_{l+1} = A_l z_l`. One prompt costs
+/// `m² n` for `S_0` and `O(L m³)` after it, instead of `O(L (m² (n+1) + m (n+1)²))`; in the last
+/// layer only row `2d` of `K` is formed. The backward pass is the chain rule through the same
+/// products: `dA = dz zᵀ + (dS + dSᵀ) A S`, `dK = dA/n`, `dP += dK (S Q)ᵀ`,
+/// `dQ += (P S)ᵀ dK`, `dS_l = Aᵀ dS A + Pᵀ dK Qᵀ`, `dz_l = Aᵀ dz`. Summation order differs
+/// from the general path, so results agree to rounding (tested against it and against finite
+/// differences, `tests/all/train_td.rs`).
+///
+/// The kernel is compiled for `m = 9` ([WB]'s `d = 4`) with the size a constant, so that its
+/// `m`-loops unroll, and for every other `m` with the size a value: the same operations in the
+/// same order, so the two agree bit for bit.
+pub fn prompt_loss_grad_fast(model: &TdModel, pr: &TdPrompt, grad: &mut [f64], ws: &mut TdWork) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if super::train_sarsa::avx2() {
+        // SAFETY: the CPU has AVX2.
+        return unsafe {
+            match pr.ctx.nrows() {
+                9 => fast_kernel_avx2(Const::<9>, model, pr, grad, ws),
+                m => fast_kernel_avx2(Dyn(m), model, pr, grad, ws),
+            }
+        };
+    }
+    match pr.ctx.nrows() {
+        9 => fast_kernel(Const::<9>, model, pr, grad, ws),
+        m => fast_kernel(Dyn(m), model, pr, grad, ws),
+    }
+}
+
+/// [`fast_kernel`] compiled with 4-wide vectors (no FMA: the same operations, bit for bit).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn fast_kernel_avx2<D: Dim>(dim: D, model: &TdModel, pr: &TdPrompt, grad: &mut [f64], ws: &mut TdWork) -> f64 {
+    fast_kernel(dim, model, pr, grad, ws)
+}
+
+/// A matrix size, known at compile time ([`Const`]) or at run time ([`Dyn`]).
+trait Dim: Copy {
+    fn get(self) -> usize;
+}
+#[derive(Clone, Copy)]
+struct Const<const M: usize>;
+impl<const M: usize> Dim for Const<M> {
+    #[inline(always)]
+    fn get(self) -> usize {
+        M
+    }
+}
+#[derive(Clone, Copy)]
+struct Dyn(usize);
+impl Dim for Dyn {
+    #[inline(always)]
+    fn get(self) -> usize {
+        self.0
+    }
+}
+
+#[inline(always)]
+fn fast_kernel<D: Dim>(dim: D, model: &TdModel, pr: &TdPrompt, grad: &mut [f64], ws: &mut TdWork) -> f64 {
+    let m = dim.get();
+    debug_assert_eq!(m, pr.ctx.nrows());
+    let n = pr.ctx.ncols();
+    let layers = model.p.len();
+    ws.ensure(m, layers);
+    let mm = m * m;
+    let inv_n = 1.0 / n as f64;
+    let TdWork { s, ps, sq, a, as_, z, zn, da, ds, ds2, w, dz, dz2, v1, v2, v3, .. } = ws;
+    // S_0 = C Cᵀ (exactly symmetric: both triangles sum the same products in the same order)
+    let s0 = &mut s[..mm];
+    s0.iter_mut().for_each(|v| *v = 0.0);
+    let ctx = pr.ctx.as_slice();
+    for k in 0..n {
+        let col = &ctx[k * m..(k + 1) * m];
+        for (j, cj) in col.iter().enumerate() {
+            for (sij, ci) in s0[j * m..(j + 1) * m].iter_mut().zip(col) {
+                *sij += ci * cj;
+            }
+        }
+    }
+    for (dst, src) in [(&mut z[..m], &pr.phi_q), (&mut zn[..m], &pr.phi_next)] {
+        dst.iter_mut().for_each(|v| *v = 0.0);
+        dst[..src.len()].copy_from_slice(src);
+    }
+    // Forward through the first L - 1 layers (second moments and both query columns).
+    for l in 0..layers - 1 {
+        let (p, q) = (model.p[l].as_slice(), model.q[l].as_slice());
+        let r = l * mm..(l + 1) * mm;
+        let (s_l, s_next) = s[l * mm..(l + 2) * mm].split_at_mut(mm);
+        let (ps_l, sq_l, a_l, as_l) = (&mut ps[r.clone()], &mut sq[r.clone()], &mut a[r.clone()], &mut as_[r]);
+        ps_l.iter_mut().for_each(|v| *v = 0.0);
+        mm_nn(ps_l, p, s_l, dim);
+        sq_l.iter_mut().for_each(|v| *v = 0.0);
+        mm_nn(sq_l, s_l, q, dim);
+        a_l.iter_mut().for_each(|v| *v = 0.0);
+        mm_nn(a_l, ps_l, q, dim);
+        a_l.iter_mut().for_each(|v| *v *= inv_n);
+        for i in 0..m {
+            a_l[i + i * m] += 1.0;
+        }
+        as_l.iter_mut().for_each(|v| *v = 0.0);
+        mm_nn(as_l, a_l, s_l, dim);
+        s_next.iter_mut().for_each(|v| *v = 0.0);
+        mm_nt(s_next, as_l, a_l, dim);
+        let (zl, znext) = z[l * m..(l + 2) * m].split_at_mut(m);
+        mv(znext, a_l, zl, dim);
+        let (zl, znext) = zn[l * m..(l + 2) * m].split_at_mut(m);
+        mv(znext, a_l, zl, dim);
+    }
+    // Last layer: only row 2d of K_{L-1} = P S Q reaches the readout.
+    let l = layers - 1;
+    let (p, q) = (model.p[l].as_slice(), model.q[l].as_slice());
+    let s_l = &s[l * mm..(l + 1) * mm];
+    // v1 = (P[2d, :] S)ᵀ = S P[2d, :]ᵀ (S symmetric up to rounding: use the row product)
+    for (j, v) in v1.iter_mut().enumerate() {
+        *v = (0..m).map(|k| p[(m - 1) + k * m] * s_l[k + j * m]).sum();
+    }
+    // v2 = K[2d, :]ᵀ = Qᵀ v1
+    mtv(v2, q, v1, dim);
+    let zl = &z[l * m..(l + 1) * m];
+    let znl = &zn[l * m..(l + 1) * m];
+    let kz: f64 = v2.iter().zip(zl).map(|(a, b)| a * b).sum();
+    let kzn: f64 = v2.iter().zip(znl).map(|(a, b)| a * b).sum();
+    let v = -(zl[m - 1] + kz * inv_n);
+    let v_next = -(znl[m - 1] + kzn * inv_n); // detached
+    let delta = pr.reward + pr.gamma * v_next - v;
+    // Backward. dL/dZ_L[2d, n] = δ; layer L-1: dK = (δ/n) e_{2d} zᵀ (rank one).
+    let gl = delta * inv_n;
+    let (gp, gq) = grad[2 * l * mm..2 * (l + 1) * mm].split_at_mut(mm);
+    // v3 = Q z, dz2 = S (Q z)
+    mv(v3, q, zl, dim);
+    mv(dz2, s_l, v3, dim);
+    // dP[2d, :] += (δ/n) (S Q z)ᵀ
+    for (j, x) in dz2.iter().enumerate() {
+        gp[(m - 1) + j * m] += gl * x;
+    }
+    // dQ += (δ/n) (S P[2d,:]ᵀ) zᵀ
+    for (j, zj) in zl.iter().enumerate() {
+        for (g, x) in gq[j * m..(j + 1) * m].iter_mut().zip(v1.iter()) {
+            *g += gl * zj * x;
+        }
+    }
+    if layers == 1 {
+        return 0.5 * delta * delta;
+    }
+    // dS_{L-1} = (δ/n) P[2d, :]ᵀ (Q z)ᵀ, dz_{L-1} = δ e_{2d} + (δ/n) K[2d, :]ᵀ
+    for j in 0..m {
+        for i in 0..m {
+            ds[i + j * m] = gl * p[(m - 1) + i * m] * v3[j];
+        }
+    }
+    for (d, k) in dz.iter_mut().zip(v2.iter()) {
+        *d = gl * k;
+    }
+    dz[m - 1] += delta;
+    for l in (0..layers - 1).rev() {
+        let (p, q) = (model.p[l].as_slice(), model.q[l].as_slice());
+        let r = l * mm..(l + 1) * mm;
+        let (ps_l, sq_l, a_l, as_l) = (&ps[r.clone()], &sq[r.clone()], &a[r.clone()], &as_[r]);
+        let zl = &z[l * m..(l + 1) * m];
+        // dA = dz zᵀ + (dS + dSᵀ) (A S)
+        for j in 0..m {
+            for i in 0..m {
+                w[i + j * m] = ds[i + j * m] + ds[j + i * m];
+                da[i + j * m] = dz[i] * zl[j];
+            }
+        }
+        mm_nn(da, w, as_l, dim);
+        // dK = dA / n
+        da.iter_mut().for_each(|v| *v *= inv_n);
+        let (gp, gq) = grad[2 * l * mm..2 * (l + 1) * mm].split_at_mut(mm);
+        mm_nt(gp, da, sq_l, dim); // dP += dK (S Q)ᵀ
+        mm_tn(gq, ps_l, da, dim); // dQ += (P S)ᵀ dK
+        if l == 0 {
+            break;
+        }
+        // dS_l = Aᵀ dS A + Pᵀ dK Qᵀ ; dz_l = Aᵀ dz
+        w.iter_mut().for_each(|v| *v = 0.0);
+        mm_tn(w, a_l, ds, dim);
+        ds2.iter_mut().for_each(|v| *v = 0.0);
+        mm_nn(ds2, w, a_l, dim);
+        w.iter_mut().for_each(|v| *v = 0.0);
+        mm_tn(w, p, da, dim);
+        mm_nt(ds2, w, q, dim);
+        std::mem::swap(ds, ds2);
+        mtv(dz2, a_l, dz, dim);
+        std::mem::swap(dz, dz2);
     }
     0.5 * delta * delta
 }
@@ -671,6 +1013,29 @@ pub fn init_model(cfg: &TdConfig) -> TdModel {
 /// Prompts per parallel chunk (fixed, so the reduction order does not depend on threads).
 const CHUNK: usize = 8;
 
+thread_local! {
+    /// The fast path's workspace of this thread, reused across prompts and minibatches.
+    static TD_WORK: std::cell::RefCell<TdWork> = std::cell::RefCell::new(TdWork::default());
+}
+
+/// Loss and gradient (added into `g`, laid out as [`TdModel::flat`]) of a chunk of prompts, in
+/// prompt order: the identity through [`prompt_loss_grad_fast`] on this thread's workspace,
+/// ReLU and softmax through [`prompt_loss_grad_act`].
+fn chunk_loss_grad(model: &TdModel, act: Activation, ch: &[TdPrompt], g: &mut [f64]) -> f64 {
+    match act {
+        Activation::Identity => TD_WORK.with(|ws| {
+            let ws = &mut ws.borrow_mut();
+            ch.iter().map(|pr| prompt_loss_grad_fast(model, pr, g, ws)).sum()
+        }),
+        _ => {
+            let mut gm = model.zeros_like();
+            let l = ch.iter().map(|pr| prompt_loss_grad_act(model, act, pr, &mut gm)).sum();
+            g.iter_mut().zip(gm.flat()).for_each(|(a, b)| *a += b);
+            l
+        }
+    }
+}
+
 /// Train and report.
 pub fn train(cfg: &TdConfig) -> Result<TdReport, InputError> {
     cfg.validate()?;
@@ -703,6 +1068,10 @@ pub fn train(cfg: &TdConfig) -> Result<TdReport, InputError> {
         indicatif::ProgressBar::hidden()
     };
     let mut losses = Vec::with_capacity(total);
+    // One gradient buffer per chunk of a minibatch, reused; summed in chunk order.
+    let nparams = model.flat().len();
+    let mut parts: Vec<(Vec<f64>, f64)> = vec![(vec![0.0; nparams], 0.0); cfg.prompts.div_ceil(CHUNK)];
+    let mut gfull = vec![0.0; nparams];
     // Draw the next MRP's prompts while training on the current one.
     let mut next = mrp_prompts(cfg, 0);
     for k in 0..cfg.mrps {
@@ -710,23 +1079,19 @@ pub fn train(cfg: &TdConfig) -> Result<TdReport, InputError> {
         let (_, ()) = rayon::join(
             || {
                 for mb in cur.chunks(cfg.prompts) {
-                    let parts: Vec<(TdModel, f64)> = mb
-                        .par_chunks(CHUNK)
-                        .map(|ch| {
-                            let mut g = model.zeros_like();
-                            let l: f64 =
-                                ch.iter().map(|pr| prompt_loss_grad_act(&model, cfg.activation, pr, &mut g)).sum();
-                            (g, l)
-                        })
-                        .collect();
-                    let mut g = model.zeros_like();
+                    let nch = mb.len().div_ceil(CHUNK);
+                    let mref = &model;
+                    parts[..nch].par_iter_mut().zip(mb.par_chunks(CHUNK)).for_each(|((g, l), ch)| {
+                        g.iter_mut().for_each(|v| *v = 0.0);
+                        *l = chunk_loss_grad(mref, cfg.activation, ch, g);
+                    });
+                    gfull.iter_mut().for_each(|v| *v = 0.0);
                     let mut l = 0.0;
-                    for (gi, li) in &parts {
-                        g.add_assign(gi);
+                    for (gi, li) in &parts[..nch] {
+                        gfull.iter_mut().zip(gi).for_each(|(a, b)| *a += b);
                         l += li;
                     }
                     let inv = 1.0 / mb.len() as f64;
-                    let gfull = g.flat();
                     let mut gf: Vec<f64> = if cfg.shared {
                         (0..block).map(|i| (0..cfg.layers).map(|l| gfull[l * block + i]).sum::<f64>() * inv).collect()
                     } else {

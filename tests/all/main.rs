@@ -30,6 +30,7 @@ mod search_shard;
 mod shard;
 mod softmax_td;
 mod speed;
+mod train_fast;
 mod train_flags;
 mod train_softmax;
 mod writes;
