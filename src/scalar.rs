@@ -278,6 +278,24 @@ pub fn dot_f64(x: &[f64], y: &[f64]) -> f64 {
     (s0 + s1) + (s2 + s3)
 }
 
+/// An `f64` written as the string of its shortest round-trip decimal (`"2.5e-15"`, `"NaN"`,
+/// `"inf"`), read back bit for bit: JSON numbers have no NaN or `∞`, and `serde_json` reads
+/// numbers only to within an ulp by default.
+pub mod exact_f64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Write `x`.
+    pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{x:?}"))
+    }
+
+    /// Read what [`serialize`] wrote.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse::<f64>().map_err(|_| serde::de::Error::custom(format!("{text:?} is not a number")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

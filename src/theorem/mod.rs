@@ -280,7 +280,7 @@ pub struct ShapeBound {
     /// Total degree bound.
     pub deg: u32,
     /// Upper bound on `log₂ H` (largest coefficient of the cleared difference).
-    #[serde(with = "crate::verify::exact_f64")]
+    #[serde(with = "crate::scalar::exact_f64")]
     pub log2_h: f64,
 }
 
