@@ -2,30 +2,16 @@
 //! field, nothing written on error, catalogue and verify-table snapshots, determinism across
 //! thread counts.
 
+use crate::common::{icrl, stderr, stdout};
 use std::path::PathBuf;
 use std::process::{Command, Output};
-
-fn icrl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_icrl")).args(args).output().expect("runs")
-}
 
 fn icrl_env(args: &[&str], threads: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_icrl")).args(args).env("RAYON_NUM_THREADS", threads).output().expect("runs")
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("icrl-cli-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    crate::common::tmpdir("cli", name)
 }
 
 const EXAMPLE: &str = include_str!("../../fixtures/instances/sarsa-example.json");

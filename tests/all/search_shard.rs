@@ -3,6 +3,7 @@
 //! finds the counterexample; and `merge` refuses shards of another search, duplicated or missing
 //! shards, edited lines and flags that do not apply, with exit 2 and nothing written.
 
+use crate::common::{stderr, stdout};
 use icrl_proofs::search::shard::{self, Record};
 use icrl_proofs::search::{block_count, find_and_shrink, Counterexample, SearchArgs, SearchOutcome, Slice};
 use std::path::{Path, PathBuf};
@@ -12,19 +13,8 @@ fn icrl_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_icrl")).args(args).current_dir(dir).output().expect("runs")
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("icrl-search-shard-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    crate::common::tmpdir("search-shard", name)
 }
 
 /// A rare violation over a large range: about 2 in 10⁴ cases violate, so block 0 (1 000 cases)

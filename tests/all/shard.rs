@@ -3,27 +3,13 @@
 //! except `wall_seconds`, which a merge reports as the sum of the shards'; and `merge` refuses
 //! shards of another run, duplicated or missing shards and edited files with exit 2.
 
+use crate::common::{icrl, stderr, stdout};
 use icrl_proofs::verify::Shard;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn icrl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_icrl")).args(args).output().expect("runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use std::process::Output;
 
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("icrl-shard-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    crate::common::tmpdir("shard", name)
 }
 
 /// The text with the number after `"wall_seconds":` (JSON) or `rows in` (table) replaced.

@@ -115,3 +115,26 @@ pub fn map_numbers(text: &str, trim: &[char], f: impl Fn(&str, f64) -> Option<St
 pub fn report_kinds() -> Vec<&'static str> {
     vec!["actor-critic", "decay", "flow", "emergence", "neu", "all"]
 }
+
+/// Run the `icrl` binary with `args`.
+pub fn icrl(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_icrl")).args(args).output().expect("runs")
+}
+
+/// A finished process's standard output, as text.
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A finished process's standard error, as text.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh, empty temporary directory `icrl-{module}-test-{pid}-{name}` (emptied if it exists).
+pub fn tmpdir(module: &str, name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("icrl-{module}-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
