@@ -1,4 +1,8 @@
-//! Softmax attention with the additive query mask ([XZ] eqs. 1–3, arXiv:2605.07333), `f64` only.
+//! Softmax attention with the additive query mask ([XZ] eqs. 1–3, arXiv:2605.07333), generic
+//! over [`Transcendental`]: plain `f64` (the fast path) or
+//! [`ErrBound`](crate::scalar::errbound::ErrBound), whose values are bit for bit the `f64` ones
+//! and whose bounds are the rigorous tolerance of the softmax-TD equalities (one implementation,
+//! no second copy of the forward pass).
 //!
 //! `Z_{l+1} = Z_l + Σ_h V_h Z_l softmax(Z_lᵀ A Z_l + M) Π_h`, the softmax taken **per column**
 //! (column `j` is a query, normalized over the source index `i`); the mask `M[n, j] = -∞` for
@@ -8,7 +12,8 @@
 //!
 //! Numerics: each column subtracts its maximum over the *unmasked* sources before `exp`, and a
 //! masked source is skipped (its weight is exactly 0), never represented as a large negative
-//! number. Scores are computed generically from a full `(d+3)×(d+3)` matrix `A`, skipping
+//! number; the maximum is subtracted as an exact constant (the softmax is shift-invariant,
+//! `crate::scalar::errbound`, "`exp` and `sqrt`"). Scores are computed generically from a full `(d+3)×(d+3)` matrix `A`, skipping
 //! zero entries of `A` (a structural fast path that is bit-for-bit the dense product: adding an
 //! exact zero product changes no finite sum; `tests/softmax_td.rs` checks it against the dense
 //! triple loop).
@@ -24,6 +29,7 @@
 
 use crate::linalg::Mat;
 use crate::mdp::features::Features;
+use crate::scalar::errbound::Transcendental;
 
 /// The prompt `Z_0 ∈ R^{(d+3)×(n+1)}` of `docs/theory/softmax-td.md` ([Q] rows, [D] layout): column `j`
 /// holds `scale · x(S_j)` in rows `0..d`, `R_{j+1}` in row `d` (0 in the query column `n`), and
@@ -31,16 +37,16 @@ use crate::mdp::features::Features;
 ///
 /// `scale = √β` realizes the inverse temperature. `states` has `n+1` entries and `rewards` `n`
 /// (validated by the caller: `Trajectory::validate`).
-pub fn prompt(features: &Features, scale: f64, states: &[usize], rewards: &[f64]) -> Mat<f64> {
+pub fn prompt<T: Transcendental>(features: &Features, scale: T, states: &[usize], rewards: &[f64]) -> Mat<T> {
     let d = features.dim();
     let cols = states.len();
     let mut z = Mat::zeros(d + 3, cols);
     for (j, &s) in states.iter().enumerate() {
         for (k, &xk) in features.x(s).iter().enumerate() {
-            z[(k, j)] = scale * xk;
+            z[(k, j)] = scale * T::from_f64(xk);
         }
         if j < rewards.len() {
-            z[(d, j)] = rewards[j];
+            z[(d, j)] = T::from_f64(rewards[j]);
         }
     }
     z
@@ -49,8 +55,9 @@ pub fn prompt(features: &Features, scale: f64, states: &[usize], rewards: &[f64]
 /// Column softmax of `scores` into `out` (same shape, square `(n+1)×(n+1)`): for each query
 /// column `j`, `out[i, j] = exp(scores[i,j] - m_j) / Σ_i' exp(scores[i',j] - m_j)` over the
 /// unmasked sources `i`, with `m_j` their maximum. With `mask_query`, source `n` (the last row)
-/// is masked: `out[n, j] = 0` exactly.
-pub fn masked_softmax_cols(scores: &Mat<f64>, mask_query: bool, out: &mut Mat<f64>) {
+/// is masked: `out[n, j] = 0` exactly. `m_j` is taken on the values and subtracted as an exact
+/// constant (shift invariance: the exact weights do not depend on it).
+pub fn masked_softmax_cols<T: Transcendental>(scores: &Mat<T>, mask_query: bool, out: &mut Mat<T>) {
     let (rows, cols) = (scores.rows(), scores.cols());
     let sources = if mask_query { rows - 1 } else { rows };
     let sc = scores.as_slice();
@@ -58,39 +65,40 @@ pub fn masked_softmax_cols(scores: &Mat<f64>, mask_query: bool, out: &mut Mat<f6
     for j in 0..cols {
         let mut m = f64::NEG_INFINITY;
         for i in 0..sources {
-            m = m.max(sc[i * cols + j]);
+            m = m.max(sc[i * cols + j].to_f64());
         }
-        let mut sum = 0.0;
+        let m = T::from_f64(m);
+        let mut sum = T::zero();
         for i in 0..sources {
-            let e = (sc[i * cols + j] - m).exp();
+            let e = (sc[i * cols + j] - m).exp_val();
             o[i * cols + j] = e;
-            sum += e;
+            sum = sum + e;
         }
         for i in 0..sources {
-            o[i * cols + j] /= sum;
+            o[i * cols + j] = o[i * cols + j] / sum;
         }
         for i in sources..rows {
-            o[i * cols + j] = 0.0;
+            o[i * cols + j] = T::zero();
         }
     }
 }
 
 /// One value head: `V Z S` (with the column shift `Π` when `shift`).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Head {
+pub struct Head<T = f64> {
     /// `V ∈ R^{(d+3)×(d+3)}`.
-    pub v: Mat<f64>,
+    pub v: Mat<T>,
     /// Apply the column shift `Π` after the attention.
     pub shift: bool,
 }
 
 /// A multi-head layer sharing one attention matrix: `Z + Σ_h V_h Z S Π_h` ([XZ] two-head form).
 #[derive(Clone, Debug, PartialEq)]
-pub struct MultiHeadLayer {
+pub struct MultiHeadLayer<T = f64> {
     /// The attention (key-query) matrix `A ∈ R^{(d+3)×(d+3)}`.
-    pub a: Mat<f64>,
+    pub a: Mat<T>,
     /// The heads.
-    pub heads: Vec<Head>,
+    pub heads: Vec<Head<T>>,
     /// Apply the query mask `M[n, ·] = -∞`.
     pub mask_query: bool,
 }
@@ -98,35 +106,35 @@ pub struct MultiHeadLayer {
 /// [XZ] Lemma 1 form: one head plus a parameter-free shift,
 /// `Z̃ = Z + V Z S`, `Z_{l+1} = U Z̃ + W Z̃ Π`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ShiftLayer {
+pub struct ShiftLayer<T = f64> {
     /// `A`.
-    pub a: Mat<f64>,
+    pub a: Mat<T>,
     /// `V`.
-    pub v: Mat<f64>,
+    pub v: Mat<T>,
     /// `U` (keeps every row but the target memory).
-    pub u: Mat<f64>,
+    pub u: Mat<T>,
     /// `W` (writes `γ` times the shifted current value into the target memory).
-    pub w: Mat<f64>,
+    pub w: Mat<T>,
     /// Apply the query mask.
     pub mask_query: bool,
 }
 
 /// Reusable buffers of one forward pass (no allocation inside the layer loop).
 #[derive(Clone, Debug)]
-pub struct Workspace {
-    az: Mat<f64>,
-    scores: Mat<f64>,
-    s: Mat<f64>,
-    y: Mat<f64>,
-    t: Mat<f64>,
+pub struct Workspace<T = f64> {
+    az: Mat<T>,
+    scores: Mat<T>,
+    s: Mat<T>,
+    y: Mat<T>,
+    t: Mat<T>,
     needed: Vec<bool>,
     /// The `(A, mask)` whose softmax `s` holds while no layer has written a row `A` reads.
-    cached: Option<(Mat<f64>, bool)>,
+    cached: Option<(Mat<T>, bool)>,
     /// Allow the cache (tests turn it off to pin it).
     pub use_cache: bool,
 }
 
-impl Workspace {
+impl<T: Transcendental> Workspace<T> {
     /// Buffers for prompts with `rows = d+3` and `cols = n+1`.
     pub fn new(rows: usize, cols: usize) -> Self {
         Workspace {
@@ -141,45 +149,45 @@ impl Workspace {
         }
     }
     /// The attention weights `S_l` of the last layer applied.
-    pub fn attention(&self) -> &Mat<f64> {
+    pub fn attention(&self) -> &Mat<T> {
         &self.s
     }
 }
 
 /// `out = Zᵀ A Z`, skipping zero entries of `A` and zero rows of `A` (bit-identical to the
 /// dense product in the same summation order).
-pub fn scores_into(z: &Mat<f64>, a: &Mat<f64>, az: &mut Mat<f64>, out: &mut Mat<f64>) {
+pub fn scores_into<T: Transcendental>(z: &Mat<T>, a: &Mat<T>, az: &mut Mat<T>, out: &mut Mat<T>) {
     let (r, c) = (z.rows(), z.cols());
     let zs = z.as_slice();
     let asl = a.as_slice();
     let azs = az.as_mut_slice();
-    azs.fill(0.0);
+    azs.fill(T::zero());
     let mut nonzero_row = vec![false; r];
     for i in 0..r {
         for k in 0..r {
             let aik = asl[i * r + k];
-            if aik == 0.0 {
+            if aik.is_zero() {
                 continue;
             }
             nonzero_row[i] = true;
             for j in 0..c {
-                azs[i * c + j] += aik * zs[k * c + j];
+                azs[i * c + j].add_mul(&aik, &zs[k * c + j]);
             }
         }
     }
     let o = out.as_mut_slice();
-    o.fill(0.0);
+    o.fill(T::zero());
     for k in 0..r {
         if !nonzero_row[k] {
             continue;
         }
         for i in 0..c {
             let zki = zs[k * c + i];
-            if zki == 0.0 {
+            if zki.is_zero() {
                 continue;
             }
             for j in 0..c {
-                o[i * c + j] += zki * azs[k * c + j];
+                o[i * c + j].add_mul(&zki, &azs[k * c + j]);
             }
         }
     }
@@ -207,30 +215,30 @@ pub fn scores_dense(z: &Mat<f64>, a: &Mat<f64>) -> Mat<f64> {
 
 /// `y = Z S` (row-major, `S` square), only for the rows `i` with `needed[i]` (the rows some
 /// value matrix reads; the others are left at 0 and never used).
-fn attend_into(z: &Mat<f64>, s: &Mat<f64>, y: &mut Mat<f64>, needed: &[bool]) {
+fn attend_into<T: Transcendental>(z: &Mat<T>, s: &Mat<T>, y: &mut Mat<T>, needed: &[bool]) {
     let (r, c) = (z.rows(), z.cols());
     let zs = z.as_slice();
     let ss = s.as_slice();
     let ys = y.as_mut_slice();
-    ys.fill(0.0);
+    ys.fill(T::zero());
     for i in 0..r {
         if !needed[i] {
             continue;
         }
         for k in 0..c {
             let zik = zs[i * c + k];
-            if zik == 0.0 {
+            if zik.is_zero() {
                 continue;
             }
             for j in 0..c {
-                ys[i * c + j] += zik * ss[k * c + j];
+                ys[i * c + j].add_mul(&zik, &ss[k * c + j]);
             }
         }
     }
 }
 
 /// `z += V y Π` (or `V y` without the shift), skipping zero entries of `V`.
-fn add_head(z: &mut Mat<f64>, v: &Mat<f64>, y: &Mat<f64>, shift: bool) {
+fn add_head<T: Transcendental>(z: &mut Mat<T>, v: &Mat<T>, y: &Mat<T>, shift: bool) {
     let (r, c) = (z.rows(), z.cols());
     let vs = v.as_slice();
     let ys = y.as_slice();
@@ -238,16 +246,16 @@ fn add_head(z: &mut Mat<f64>, v: &Mat<f64>, y: &Mat<f64>, shift: bool) {
     for i in 0..r {
         for k in 0..r {
             let vik = vs[i * r + k];
-            if vik == 0.0 {
+            if vik.is_zero() {
                 continue;
             }
             if shift {
                 for j in 0..c - 1 {
-                    zs[i * c + j] += vik * ys[k * c + j + 1];
+                    zs[i * c + j].add_mul(&vik, &ys[k * c + j + 1]);
                 }
             } else {
                 for j in 0..c {
-                    zs[i * c + j] += vik * ys[k * c + j];
+                    zs[i * c + j].add_mul(&vik, &ys[k * c + j]);
                 }
             }
         }
@@ -255,23 +263,23 @@ fn add_head(z: &mut Mat<f64>, v: &Mat<f64>, y: &Mat<f64>, shift: bool) {
 }
 
 /// `out = M x` for square `M` (rows of `x` mixed), `shift` applies `Π` afterwards; accumulates.
-fn mix_rows_add(out: &mut Mat<f64>, m: &Mat<f64>, x: &Mat<f64>, shift: bool) {
+fn mix_rows_add<T: Transcendental>(out: &mut Mat<T>, m: &Mat<T>, x: &Mat<T>, shift: bool) {
     add_head(out, m, x, shift)
 }
 
 /// Mark the columns `k` with some nonzero `V[i, k]` (the rows of `Z S` that `V` reads).
-fn mark_read_rows(v: &Mat<f64>, needed: &mut [bool]) {
+fn mark_read_rows<T: Transcendental>(v: &Mat<T>, needed: &mut [bool]) {
     let r = v.rows();
-    for (idx, &x) in v.as_slice().iter().enumerate() {
-        if x != 0.0 {
+    for (idx, x) in v.as_slice().iter().enumerate() {
+        if !x.is_zero() {
             needed[idx % r] = true;
         }
     }
 }
 
 /// Rows of `Z` that the scores `Zᵀ A Z` read: `i` with a nonzero in row or column `i` of `A`.
-fn reads(a: &Mat<f64>, i: usize) -> bool {
-    (0..a.rows()).any(|k| a[(i, k)] != 0.0 || a[(k, i)] != 0.0)
+fn reads<T: Transcendental>(a: &Mat<T>, i: usize) -> bool {
+    (0..a.rows()).any(|k| !a[(i, k)].is_zero() || !a[(k, i)].is_zero())
 }
 
 /// The attention weights of `z` under `(a, mask)`, reusing the previous layer's when it had
@@ -279,7 +287,7 @@ fn reads(a: &Mat<f64>, i: usize) -> bool {
 /// unchanged, so recomputing would give the same `S`). In the [XZ] construction `A` reads
 /// only the feature rows, which no head writes: `S_l = S_0` for every layer, and the `exp`s
 /// are computed once per forward pass.
-fn attention_weights(z: &Mat<f64>, a: &Mat<f64>, mask: bool, ws: &mut Workspace) {
+fn attention_weights<T: Transcendental>(z: &Mat<T>, a: &Mat<T>, mask: bool, ws: &mut Workspace<T>) {
     let hit = ws.use_cache && matches!(&ws.cached, Some((ca, cm)) if *cm == mask && ca == a);
     if !hit {
         scores_into(z, a, &mut ws.az, &mut ws.scores);
@@ -289,7 +297,7 @@ fn attention_weights(z: &Mat<f64>, a: &Mat<f64>, mask: bool, ws: &mut Workspace)
 }
 
 /// After a layer wrote the rows `written`, drop the cached weights if `A` reads one of them.
-fn invalidate(ws: &mut Workspace, written: impl Fn(usize) -> bool) {
+fn invalidate<T: Transcendental>(ws: &mut Workspace<T>, written: impl Fn(usize) -> bool) {
     if let Some((a, _)) = &ws.cached {
         if (0..a.rows()).any(|i| written(i) && reads(a, i)) {
             ws.cached = None;
@@ -297,12 +305,12 @@ fn invalidate(ws: &mut Workspace, written: impl Fn(usize) -> bool) {
     }
 }
 
-fn row_nonzero(m: &Mat<f64>, i: usize) -> bool {
-    m.row(i).iter().any(|&x| x != 0.0)
+fn row_nonzero<T: Transcendental>(m: &Mat<T>, i: usize) -> bool {
+    m.row(i).iter().any(|x| !x.is_zero())
 }
 
 /// Apply one multi-head layer in place.
-pub fn apply_multi_head(z: &mut Mat<f64>, layer: &MultiHeadLayer, ws: &mut Workspace) {
+pub fn apply_multi_head<T: Transcendental>(z: &mut Mat<T>, layer: &MultiHeadLayer<T>, ws: &mut Workspace<T>) {
     attention_weights(z, &layer.a, layer.mask_query, ws);
     ws.needed.fill(false);
     for h in &layer.heads {
@@ -316,7 +324,7 @@ pub fn apply_multi_head(z: &mut Mat<f64>, layer: &MultiHeadLayer, ws: &mut Works
 }
 
 /// Apply one Lemma-1 layer in place.
-pub fn apply_shift_layer(z: &mut Mat<f64>, layer: &ShiftLayer, ws: &mut Workspace) {
+pub fn apply_shift_layer<T: Transcendental>(z: &mut Mat<T>, layer: &ShiftLayer<T>, ws: &mut Workspace<T>) {
     attention_weights(z, &layer.a, layer.mask_query, ws);
     ws.needed.fill(false);
     mark_read_rows(&layer.v, &mut ws.needed);
@@ -324,7 +332,7 @@ pub fn apply_shift_layer(z: &mut Mat<f64>, layer: &ShiftLayer, ws: &mut Workspac
     // z̃ = z + V y, kept in z.
     add_head(z, &layer.v, &ws.y, false);
     // t = U z̃ + W z̃ Π
-    ws.t.as_mut_slice().fill(0.0);
+    ws.t.as_mut_slice().fill(T::zero());
     mix_rows_add(&mut ws.t, &layer.u, z, false);
     mix_rows_add(&mut ws.t, &layer.w, z, true);
     z.as_mut_slice().copy_from_slice(ws.t.as_slice());
@@ -332,28 +340,39 @@ pub fn apply_shift_layer(z: &mut Mat<f64>, layer: &ShiftLayer, ws: &mut Workspac
     invalidate(ws, |i| {
         row_nonzero(&layer.v, i)
             || row_nonzero(&layer.w, i)
-            || (0..n).any(|k| layer.u[(i, k)] != if i == k { 1.0 } else { 0.0 })
+            || (0..n).any(|k| {
+                let uik = &layer.u[(i, k)];
+                if i == k {
+                    *uik != T::one()
+                } else {
+                    !uik.is_zero()
+                }
+            })
     });
 }
 
 /// Every iterate `Z_0 … Z_L` of a stack of multi-head layers.
-pub fn forward_multi_head(z0: &Mat<f64>, layers: &[MultiHeadLayer]) -> Vec<Mat<f64>> {
+pub fn forward_multi_head<T: Transcendental>(z0: &Mat<T>, layers: &[MultiHeadLayer<T>]) -> Vec<Mat<T>> {
     forward_multi_head_with(z0, layers, true)
 }
 
 /// [`forward_multi_head`] with the attention-weight cache on or off (tests pin that both
 /// give bit-identical iterates).
-pub fn forward_multi_head_with(z0: &Mat<f64>, layers: &[MultiHeadLayer], use_cache: bool) -> Vec<Mat<f64>> {
+pub fn forward_multi_head_with<T: Transcendental>(
+    z0: &Mat<T>,
+    layers: &[MultiHeadLayer<T>],
+    use_cache: bool,
+) -> Vec<Mat<T>> {
     forward_stack(z0, layers, use_cache, apply_multi_head)
 }
 
 /// Run `apply` layer by layer from `z0`, keeping every iterate.
-fn forward_stack<L>(
-    z0: &Mat<f64>,
+fn forward_stack<T: Transcendental, L>(
+    z0: &Mat<T>,
     layers: &[L],
     use_cache: bool,
-    apply: fn(&mut Mat<f64>, &L, &mut Workspace),
-) -> Vec<Mat<f64>> {
+    apply: fn(&mut Mat<T>, &L, &mut Workspace<T>),
+) -> Vec<Mat<T>> {
     let mut ws = Workspace::new(z0.rows(), z0.cols());
     ws.use_cache = use_cache;
     let mut z = z0.clone();
@@ -367,12 +386,12 @@ fn forward_stack<L>(
 }
 
 /// Every iterate `Z_0 … Z_L` of a stack of Lemma-1 layers.
-pub fn forward_shift(z0: &Mat<f64>, layers: &[ShiftLayer]) -> Vec<Mat<f64>> {
+pub fn forward_shift<T: Transcendental>(z0: &Mat<T>, layers: &[ShiftLayer<T>]) -> Vec<Mat<T>> {
     forward_shift_with(z0, layers, true)
 }
 
 /// [`forward_shift`] with the attention-weight cache on or off.
-pub fn forward_shift_with(z0: &Mat<f64>, layers: &[ShiftLayer], use_cache: bool) -> Vec<Mat<f64>> {
+pub fn forward_shift_with<T: Transcendental>(z0: &Mat<T>, layers: &[ShiftLayer<T>], use_cache: bool) -> Vec<Mat<T>> {
     forward_stack(z0, layers, use_cache, apply_shift_layer)
 }
 

@@ -13,6 +13,7 @@
 
 use crate::attention::softmax::{Head, MultiHeadLayer, ShiftLayer};
 use crate::linalg::Mat;
+use crate::scalar::errbound::Transcendental;
 
 /// `A = diag(I_d, 0_{3×3})`.
 pub fn attention_matrix(d: usize) -> Mat<f64> {
@@ -28,11 +29,12 @@ pub fn u_vector(d: usize) -> Vec<f64> {
     u
 }
 
-/// `c · e_row uᵀ` as a `(d+3)×(d+3)` matrix.
-pub fn outer_row(d: usize, row: usize, c: f64, u: &[f64]) -> Mat<f64> {
+/// `c · e_row uᵀ` as a `(d+3)×(d+3)` matrix (in any [`Transcendental`] scalar: on
+/// [`ErrBound`](crate::scalar::errbound::ErrBound) the rounding of `c · u_k` is bounded).
+pub fn outer_row<T: Transcendental>(d: usize, row: usize, c: T, u: &[f64]) -> Mat<T> {
     let mut m = Mat::zeros(d + 3, d + 3);
     for (k, &uk) in u.iter().enumerate() {
-        m[(row, k)] = c * uk;
+        m[(row, k)] = c * T::from_f64(uk);
     }
     m
 }
@@ -62,32 +64,54 @@ impl Parts {
 
     /// The two-head layer with step `α`.
     pub fn two_head_layer(&self, alpha: f64) -> MultiHeadLayer {
+        self.two_head_layer_in(alpha)
+    }
+
+    /// [`Parts::two_head_layer`] in any [`Transcendental`] scalar (every part an exact input;
+    /// `γ α` rounded as in `f64`, its bound carried on `ErrBound`).
+    pub fn two_head_layer_in<T: Transcendental>(&self, alpha: T) -> MultiHeadLayer<T> {
         let d = self.d;
         let mut heads = vec![Head { v: outer_row(d, d + 2, alpha, &self.u), shift: false }];
         if self.two_heads {
-            heads.push(Head { v: outer_row(d, d + 1, self.gamma * alpha, &self.u), shift: true });
+            heads.push(Head { v: outer_row(d, d + 1, T::from_f64(self.gamma) * alpha, &self.u), shift: true });
         }
-        MultiHeadLayer { a: self.a.clone(), heads, mask_query: self.mask_query }
+        MultiHeadLayer { a: self.a.map(|&x| T::from_f64(x)), heads, mask_query: self.mask_query }
     }
 
     /// The Lemma-1 layer (one head plus `U`, `W` and the shift) with step `α`.
     pub fn shift_layer(&self, alpha: f64) -> ShiftLayer {
+        self.shift_layer_in(alpha)
+    }
+
+    /// [`Parts::shift_layer`] in any [`Transcendental`] scalar.
+    pub fn shift_layer_in<T: Transcendental>(&self, alpha: T) -> ShiftLayer<T> {
         let d = self.d;
         let mut u = Mat::identity(d + 3);
-        u[(d + 1, d + 1)] = 0.0;
+        u[(d + 1, d + 1)] = T::zero();
         let mut w = Mat::zeros(d + 3, d + 3);
-        w[(d + 1, d + 2)] = self.gamma;
-        ShiftLayer { a: self.a.clone(), v: outer_row(d, d + 2, alpha, &self.u), u, w, mask_query: self.mask_query }
+        w[(d + 1, d + 2)] = T::from_f64(self.gamma);
+        let a = self.a.map(|&x| T::from_f64(x));
+        ShiftLayer { a, v: outer_row(d, d + 2, alpha, &self.u), u, w, mask_query: self.mask_query }
     }
 
     /// A stack of two-head layers, one per step.
     pub fn two_head_stack(&self, alphas: &[f64]) -> Vec<MultiHeadLayer> {
-        alphas.iter().map(|&a| self.two_head_layer(a)).collect()
+        self.two_head_stack_in(alphas)
+    }
+
+    /// [`Parts::two_head_stack`] in any [`Transcendental`] scalar.
+    pub fn two_head_stack_in<T: Transcendental>(&self, alphas: &[f64]) -> Vec<MultiHeadLayer<T>> {
+        alphas.iter().map(|&a| self.two_head_layer_in(T::from_f64(a))).collect()
     }
 
     /// A stack of Lemma-1 layers, one per step.
     pub fn shift_stack(&self, alphas: &[f64]) -> Vec<ShiftLayer> {
-        alphas.iter().map(|&a| self.shift_layer(a)).collect()
+        self.shift_stack_in(alphas)
+    }
+
+    /// [`Parts::shift_stack`] in any [`Transcendental`] scalar.
+    pub fn shift_stack_in<T: Transcendental>(&self, alphas: &[f64]) -> Vec<ShiftLayer<T>> {
+        alphas.iter().map(|&a| self.shift_layer_in(T::from_f64(a))).collect()
     }
 }
 

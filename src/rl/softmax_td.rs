@@ -13,25 +13,36 @@
 //! transformer's column `j` is `v_l(S_j)`. The state-space form ([XZ] eq. 20 [Q] definitions,
 //! [D] recursion) is [`StateSpace`]; the population kernel `M_π` ([XZ] eq. 22) is
 //! [`population_kernel`].
+//!
+//! The operator, its steps and the state-space form are generic over
+//! [`Transcendental`]: plain `f64`, or
+//! [`ErrBound`](crate::scalar::errbound::ErrBound) (the same `f64` values bit for bit, plus a
+//! rigorous bound on the distance to the exact real iterate: the `f64` tolerance of the
+//! softmax-TD equalities). The kernel's column maximum is subtracted as an exact constant
+//! (shift invariance of the softmax).
 
 use crate::mdp::features::Features;
+use crate::scalar::errbound::Transcendental;
 
 /// The weighted softmax TD operator of one context.
 #[derive(Clone, Debug)]
-pub struct WeightedSoftmaxTd {
+pub struct WeightedSoftmaxTd<T = f64> {
     ns: usize,
-    gamma: f64,
+    gamma: T,
     /// `S_0 … S_n`.
     states: Vec<usize>,
     /// `R_1 … R_n`.
-    rewards: Vec<f64>,
+    rewards: Vec<T>,
     /// `kernel[s * n + (k-1)] = K(S_{k-1}, s)`.
-    kernel: Vec<f64>,
+    kernel: Vec<T>,
 }
 
 /// `β ⟨x(s), x(s')⟩`.
-pub fn score(features: &Features, beta: f64, s: usize, s2: usize) -> f64 {
-    let dot: f64 = features.x(s).iter().zip(features.x(s2)).map(|(a, b)| a * b).sum();
+pub fn score<T: Transcendental>(features: &Features, beta: T, s: usize, s2: usize) -> T {
+    let mut dot = T::zero();
+    for (a, b) in features.x(s).iter().zip(features.x(s2)) {
+        dot.add_mul(&T::from_f64(*a), &T::from_f64(*b));
+    }
     beta * dot
 }
 
@@ -39,32 +50,42 @@ impl WeightedSoftmaxTd {
     /// The operator for features `x`, inverse temperature `β`, the window (`n+1` states, `n`
     /// rewards) and `γ`. The kernel is normalized stably (maximum score subtracted).
     pub fn new(features: &Features, beta: f64, states: &[usize], rewards: &[f64], gamma: f64) -> Self {
-        let ns = features.n_states();
-        let n = rewards.len();
-        let mut kernel = vec![0.0; ns * n];
-        let mut g = vec![0.0; n];
-        for s in 0..ns {
-            for k in 0..n {
-                g[k] = score(features, beta, s, states[k]);
-            }
-            let m = g.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            let row = &mut kernel[s * n..(s + 1) * n];
-            let mut z = 0.0;
-            for k in 0..n {
-                row[k] = (g[k] - m).exp();
-                z += row[k];
-            }
-            for x in row.iter_mut() {
-                *x /= z;
-            }
-        }
-        WeightedSoftmaxTd { ns, gamma, states: states.to_vec(), rewards: rewards.to_vec(), kernel }
+        Self::new_in(features, beta, states, rewards, gamma)
     }
 
     /// The same window with an explicit kernel `K(S_{k-1}, s) = kernel[s * n + k-1]` (the limits).
     pub fn with_kernel(ns: usize, states: &[usize], rewards: &[f64], gamma: f64, kernel: Vec<f64>) -> Self {
         assert_eq!(kernel.len(), ns * rewards.len(), "kernel has |S|·n entries");
         WeightedSoftmaxTd { ns, gamma, states: states.to_vec(), rewards: rewards.to_vec(), kernel }
+    }
+}
+
+impl<T: Transcendental> WeightedSoftmaxTd<T> {
+    /// [`WeightedSoftmaxTd::new`] in any [`Transcendental`] scalar (`β`, `γ` and every feature
+    /// and reward exact inputs).
+    pub fn new_in(features: &Features, beta: T, states: &[usize], rewards: &[f64], gamma: T) -> Self {
+        let ns = features.n_states();
+        let n = rewards.len();
+        let mut kernel = vec![T::zero(); ns * n];
+        let mut g = vec![T::zero(); n];
+        for s in 0..ns {
+            for k in 0..n {
+                g[k] = score(features, beta, s, states[k]);
+            }
+            // The maximum on the values, subtracted as an exact constant (shift invariance).
+            let m = T::from_f64(g.iter().map(|x| x.to_f64()).fold(f64::NEG_INFINITY, f64::max));
+            let row = &mut kernel[s * n..(s + 1) * n];
+            let mut z = T::zero();
+            for k in 0..n {
+                row[k] = (g[k] - m).exp_val();
+                z = z + row[k];
+            }
+            for x in row.iter_mut() {
+                *x = *x / z;
+            }
+        }
+        let rewards = rewards.iter().map(|&r| T::from_f64(r)).collect();
+        WeightedSoftmaxTd { ns, gamma, states: states.to_vec(), rewards, kernel }
     }
 
     /// `n`.
@@ -76,98 +97,112 @@ impl WeightedSoftmaxTd {
         self.ns
     }
     /// `K(S_{k-1}, s)` for `k = 1..n` (argument `k1 = k-1`).
-    pub fn kernel(&self, k1: usize, s: usize) -> f64 {
+    pub fn kernel(&self, k1: usize, s: usize) -> T {
         self.kernel[s * self.n() + k1]
     }
 
     /// The TD errors `δ_1 … δ_n` of `v`.
-    pub fn td_errors(&self, v: &[f64]) -> Vec<f64> {
+    pub fn td_errors(&self, v: &[T]) -> Vec<T> {
         (0..self.n()).map(|k1| self.rewards[k1] + self.gamma * v[self.states[k1 + 1]] - v[self.states[k1]]).collect()
     }
 
     /// One step: `v(s) + α Σ_k K(S_{k-1}, s) δ_k` for every state.
-    pub fn step(&self, v: &[f64], alpha: f64) -> Vec<f64> {
+    pub fn step(&self, v: &[T], alpha: T) -> Vec<T> {
         let delta = self.td_errors(v);
         let n = self.n();
         (0..self.ns)
             .map(|s| {
                 let row = &self.kernel[s * n..(s + 1) * n];
-                let acc: f64 = row.iter().zip(&delta).map(|(k, d)| k * d).sum();
+                let mut acc = T::zero();
+                for (k, d) in row.iter().zip(&delta) {
+                    acc.add_mul(k, d);
+                }
                 v[s] + alpha * acc
             })
             .collect()
     }
 
     /// `v_0 = 0, v_1, …, v_L` for the steps `alphas`.
-    pub fn iterates(&self, alphas: &[f64]) -> Vec<Vec<f64>> {
+    pub fn iterates(&self, alphas: &[f64]) -> Vec<Vec<T>> {
         let mut out = Vec::with_capacity(alphas.len() + 1);
-        out.push(vec![0.0; self.ns]);
+        out.push(vec![T::zero(); self.ns]);
         for &a in alphas {
-            let next = self.step(out.last().expect("nonempty"), a);
+            let next = self.step(out.last().expect("nonempty"), T::from_f64(a));
             out.push(next);
         }
         out
     }
 
     /// The state-space matrices `M̂_n, P̂_n, r̂_n` ([XZ] eq. 20), with `r` the reward function.
-    pub fn state_space(&self, r: &[f64]) -> StateSpace {
+    pub fn state_space(&self, r: &[f64]) -> StateSpace<T> {
         let (ns, n) = (self.ns, self.n());
-        let mut m_hat = vec![0.0; ns * ns];
-        let mut p_hat = vec![0.0; ns * ns];
-        let mut r_hat = vec![0.0; ns];
+        let mut m_hat = vec![T::zero(); ns * ns];
+        let mut p_hat = vec![T::zero(); ns * ns];
+        let mut r_hat = vec![T::zero(); ns];
         for s in 0..ns {
             for k1 in 0..n {
                 let w = self.kernel[s * n + k1];
-                m_hat[s * ns + self.states[k1]] += w;
-                p_hat[s * ns + self.states[k1 + 1]] += w;
-                r_hat[s] += w * self.rewards[k1];
+                m_hat[s * ns + self.states[k1]] = m_hat[s * ns + self.states[k1]] + w;
+                p_hat[s * ns + self.states[k1 + 1]] = p_hat[s * ns + self.states[k1 + 1]] + w;
+                r_hat[s].add_mul(&w, &self.rewards[k1]);
             }
         }
-        let mr = (0..ns).map(|s| (0..ns).map(|t| m_hat[s * ns + t] * r[t]).sum()).collect();
+        let mr = (0..ns)
+            .map(|s| {
+                let mut acc = T::zero();
+                for t in 0..ns {
+                    acc.add_mul(&m_hat[s * ns + t], &T::from_f64(r[t]));
+                }
+                acc
+            })
+            .collect();
         StateSpace { ns, gamma: self.gamma, m_hat, p_hat, r_hat, m_r: mr }
     }
 }
 
 /// `M̂_n`, `P̂_n` (row-major `|S|×|S|`), `r̂_n`, and `M̂_n r` ([XZ] eq. 20).
 #[derive(Clone, Debug)]
-pub struct StateSpace {
+pub struct StateSpace<T = f64> {
     /// `|S|`.
     pub ns: usize,
     /// `γ`.
-    pub gamma: f64,
+    pub gamma: T,
     /// `M̂_n(s,s') = Σ_k K(S_{k-1}, s) 1{S_{k-1} = s'}`.
-    pub m_hat: Vec<f64>,
+    pub m_hat: Vec<T>,
     /// `P̂_n(s,s') = Σ_k K(S_{k-1}, s) 1{S_k = s'}`.
-    pub p_hat: Vec<f64>,
+    pub p_hat: Vec<T>,
     /// `r̂_n(s) = Σ_k K(S_{k-1}, s) R_k`.
-    pub r_hat: Vec<f64>,
+    pub r_hat: Vec<T>,
     /// `(M̂_n r)(s)`.
-    pub m_r: Vec<f64>,
+    pub m_r: Vec<T>,
 }
 
-impl StateSpace {
+impl<T: Transcendental> StateSpace<T> {
     /// `v_{l+1} = (I - α M̂ + α γ P̂) v_l + α r̂` [D].
-    pub fn step(&self, v: &[f64], alpha: f64) -> Vec<f64> {
+    pub fn step(&self, v: &[T], alpha: T) -> Vec<T> {
         let ns = self.ns;
         (0..ns)
             .map(|s| {
                 let mut acc = self.r_hat[s];
                 for t in 0..ns {
-                    acc += (self.gamma * self.p_hat[s * ns + t] - self.m_hat[s * ns + t]) * v[t];
+                    acc.add_mul(&(self.gamma * self.p_hat[s * ns + t] - self.m_hat[s * ns + t]), &v[t]);
                 }
                 v[s] + alpha * acc
             })
             .collect()
     }
     /// `v_0 = 0 … v_L`.
-    pub fn iterates(&self, alphas: &[f64]) -> Vec<Vec<f64>> {
-        let mut out = vec![vec![0.0; self.ns]];
+    pub fn iterates(&self, alphas: &[f64]) -> Vec<Vec<T>> {
+        let mut out = vec![vec![T::zero(); self.ns]];
         for &a in alphas {
-            let next = self.step(out.last().expect("nonempty"), a);
+            let next = self.step(out.last().expect("nonempty"), T::from_f64(a));
             out.push(next);
         }
         out
     }
+}
+
+impl StateSpace {
     /// `ρ̂ = ‖I - α M̂ + α γ P̂‖_∞`.
     pub fn rho_hat(&self, alpha: f64) -> f64 {
         let ns = self.ns;

@@ -41,9 +41,30 @@
 //! of the real-number quantity it stands for, including underflow, and `+∞` once it overflows.
 //!
 //! What the bound does not cover: a non-finite `x` (overflow; the checks refuse such input) and a
-//! non-finite `e` (the comparison then counts as an overflow, never as a verdict). Only
-//! `+ − × ÷` are bounded: no `exp`, `ln`, `sqrt` (the softmax families keep their relative
-//! tolerances, `crate::tolerance::softmax_td_rel_tol`).
+//! non-finite `e` (the comparison then counts as an overflow, never as a verdict).
+//!
+//! # `exp` and `sqrt` ([`Transcendental`], the softmax families)
+//! - `sqrt`: IEEE-754 requires a correctly rounded square root, so `|fl(√a) − √a| ≤ u·fl(√a)`
+//!   (a positive square root is never subnormal). With an input bound `e_a`:
+//!   `|√a − √â| = |a − â|/(√a + √â) ≤ e_a/√a ≤ e_a (1 + u)/fl(√a)`, and `≤ √e_a` at `a = 0`.
+//! - `exp` — **an assumed error model of the platform `libm`, not verified in general**: IEEE-754
+//!   does not require a correctly rounded `exp`, and Rust's `f64::exp` calls the platform's.
+//!   We assume [`EXP_REL`]: `|fl(exp a) − e^a| ≤ 2^-51·fl(exp a)` for a normal result (two units
+//!   in the last place; glibc ≥ 2.28 documents at most 1 ulp for `exp` on x86_64 and aarch64),
+//!   `≤ 2η` for a subnormal or zero result, and `fl(exp 0) = 1` exactly (C Annex F).
+//!   `tests/all/errbound.rs` checks the model against a rational enclosure of `e^a` (Taylor
+//!   series with a rigorous remainder, squared back) on random arguments from `−745` to `700`;
+//!   that is evidence for this machine's `libm`, not a proof for every one. With an input bound
+//!   `e_a`: `e^â ∈ [e^{a−e_a}, e^{a+e_a}]`, so `|e^â − e^a| ≤ e^a (e^{e_a} − 1)`, with
+//!   `e^a ≤ fl(exp a) + (its libm error)` and `e^t − 1 ≤ 2t` for `t ≤ 1/2` (else `≤ e^t`, from
+//!   the same `libm` and the same model).
+//!
+//! A softmax built on these (`crate::attention::softmax`, `crate::rl::softmax_td`) subtracts a
+//! column maximum before `exp`; the maximum is taken on the values and subtracted as an
+//! *exact* constant ([`Scalar::from_f64`]), which is legitimate because the softmax is invariant
+//! under a common shift: the exact weights `e^{ĝ_i − m}/Σ_k e^{ĝ_k − m}` are `softmax(ĝ)` for
+//! every real `m`, so each side's bound is on its distance to the exact `softmax` of the exact
+//! scores, whatever shift it used.
 //!
 //! `PartialEq`/`PartialOrd` compare the values `x` only (what `f64`'s `==` would compare: the
 //! "rows unchanged bit for bit" checks stay bitwise checks of the `f64` computation);
@@ -53,6 +74,10 @@
 use super::Scalar;
 use num_traits::{One, Zero};
 use std::ops::{Add, Div, Mul, Neg, Sub};
+
+/// The assumed relative error of the platform `f64::exp` on a normal result: `2^-51 = 4u`
+/// (module docs, "`exp` and `sqrt`"; an assumption about `libm`, tested, not proved).
+pub const EXP_REL: f64 = 4.0 * U;
 
 /// Unit roundoff `u = 2^-53`.
 pub const U: f64 = f64::EPSILON / 2.0;
@@ -343,6 +368,72 @@ impl Scalar for ErrBound {
     }
     fn abs_val(&self) -> Self {
         ErrBound { x: self.x.abs(), e: self.e }
+    }
+}
+
+/// A [`Scalar`] with `exp` and `sqrt`: the softmax forward pass and the weighted softmax TD
+/// reference are generic over it, so the same code runs in plain `f64` (the fast path) and on
+/// [`ErrBound`] (the rigorous tolerance), whose values are bit for bit the `f64` ones.
+pub trait Transcendental: Scalar + Copy {
+    /// `e^self`.
+    fn exp_val(&self) -> Self;
+    /// `√self` (`self ≥ 0`).
+    fn sqrt_val(&self) -> Self;
+}
+
+impl Transcendental for f64 {
+    #[inline]
+    fn exp_val(&self) -> Self {
+        self.exp()
+    }
+    #[inline]
+    fn sqrt_val(&self) -> Self {
+        self.sqrt()
+    }
+}
+
+/// Upper bound of `e^t − 1` for `t ≥ 0`: `2t` for `t ≤ 1/2` (`(e^t − 1)/t ≤ 2(e^{1/2} − 1) < 1.3`
+/// there), else `e^t` through `libm` inflated by the [`EXP_REL`] model.
+fn expm1_up(t: f64) -> f64 {
+    if t == 0.0 {
+        0.0
+    } else if t <= 0.5 {
+        mul_up(2.0, t)
+    } else {
+        let x = t.exp();
+        mul_up(x, up(1.0 + 2.0 * EXP_REL))
+    }
+}
+
+impl Transcendental for ErrBound {
+    /// `x = f64::exp(x_a)`; `e` from the assumed `libm` model and the input bound (module docs).
+    fn exp_val(&self) -> Self {
+        let x = self.x.exp();
+        if !x.is_finite() {
+            return ErrBound { x, e: f64::INFINITY };
+        }
+        if self.x == 0.0 && self.e == 0.0 {
+            return ErrBound::exact(x); // exp(±0) = 1 exactly
+        }
+        let lib = if x >= f64::MIN_POSITIVE { mul_up(EXP_REL, x) } else { 2.0 * ETA };
+        let prop = if self.e == 0.0 { 0.0 } else { mul_up(add_up(x, lib), expm1_up(self.e)) };
+        ErrBound { x, e: add_up(lib, prop) }
+    }
+    /// `x = f64::sqrt(x_a)` (correctly rounded by IEEE-754); `e` as in the module docs.
+    fn sqrt_val(&self) -> Self {
+        let x = self.x.sqrt();
+        if !x.is_finite() || self.x < 0.0 {
+            return ErrBound { x, e: f64::INFINITY };
+        }
+        let rnd = if x == 0.0 { 0.0 } else { mul_up(U, x) };
+        let prop = if self.e == 0.0 {
+            0.0
+        } else if x == 0.0 {
+            up(up(self.e.sqrt()) * up(1.0 + 2.0 * U))
+        } else {
+            div_up(mul_up(self.e, up(1.0 + U)), x)
+        };
+        ErrBound { x, e: add_up(rnd, prop) }
     }
 }
 

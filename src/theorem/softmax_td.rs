@@ -36,11 +36,13 @@ use crate::mdp::rollout::{rollout, Trajectory};
 use crate::mdp::Mrp;
 use crate::rl::softmax_td::{self as reference, WeightedSoftmaxTd};
 use crate::rng::Rng;
+use crate::scalar::errbound::{add_up, ErrBound, Transcendental};
+use crate::scalar::Scalar;
 use crate::theorem::{
     Arithmetic, Assumption, CaseResult, CheckCtx, Family, Formal, InstanceCheck, InstanceOutcome, InstanceResult,
     Limits, Measurement, Provenance, TheoremSpec,
 };
-use crate::tolerance::{softmax_td_rel_tol, worst, LIMIT_SLOPE_TOL, UNIT_ROUNDOFF};
+use crate::tolerance::{bounded_cmp, softmax_td_rel_tol, worst, BoundedCmp, LIMIT_SLOPE_TOL, UNIT_ROUNDOFF};
 use crate::weights::{Layout, Weights};
 use rand::Rng as _;
 use serde_json::{json, Value};
@@ -88,13 +90,28 @@ impl Case {
     }
     /// The prompt `Z_0` (transformer side).
     pub fn prompt(&self) -> Mat<f64> {
-        prompt(&self.features, self.beta.sqrt(), &self.traj.states, &self.traj.rewards)
+        self.prompt_in()
+    }
+    /// The prompt `Z_0` in any [`Transcendental`] scalar (`√β` computed in it).
+    pub fn prompt_in<T: Transcendental>(&self) -> Mat<T> {
+        prompt(&self.features, T::from_f64(self.beta).sqrt_val(), &self.traj.states, &self.traj.rewards)
     }
     /// The reference operator.
     pub fn reference(&self) -> WeightedSoftmaxTd {
-        WeightedSoftmaxTd::new(&self.features, self.beta, &self.traj.states, &self.traj.rewards, self.gamma())
+        self.reference_in()
     }
-    /// The softmax-td tolerance of this case.
+    /// The reference operator in any [`Transcendental`] scalar.
+    pub fn reference_in<T: Transcendental>(&self) -> WeightedSoftmaxTd<T> {
+        WeightedSoftmaxTd::new_in(
+            &self.features,
+            T::from_f64(self.beta),
+            &self.traj.states,
+            &self.traj.rewards,
+            T::from_f64(self.gamma()),
+        )
+    }
+    /// The estimated relative softmax-td tolerance of this case: only the `icrl bench` fast
+    /// path (plain `f64`) uses it; `verify` and `check` compare rigorous bounds.
     pub fn tol(&self) -> f64 {
         softmax_td_rel_tol(self.n(), self.d(), self.layers(), self.g_max())
     }
@@ -245,76 +262,112 @@ pub struct Equivalence {
     pub transformer: Vec<f64>,
     /// `v_l(S_n)`, `l = 1..L`.
     pub reference: Vec<f64>,
-    /// `max_{l,j} |Z_l[d+2,j] - v_l(S_j)| / scale - tol` (> 0: Theorem 1's conclusion fails).
+    /// `max_{l,j} (|Z_l[i,j] − ref| − (e_T + e_R)) / scale` over the value and target memories
+    /// (`> 0`: Theorem 1's conclusion fails at some entry; `NaN` when a bound overflowed).
     pub violation: f64,
+    /// Some error bound overflowed (nothing certified; `icrl check` refuses the input).
+    pub overflow: bool,
 }
 
-/// Theorem 1 on `case` with the (possibly relaxed or sabotaged) construction `parts`.
-/// `rng` draws the perturbations of the mask checks.
+/// `max_k (|x_T − x_R| − (e_T + e_R)) / scale`: positive iff some entry is outside its bound
+/// (`NaN` if a bound is not finite).
+fn excess(tf: &[ErrBound], rf: &[ErrBound], scale: f64) -> f64 {
+    tf.iter().zip(rf).fold(f64::NEG_INFINITY, |m, (a, b)| {
+        let bound = add_up(a.e, b.e);
+        let x = if bound.is_finite() { ((a.x - b.x).abs() - bound) / scale } else { f64::NAN };
+        worst(m, x)
+    })
+}
+
+/// A rigorous `f64` measurement ([`bounded_cmp`]): entry `k` holds iff `|x_T − x_R| ≤ e_T + e_R`.
+fn bounded_measurement(quantity: &str, c: &BoundedCmp) -> Measurement {
+    Measurement::equality(Arithmetic::F64, quantity, c.error, c.tolerance)
+}
+
+/// Given (user) weights as exact inputs of the bounded computation.
+pub fn bounded_layers(layers: &[MultiHeadLayer]) -> Vec<MultiHeadLayer<ErrBound>> {
+    let ex = |m: &Mat<f64>| m.map(|&x| ErrBound::exact(x));
+    layers
+        .iter()
+        .map(|l| MultiHeadLayer {
+            a: ex(&l.a),
+            heads: l.heads.iter().map(|h| crate::attention::softmax::Head { v: ex(&h.v), shift: h.shift }).collect(),
+            mask_query: l.mask_query,
+        })
+        .collect()
+}
+
+/// Theorem 1 on `case` with the (possibly relaxed or sabotaged) construction `parts`, built
+/// on [`ErrBound`] (the rounding of `γα` is bounded). `rng` draws the perturbations of the
+/// mask checks.
 pub fn equivalence(case: &Case, parts: &Parts, rng: &mut Rng) -> Equivalence {
-    body(case, &parts.two_head_stack(&case.alphas), rng)
+    body(case, &parts.two_head_stack_in::<ErrBound>(&case.alphas), rng)
 }
 
 /// The one check body of `softmax-td-equivalence` (`verify`, `icrl check`, the searches and
 /// replays): the given two-head `layers` (the construction, relaxed, sabotaged, or the
 /// user's) on the prompt built from the raw trajectory, against weighted softmax TD on the
 /// reference side's own reading of it. `rng` draws the perturbations of the mask checks.
-pub fn body(case: &Case, layers: &[MultiHeadLayer], rng: &mut Rng) -> Equivalence {
-    let (d, n, gamma) = (case.d(), case.n(), case.gamma());
+///
+/// Both sides run on [`ErrBound`] (values bit for bit the plain `f64` ones): the memories are
+/// compared entry by entry against `e_T + e_R` ([`bounded_cmp`]), which exact equality
+/// implies at every magnitude and depth (`proofs/README.md`, "Rigorous `f64` bounds").
+pub fn body(case: &Case, layers: &[MultiHeadLayer<ErrBound>], rng: &mut Rng) -> Equivalence {
+    let (d, n) = (case.d(), case.n());
+    let gamma = ErrBound::from_f64(case.gamma());
     let st = &case.traj.states;
-    let z0 = case.prompt();
-    let layers = layers.to_vec();
-    let zs = forward_multi_head(&z0, &layers);
-    let vs = case.reference().iterates(&case.alphas);
-    let scale = value_scale(&vs);
-    let tol = case.tol();
-    let mut err_v: f64 = 0.0;
-    let mut err_t: f64 = 0.0;
+    let z0: Mat<ErrBound> = case.prompt_in();
+    let zs = forward_multi_head(&z0, layers);
+    let vs = case.reference_in::<ErrBound>().iterates(&case.alphas);
+    let scale = vs.iter().flatten().map(|x| x.x.abs()).fold(1.0, f64::max);
+    let cap = zs.len() * (n + 1);
+    let (mut tv, mut rv, mut tt, mut rt) =
+        (Vec::with_capacity(cap), Vec::with_capacity(cap), Vec::with_capacity(cap), Vec::with_capacity(cap));
     let mut err_rows: f64 = 0.0;
     for (l, z) in zs.iter().enumerate() {
         for j in 0..=n {
-            err_v = worst(err_v, (z[(d + 2, j)] - vs[l][st[j]]).abs() / scale);
-            let target = if j < n { gamma * vs[l][st[j + 1]] } else { 0.0 };
-            err_t = worst(err_t, (z[(d + 1, j)] - target).abs() / scale);
+            tv.push(z[(d + 2, j)]);
+            rv.push(vs[l][st[j]]);
+            tt.push(z[(d + 1, j)]);
+            rt.push(if j < n { gamma * vs[l][st[j + 1]] } else { ErrBound::exact(0.0) });
             for i in 0..=d {
-                err_rows = worst(err_rows, (z[(i, j)] - z0[(i, j)]).abs());
+                err_rows = worst(err_rows, (z[(i, j)].x - z0[(i, j)].x).abs());
             }
         }
     }
+    let (cv, ct) = (bounded_cmp(&tv, &rv), bounded_cmp(&tt, &rt));
+    let violation = worst(excess(&tv, &rv, scale), excess(&tt, &rt, scale));
     let f = Arithmetic::F64;
     let mut ms = vec![
-        Measurement::equality(f, "Z_l[d+2, j] = v_l(S_j), every layer and column (relative)", err_v, tol),
-        Measurement::equality(f, "Z_l[d+1, j] = γ v_l(S_{j+1}), Z_l[d+1, n] = 0 (relative)", err_t, tol),
+        bounded_measurement("Z_l[d+2, j] = v_l(S_j), every layer and column", &cv),
+        bounded_measurement("Z_l[d+1, j] = γ v_l(S_{j+1}), Z_l[d+1, n] = 0", &ct),
         Measurement::equality(f, "rows 0..d (features, rewards) unchanged, bit for bit", err_rows, 0.0),
     ];
     // Mask (a): perturbing the query column's reward and memory entries changes nothing but
-    // those entries (which persist additively through the residual stream).
+    // those entries (which persist additively through the residual stream): exactly
+    // `Z'_l − Z_l = p` there and `0` elsewhere, compared against the two bounds.
     let p: Vec<f64> = (0..3).map(|_| rng.random_range(-1.0..1.0)).collect();
     let mut z0p = z0.clone();
     for (k, pk) in p.iter().enumerate() {
-        z0p[(d + k, n)] += pk;
+        z0p[(d + k, n)] = z0p[(d + k, n)] + ErrBound::exact(*pk);
     }
-    let zps = forward_multi_head(&z0p, &layers);
-    let mut err_mask: f64 = 0.0;
+    let zps = forward_multi_head(&z0p, layers);
+    let (mut diff, mut expect) = (Vec::new(), Vec::new());
     for (z, zp) in zs.iter().zip(&zps) {
         for i in 0..d + 3 {
             for j in 0..=n {
-                let expect = if j == n && i >= d { p[i - d] } else { 0.0 };
-                err_mask = worst(err_mask, ((zp[(i, j)] - z[(i, j)]) - expect).abs() / scale);
+                diff.push(zp[(i, j)] - z[(i, j)]);
+                expect.push(ErrBound::exact(if j == n && i >= d { p[i - d] } else { 0.0 }));
             }
         }
     }
-    ms.push(Measurement::equality(
-        f,
-        "mask: query reward/memory entries affect nothing else (relative)",
-        err_mask,
-        tol,
-    ));
+    let cm = bounded_cmp(&diff, &expect);
+    ms.push(bounded_measurement("mask: query reward/memory entries affect nothing else", &cm));
     // Mask (b): perturbing the query features changes, in one layer, only column n and the
     // target memory Z[d+1, n-1] (which reads the query's new value through the shift).
     let mut z0q = z0.clone();
     for i in 0..d {
-        z0q[(i, n)] += rng.random_range(-1.0..1.0);
+        z0q[(i, n)] = z0q[(i, n)] + ErrBound::exact(rng.random_range(-1.0..1.0));
     }
     let one = &layers[..1];
     let z1 = &zs[1];
@@ -325,7 +378,7 @@ pub fn body(case: &Case, layers: &[MultiHeadLayer], rng: &mut Rng) -> Equivalenc
             if i == d + 1 && j + 1 == n {
                 continue;
             }
-            err_q = worst(err_q, (z1q[(i, j)] - z1[(i, j)]).abs());
+            err_q = worst(err_q, (z1q[(i, j)].x - z1[(i, j)].x).abs());
         }
     }
     ms.push(Measurement::equality(
@@ -334,9 +387,10 @@ pub fn body(case: &Case, layers: &[MultiHeadLayer], rng: &mut Rng) -> Equivalenc
         err_q,
         0.0,
     ));
-    let transformer = zs[1..].iter().map(|z| z[(d + 2, n)]).collect();
-    let reference = vs[1..].iter().map(|v| v[st[n]]).collect();
-    Equivalence { measurements: ms, transformer, reference, violation: worst(err_v, err_t) - tol }
+    let transformer = zs[1..].iter().map(|z| z[(d + 2, n)].x).collect();
+    let reference = vs[1..].iter().map(|v| v[st[n]].x).collect();
+    let overflow = cv.overflow || ct.overflow || cm.overflow;
+    Equivalence { measurements: ms, transformer, reference, violation, overflow }
 }
 
 /// The construction, sabotaged when asked: the reward coefficient of `u` becomes `1.01`.
@@ -360,29 +414,25 @@ fn check_equivalence(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     CaseResult { measurements: e.measurements, instance, sz_shape: None }
 }
 
-/// Lemma 1: the two forms entry by entry, every layer. Returns (error, tol, one-head
-/// readouts, two-head readouts).
+/// Lemma 1: the two forms entry by entry, every layer, both on [`ErrBound`]. Returns (error,
+/// tolerance, one-head readouts, two-head readouts) of [`bounded_cmp`] over every entry of
+/// every iterate (tolerance `NaN` when a bound overflowed).
 pub fn single_head(case: &Case, sabotage: bool) -> (f64, f64, Vec<f64>, Vec<f64>) {
     let d = case.d();
     let n = case.n();
-    let z0 = case.prompt();
+    let z0: Mat<ErrBound> = case.prompt_in();
     let parts = Parts::new(d, case.gamma());
-    let two = forward_multi_head(&z0, &parts.two_head_stack(&case.alphas));
-    let mut stack = parts.shift_stack(&case.alphas);
+    let two = forward_multi_head(&z0, &parts.two_head_stack_in::<ErrBound>(&case.alphas));
+    let mut stack = parts.shift_stack_in::<ErrBound>(&case.alphas);
     if sabotage {
-        stack[0].v[(d + 2, d)] *= 1.01;
+        stack[0].v[(d + 2, d)] = stack[0].v[(d + 2, d)] * ErrBound::exact(1.01);
     }
     let one = forward_shift(&z0, &stack);
-    let scale = two.iter().map(|z| z.max_abs()).fold(1.0, f64::max);
-    let err = two
-        .iter()
-        .zip(&one)
-        .flat_map(|(a, b)| a.as_slice().iter().zip(b.as_slice()).map(|(x, y)| (x - y).abs()))
-        .fold(0.0, worst)
-        / scale;
-    let r1 = one[1..].iter().map(|z| z[(d + 2, n)]).collect();
-    let r2 = two[1..].iter().map(|z| z[(d + 2, n)]).collect();
-    (err, case.tol(), r1, r2)
+    let flat = |zs: &[Mat<ErrBound>]| zs.iter().flat_map(|z| z.as_slice().iter().copied()).collect::<Vec<_>>();
+    let c = bounded_cmp(&flat(&two), &flat(&one));
+    let r1 = one[1..].iter().map(|z| z[(d + 2, n)].x).collect();
+    let r2 = two[1..].iter().map(|z| z[(d + 2, n)].x).collect();
+    (c.error, c.tolerance, r1, r2)
 }
 
 fn check_single_head(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
@@ -391,7 +441,7 @@ fn check_single_head(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     CaseResult {
         measurements: vec![Measurement::equality(
             Arithmetic::F64,
-            "one head + shift (U, W, Π) = two heads, every entry, every layer (relative)",
+            "one head + shift (U, W, Π) = two heads, every entry, every layer",
             err,
             tol,
         )],
@@ -400,55 +450,59 @@ fn check_single_head(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     }
 }
 
-/// The state-space measurements of one case with coverage; also returns the transformer's and
-/// the state-space form's query values.
+/// The state-space measurements of one case with coverage, every side on [`ErrBound`]
+/// (rigorous tolerances, [`bounded_cmp`]); also returns the transformer's and the state-space
+/// form's query values.
 pub fn state_space(case: &Case, sabotage: bool) -> (Vec<Measurement>, Vec<f64>, Vec<f64>) {
     let (d, n, ns) = (case.d(), case.n(), case.mrp.n_states());
     let st = &case.traj.states;
-    let wst = case.reference();
+    let wst = case.reference_in::<ErrBound>();
     let ss = wst.state_space(case.mrp.rewards());
     let f = Arithmetic::F64;
-    let row_tol = 4.0 * n as f64 * UNIT_ROUNDOFF;
-    let mut stoch: f64 = 0.0;
+    // Row sums against the exact 1 (Σ_k K = 1 exactly), and nonnegativity on the values.
+    let mut neg: f64 = 0.0;
+    let mut sums = Vec::with_capacity(2 * ns);
     for s in 0..ns {
-        let (mut sm, mut sp) = (0.0, 0.0);
+        let (mut sm, mut sp) = (ErrBound::exact(0.0), ErrBound::exact(0.0));
         for t in 0..ns {
             let (m, p) = (ss.m_hat[s * ns + t], ss.p_hat[s * ns + t]);
-            stoch = worst(worst(stoch, -m), -p);
-            sm += m;
-            sp += p;
+            neg = worst(worst(neg, -m.x), -p.x);
+            sm = sm + m;
+            sp = sp + p;
         }
-        stoch = worst(worst(stoch, (sm - 1.0).abs()), (sp - 1.0).abs());
+        sums.push(sm);
+        sums.push(sp);
     }
-    let rscale = case.mrp.rewards().iter().map(|x| x.abs()).fold(1.0, f64::max);
-    let err_r = ss.r_hat.iter().zip(&ss.m_r).map(|(a, b)| (a - b).abs()).fold(0.0, worst) / rscale;
+    let c_stoch = bounded_cmp(&sums, &vec![ErrBound::exact(1.0); sums.len()]);
+    let m_stoch = if neg > 0.0 || neg.is_nan() {
+        Measurement::equality(f, "M̂_n and P̂_n nonnegative and row-stochastic", neg, 0.0)
+    } else {
+        bounded_measurement("M̂_n and P̂_n nonnegative and row-stochastic", &c_stoch)
+    };
+    let c_r = bounded_cmp(&ss.r_hat, &ss.m_r);
     let per_col = wst.iterates(&case.alphas);
     let sspace = ss.iterates(&case.alphas);
-    let scale = value_scale(&per_col).max(value_scale(&sspace));
-    let tol = case.tol();
-    let err_ss =
-        per_col.iter().flatten().zip(sspace.iter().flatten()).map(|(a, b)| (a - b).abs()).fold(0.0, worst) / scale;
+    let flat = |v: &[Vec<ErrBound>]| v.iter().flatten().copied().collect::<Vec<_>>();
+    let c_ss = bounded_cmp(&flat(&per_col), &flat(&sspace));
     let parts = parts_for(case, sabotage);
-    let zs = forward_multi_head(&case.prompt(), &parts.two_head_stack(&case.alphas));
-    let mut err_tf: f64 = 0.0;
+    let z0: Mat<ErrBound> = case.prompt_in();
+    let zs = forward_multi_head(&z0, &parts.two_head_stack_in::<ErrBound>(&case.alphas));
+    let (mut tf, mut rf) = (Vec::new(), Vec::new());
     for (z, v) in zs.iter().zip(&sspace) {
         for j in 0..=n {
-            err_tf = worst(err_tf, (z[(d + 2, j)] - v[st[j]]).abs() / scale);
+            tf.push(z[(d + 2, j)]);
+            rf.push(v[st[j]]);
         }
     }
+    let c_tf = bounded_cmp(&tf, &rf);
     let ms = vec![
-        Measurement::equality(f, "M̂_n and P̂_n nonnegative and row-stochastic", stoch, row_tol),
-        Measurement::equality(f, "r̂_n = M̂_n r (relative)", err_r, row_tol * 16.0),
-        Measurement::equality(f, "state-space recursion = per-state weighted softmax TD (relative)", err_ss, tol),
-        Measurement::equality(
-            f,
-            "transformer columns = state-space v_l at S_j; coverage: all states (relative)",
-            err_tf,
-            tol,
-        ),
+        m_stoch,
+        bounded_measurement("r̂_n = M̂_n r", &c_r),
+        bounded_measurement("state-space recursion = per-state weighted softmax TD", &c_ss),
+        bounded_measurement("transformer columns = state-space v_l at S_j; coverage: all states", &c_tf),
     ];
-    let t = zs[1..].iter().map(|z| z[(d + 2, n)]).collect();
-    let r = sspace[1..].iter().map(|v| v[st[n]]).collect();
+    let t = zs[1..].iter().map(|z| z[(d + 2, n)].x).collect();
+    let r = sspace[1..].iter().map(|v| v[st[n]].x).collect();
     (ms, t, r)
 }
 
@@ -814,8 +868,16 @@ fn instance_equivalence(inst: &Instance, limits: &Limits) -> Result<Option<Insta
         None => Parts::new(case.d(), case.gamma()).two_head_stack(&case.alphas),
     };
     let mut rng = crate::rng::case_rng(0, "softmax-td-check", 0);
+    let layers = match &inst.weights {
+        // Given weights are exact inputs; the construction carries the bound of `γα`.
+        Some(_) => bounded_layers(&layers),
+        None => Parts::new(case.d(), case.gamma()).two_head_stack_in::<ErrBound>(&case.alphas),
+    };
     let e = body(&case, &layers, &mut rng);
     let mut r = result("softmax-td-equivalence", &e.measurements, e.transformer, e.reference);
+    if e.overflow {
+        r.max_abs_error = f64::INFINITY; // nothing certified: `check` refuses it as an overflow
+    }
     r.weights = inst.weights.is_some();
     Ok(Some(InstanceOutcome { results: vec![r], skipped: vec![] }))
 }
@@ -824,12 +886,15 @@ fn instance_equivalence(inst: &Instance, limits: &Limits) -> Result<Option<Insta
 fn instance_single_head(inst: &Instance, limits: &Limits) -> Result<Option<InstanceOutcome>, InputError> {
     let case = admitted_case(inst, limits)?;
     let (err, tol, r1, r2) = single_head(&case, false);
-    let r = result(
+    let mut r = result(
         "softmax-td-single-head",
         &[Measurement::equality(Arithmetic::F64, "one head = two heads", err, tol)],
         r1,
         r2,
     );
+    if tol.is_nan() {
+        r.max_abs_error = f64::INFINITY; // a bound overflowed: `check` refuses the input
+    }
     Ok(Some(InstanceOutcome { results: vec![r], skipped: vec![] }))
 }
 
@@ -840,7 +905,11 @@ fn instance_state_space(inst: &Instance, limits: &Limits) -> Result<Option<Insta
         return Ok(None);
     }
     let (ms, t, r) = state_space(&case, false);
-    Ok(Some(InstanceOutcome { results: vec![result("softmax-td-state-space", &ms, t, r)], skipped: vec![] }))
+    let mut res = result("softmax-td-state-space", &ms, t, r);
+    if ms.iter().any(|m| m.tolerance.is_nan()) {
+        res.max_abs_error = f64::INFINITY; // a bound overflowed: `check` refuses the input
+    }
+    Ok(Some(InstanceOutcome { results: vec![res], skipped: vec![] }))
 }
 
 fn result(id: &str, ms: &[Measurement], transformer: Vec<f64>, reference: Vec<f64>) -> InstanceResult {
