@@ -28,6 +28,7 @@ mod sarsa;
 mod schema;
 mod search_shard;
 mod shard;
+mod softmax_errbound;
 mod softmax_td;
 mod speed;
 mod train_fast;
