@@ -118,7 +118,7 @@ pub fn up(v: f64) -> f64 {
 /// The next `f64` below `v > 0` (`0` for `v ≤ 0` or NaN): a lower bound of every real number
 /// that rounds to nearest to `v`, floored at 0.
 #[inline]
-fn down_pos(v: f64) -> f64 {
+pub fn down_pos(v: f64) -> f64 {
     if !(v > 0.0) {
         0.0
     } else if v == f64::INFINITY {

@@ -25,11 +25,12 @@ use crate::mdp::values::{mrp_value, stationary};
 use crate::mdp::Mrp;
 use crate::rl::softmax_td::{self as reference, StateSpace, WeightedSoftmaxTd};
 use crate::rng::Rng;
+use crate::scalar::errbound::{add_up, down_pos, mul_up, ErrBound, Transcendental};
+use crate::scalar::Scalar;
 use crate::theorem::softmax_td::{coverage_rollout, draw_case, ls_slope, parts_for, value_scale, Case};
 use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, Formal, Measurement, Provenance, TheoremSpec};
-use crate::tolerance::{
-    decay_fit_slack, fixed_point_slack, pathwise_slack, softmax_td_rel_tol, worst, FLOOR_SLOPE_RANGE, UNIT_ROUNDOFF,
-};
+use crate::tolerance::bounded_cmp;
+use crate::tolerance::{decay_fit_slack, fixed_point_slack, pathwise_slack, worst, FLOOR_SLOPE_RANGE, UNIT_ROUNDOFF};
 use rand::Rng as _;
 
 /// `‖a - b‖_∞`.
@@ -207,14 +208,15 @@ fn check_assumption_identities(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     CaseResult { measurements: ms, instance: None, sz_shape: None }
 }
 
-/// The transformer's value function on every state, read off the columns (needs coverage).
-pub fn transformer_values(case: &Case, sabotage: bool) -> Vec<Vec<f64>> {
+/// The transformer's value function on every state, read off the columns (needs coverage), in
+/// any [`Transcendental`] scalar (`f64`, or [`ErrBound`] for the rigorous checks).
+pub fn transformer_values<T: Transcendental>(case: &Case, sabotage: bool) -> Vec<Vec<T>> {
     let (d, ns) = (case.d(), case.mrp.n_states());
     let parts = parts_for(case, sabotage);
-    let zs = forward_multi_head(&case.prompt(), &parts.two_head_stack(&case.alphas));
+    let zs = forward_multi_head(&case.prompt_in::<T>(), &parts.two_head_stack_in::<T>(&case.alphas));
     zs.iter()
         .map(|z| {
-            let mut v = vec![f64::NAN; ns];
+            let mut v = vec![T::from_f64(f64::NAN); ns];
             for (j, &s) in case.traj.states.iter().enumerate() {
                 v[s] = z[(d + 2, j)];
             }
@@ -223,63 +225,115 @@ pub fn transformer_values(case: &Case, sabotage: bool) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// The pathwise measurements of `contraction-pathwise` on the iterates `vs` (one `α`).
-pub fn pathwise(case: &Case, ss: &StateSpace, v_pi: &[f64], vs: &[Vec<f64>], alpha: f64) -> Vec<Measurement> {
+/// Upper end `x + e` (rounded up) of a nonnegative bounded quantity.
+fn hi(v: ErrBound) -> f64 {
+    add_up(v.x.max(0.0), v.e)
+}
+
+/// Lower end `max(0, x − e)` (rounded down) of a nonnegative bounded quantity.
+fn lo(v: ErrBound) -> f64 {
+    down_pos(v.x - v.e)
+}
+
+/// The pathwise measurements of `contraction-pathwise` on the iterates `vs` (one `α`), every
+/// quantity on [`ErrBound`], so each verdict is rigorous: the identity holds iff every entry is
+/// within `e_T + e_R` ([`bounded_cmp`]); an inequality `A ≤ B` of exact quantities fails only
+/// when a lower end of `A` exceeds an upper end of `B` (each end from the propagated bound,
+/// rounded outward), so its excess is `max(0, lo(A) − hi(B))` with tolerance 0. `v_π` is an
+/// exact input (the identity holds for every vector; the inequalities are about this one).
+pub fn pathwise(
+    _case: &Case,
+    ss: &StateSpace<ErrBound>,
+    v_pi: &[f64],
+    vs: &[Vec<ErrBound>],
+    alpha: f64,
+) -> Vec<Measurement> {
     let ns = ss.ns;
-    let rho = ss.rho_hat(alpha);
-    let eps = ss.eps_hat(v_pi);
-    let scale = value_scale(vs).max(v_pi.iter().map(|x| x.abs()).fold(1.0, f64::max));
-    let tol = softmax_td_rel_tol(case.n(), case.d(), case.layers(), case.g_max());
-    let slack = pathwise_slack(ns + case.n()) * scale;
     let f = Arithmetic::F64;
-    let e: Vec<f64> = vs.iter().map(|v| sup_dist(v, v_pi)).collect();
+    let (a, g) = (ErrBound::exact(alpha), ss.gamma);
+    let vp: Vec<ErrBound> = v_pi.iter().map(|&x| ErrBound::exact(x)).collect();
+    let c = |s: usize, t: usize| g * ss.p_hat[s * ns + t] - ss.m_hat[s * ns + t];
+    // ρ̂ = max_s Σ_t |δ_st − α M̂ + α γ P̂|, ε̂ = max_s |r̂ + γ P̂ v_π − M̂ v_π|: upper and lower ends.
+    let (mut rho_hi, mut rho_lo, mut eps_hi) = (0.0f64, 0.0f64, 0.0f64);
+    let mut resid = Vec::with_capacity(ns);
+    for s in 0..ns {
+        let mut row = ErrBound::exact(0.0);
+        let mut res = ss.r_hat[s];
+        for t in 0..ns {
+            let id = ErrBound::exact(if s == t { 1.0 } else { 0.0 });
+            row = row + (id - a * ss.m_hat[s * ns + t] + a * g * ss.p_hat[s * ns + t]).abs_val();
+            res = res + c(s, t) * vp[t];
+        }
+        rho_hi = rho_hi.max(hi(row));
+        rho_lo = rho_lo.max(lo(row));
+        eps_hi = eps_hi.max(hi(res.abs_val()));
+        resid.push(res);
+    }
+    // e_l = ‖v_l − v_π‖_∞, both ends.
+    let dist = |v: &[ErrBound]| {
+        v.iter().zip(&vp).fold((0.0f64, 0.0f64), |(l, h), (x, y)| {
+            let w = (*x - *y).abs_val();
+            (l.max(lo(w)), h.max(hi(w)))
+        })
+    };
+    let e: Vec<(f64, f64)> = vs.iter().map(|v| dist(v)).collect();
     // Identity: v_{l+1} - v_π = (I - αM̂ + αγP̂)(v_l - v_π) + α(r̂ + γP̂v_π - M̂v_π).
-    let mut err_id: f64 = 0.0;
+    let (mut lhs, mut rhs) = (Vec::new(), Vec::new());
     let mut viol_rec: f64 = 0.0;
     let mut viol_bound: f64 = 0.0;
+    let alpha_eps_hi = mul_up(alpha, eps_hi);
     for l in 0..vs.len() - 1 {
-        let w: Vec<f64> = (0..ns).map(|s| vs[l][s] - v_pi[s]).collect();
+        let w: Vec<ErrBound> = (0..ns).map(|s| vs[l][s] - vp[s]).collect();
         for s in 0..ns {
             let mut acc = w[s];
-            let mut res = ss.r_hat[s];
             for t in 0..ns {
-                let (m, p) = (ss.m_hat[s * ns + t], ss.p_hat[s * ns + t]);
-                acc += alpha * (ss.gamma * p - m) * w[t];
-                res += (ss.gamma * p - m) * v_pi[t];
+                acc = acc + a * c(s, t) * w[t];
             }
-            let rhs = acc + alpha * res;
-            err_id = worst(err_id, (vs[l + 1][s] - v_pi[s] - rhs).abs() / scale);
+            lhs.push(vs[l + 1][s] - vp[s]);
+            rhs.push(acc + a * resid[s]);
         }
-        viol_rec = worst(viol_rec, e[l + 1] - (rho * e[l] + alpha * eps) - slack);
-        if rho < 1.0 {
-            let k = (l + 1) as i32;
-            let bound = rho.powi(k) * e[0] + alpha * eps * (1.0 - rho.powi(k)) / (1.0 - rho);
-            viol_bound = worst(viol_bound, e[l + 1] - bound - slack * k as f64);
+        viol_rec = worst(viol_rec, e[l + 1].0 - add_up(mul_up(rho_hi, e[l].1), alpha_eps_hi));
+        if rho_hi < 1.0 {
+            // ρ^k e_0 + α ε Σ_{i<k} ρ^i, every term increasing in ρ, ε, e_0: upper ends.
+            let k = l + 1;
+            let (mut pk, mut geo) = (1.0f64, 0.0f64);
+            for _ in 0..k {
+                geo = add_up(geo, pk);
+                pk = mul_up(pk, rho_hi);
+            }
+            let bound = add_up(mul_up(pk, e[0].1), mul_up(alpha_eps_hi, geo));
+            viol_bound = worst(viol_bound, e[l + 1].0 - bound);
         }
     }
-    let viol_row = rho - ss.row_norm_bound(alpha) - pathwise_slack(ns);
+    let cid = bounded_cmp(&lhs, &rhs);
+    // Row-norm bound: ρ̂ ≤ max_s [1 − α(2M̂(s,s) − 1 − γ)].
+    let one = ErrBound::exact(1.0);
+    let rn_hi = (0..ns)
+        .map(|s| hi(one - a * (ErrBound::exact(2.0) * ss.m_hat[s * ns + s] - one - g)))
+        .fold(f64::NEG_INFINITY, f64::max);
+    let viol_row = rho_lo - rn_hi;
     vec![
         Measurement::equality(
             f,
-            "error recursion identity v_{l+1}-v_pi = (I-aM^+agP^)(v_l-v_pi) + a(r^+gP^v_pi-M^v_pi) (relative)",
-            err_id,
-            tol,
+            "error recursion identity v_{l+1}-v_pi = (I-aM^+agP^)(v_l-v_pi) + a(r^+gP^v_pi-M^v_pi)",
+            cid.error,
+            cid.tolerance,
         ),
         Measurement::bound(
             f,
-            "||v_{l+1}-v_pi|| <= rho^ ||v_l-v_pi|| + alpha eps^ at every layer (excess)",
+            "||v_{l+1}-v_pi|| <= rho^ ||v_l-v_pi|| + alpha eps^ at every layer (excess beyond the bounds)",
             worst(viol_rec, 0.0),
             0.0,
         ),
         Measurement::bound(
             f,
-            "unrolled bound rho^^L e_0 + alpha eps^ (1-rho^^L)/(1-rho^) at every layer (excess)",
+            "unrolled bound rho^^L e_0 + alpha eps^ (1-rho^^L)/(1-rho^) at every layer (excess beyond the bounds)",
             worst(viol_bound, 0.0),
             0.0,
         ),
         Measurement::bound(
             f,
-            "row-norm bound rho^ <= max_s [1 - alpha(2M^(s,s) - 1 - gamma)] (excess)",
+            "row-norm bound rho^ <= max_s [1 - alpha(2M^(s,s) - 1 - gamma)] (excess beyond the bounds)",
             worst(viol_row, 0.0),
             0.0,
         ),
@@ -290,7 +344,7 @@ fn check_pathwise(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let mut case = draw_case(rng, 5, 64, 20, true);
     let alpha = case.alphas[0];
     case.alphas = vec![alpha; case.alphas.len()];
-    let ss = case.reference().state_space(case.mrp.rewards());
+    let ss = case.reference_in::<ErrBound>().state_space(case.mrp.rewards());
     let v_pi = mrp_value(&case.mrp);
     let vs = transformer_values(&case, ctx.sabotage);
     let ms = pathwise(&case, &ss, &v_pi, &vs, alpha);

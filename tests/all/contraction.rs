@@ -43,7 +43,7 @@ fn pathwise_bounds_hold_on_the_transformer_iterates() {
             let mut case = draw_case(&mut rng, 5, 40, 15, true);
             let alpha = case.alphas[0];
             case.alphas = vec![alpha; case.layers()];
-            let ss = case.reference().state_space(case.mrp.rewards());
+            let ss = case.reference_in::<icrl_proofs::scalar::errbound::ErrBound>().state_space(case.mrp.rewards());
             let v_pi = mrp_value(&case.mrp);
             let ms = pathwise(&case, &ss, &v_pi, &transformer_values(&case, false), alpha);
             prop_assert!(ms.iter().all(|m| m.holds), "{ms:?}");

@@ -154,7 +154,7 @@ fn tightness(v: &ErrBound, iv: &Iv) -> Option<f64> {
 fn exp_model_holds_against_a_rational_enclosure() {
     let mut rng = case_rng(13, "softmax-errbound-exp", 0);
     let mut worst_ulps: f64 = 0.0;
-    for k in 0..3000 {
+    for k in 0..1200 {
         let a: f64 = match k % 6 {
             0 => rng.random_range(-745.2..-700.0), // subnormal and zero results
             1 => rng.random_range(-700.0..0.0),
@@ -268,7 +268,7 @@ fn median(v: &mut [f64]) -> f64 {
 fn both_sides_cover_an_interval_evaluation_at_every_scale() {
     let mut ratios = Vec::new();
     let mut checked = 0;
-    for k in 0..300 {
+    for k in 0..120 {
         let mut rng = case_rng(13, "softmax-errbound-cover", k);
         let case = scaled_case(&mut rng, 6, 4, false);
         let (d, n) = (case.d(), case.n());
