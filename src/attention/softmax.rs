@@ -171,7 +171,7 @@ pub fn scores_into<T: Transcendental>(z: &Mat<T>, a: &Mat<T>, az: &mut Mat<T>, o
             }
             nonzero_row[i] = true;
             for j in 0..c {
-                azs[i * c + j].add_mul(&aik, &zs[k * c + j]);
+                azs[i * c + j].acc_mul(&aik, &zs[k * c + j]);
             }
         }
     }
@@ -187,7 +187,7 @@ pub fn scores_into<T: Transcendental>(z: &Mat<T>, a: &Mat<T>, az: &mut Mat<T>, o
                 continue;
             }
             for j in 0..c {
-                o[i * c + j].add_mul(&zki, &azs[k * c + j]);
+                o[i * c + j].acc_mul(&zki, &azs[k * c + j]);
             }
         }
     }
@@ -231,7 +231,7 @@ fn attend_into<T: Transcendental>(z: &Mat<T>, s: &Mat<T>, y: &mut Mat<T>, needed
                 continue;
             }
             for j in 0..c {
-                ys[i * c + j].add_mul(&zik, &ss[k * c + j]);
+                ys[i * c + j].acc_mul(&zik, &ss[k * c + j]);
             }
         }
     }
@@ -251,11 +251,11 @@ fn add_head<T: Transcendental>(z: &mut Mat<T>, v: &Mat<T>, y: &Mat<T>, shift: bo
             }
             if shift {
                 for j in 0..c - 1 {
-                    zs[i * c + j].add_mul(&vik, &ys[k * c + j + 1]);
+                    zs[i * c + j].acc_mul(&vik, &ys[k * c + j + 1]);
                 }
             } else {
                 for j in 0..c {
-                    zs[i * c + j].add_mul(&vik, &ys[k * c + j]);
+                    zs[i * c + j].acc_mul(&vik, &ys[k * c + j]);
                 }
             }
         }

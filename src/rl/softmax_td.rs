@@ -41,7 +41,7 @@ pub struct WeightedSoftmaxTd<T = f64> {
 pub fn score<T: Transcendental>(features: &Features, beta: T, s: usize, s2: usize) -> T {
     let mut dot = T::zero();
     for (a, b) in features.x(s).iter().zip(features.x(s2)) {
-        dot.add_mul(&T::from_f64(*a), &T::from_f64(*b));
+        dot.acc_mul(&T::from_f64(*a), &T::from_f64(*b));
     }
     beta * dot
 }
@@ -115,7 +115,7 @@ impl<T: Transcendental> WeightedSoftmaxTd<T> {
                 let row = &self.kernel[s * n..(s + 1) * n];
                 let mut acc = T::zero();
                 for (k, d) in row.iter().zip(&delta) {
-                    acc.add_mul(k, d);
+                    acc.acc_mul(k, d);
                 }
                 v[s] + alpha * acc
             })
@@ -144,14 +144,14 @@ impl<T: Transcendental> WeightedSoftmaxTd<T> {
                 let w = self.kernel[s * n + k1];
                 m_hat[s * ns + self.states[k1]] = m_hat[s * ns + self.states[k1]] + w;
                 p_hat[s * ns + self.states[k1 + 1]] = p_hat[s * ns + self.states[k1 + 1]] + w;
-                r_hat[s].add_mul(&w, &self.rewards[k1]);
+                r_hat[s].acc_mul(&w, &self.rewards[k1]);
             }
         }
         let mr = (0..ns)
             .map(|s| {
                 let mut acc = T::zero();
                 for t in 0..ns {
-                    acc.add_mul(&m_hat[s * ns + t], &T::from_f64(r[t]));
+                    acc.acc_mul(&m_hat[s * ns + t], &T::from_f64(r[t]));
                 }
                 acc
             })
@@ -185,7 +185,7 @@ impl<T: Transcendental> StateSpace<T> {
             .map(|s| {
                 let mut acc = self.r_hat[s];
                 for t in 0..ns {
-                    acc.add_mul(&(self.gamma * self.p_hat[s * ns + t] - self.m_hat[s * ns + t]), &v[t]);
+                    acc.acc_mul(&(self.gamma * self.p_hat[s * ns + t] - self.m_hat[s * ns + t]), &v[t]);
                 }
                 v[s] + alpha * acc
             })

@@ -379,6 +379,33 @@ pub trait Transcendental: Scalar + Copy {
     fn exp_val(&self) -> Self;
     /// `√self` (`self ≥ 0`).
     fn sqrt_val(&self) -> Self;
+    /// `self += a · b`, the inner-loop operation of the softmax code: the value is that of
+    /// [`Scalar::add_mul`] (for `f64`, `*self += a * b`); [`ErrBound`] bounds it in one fused
+    /// step ([`ErrBound::acc_mul_bound`]) instead of a product and a sum.
+    #[inline]
+    fn acc_mul(&mut self, a: &Self, b: &Self) {
+        self.add_mul(a, b);
+    }
+}
+
+impl ErrBound {
+    /// The bound of `s + fl(a·b)` rounded once more (`x = fl(s + fl(ab))`, as `f64` computes
+    /// `s += a * b`), in one step. With `p = fl(ab)`, the exact `ŝ + âb̂` is within
+    /// `T = e_s + |a|e_b + e_a|b| + e_a e_b + u|p| + η/2 + u|x|` of `x` (the product's rounding,
+    /// `u|p|` or `η/2` in underflow, and the sum's `u|x|`, exact when subnormal). `T` is evaluated
+    /// in round to nearest (`T̃`: five products, each within relative `u` or absolute `η/2`, and
+    /// six sums of nonnegative terms, each within relative `u`), so `T ≤ (T̃ + 4η)(1 + 8u)`; the
+    /// returned `up(fl(fl(T̃ (1 + 16u)) + 8η))` is at least that (`fl(T̃(1+16u)) ≥ T̃(1+8u) − η/2`).
+    /// With an exactly zero factor the product is exact and the bound is `e_s`.
+    #[inline]
+    pub fn acc_mul_bound(s: &ErrBound, a: &ErrBound, b: &ErrBound, p: f64, x: f64) -> f64 {
+        if a.is_zero() || b.is_zero() {
+            return s.e;
+        }
+        let (aa, ab) = (a.x.abs(), b.x.abs());
+        let t = s.e + aa * b.e + a.e * ab + a.e * b.e + U * p.abs() + U * x.abs();
+        up(t * (1.0 + 16.0 * U) + 8.0 * ETA)
+    }
 }
 
 impl Transcendental for f64 {
@@ -406,6 +433,14 @@ fn expm1_up(t: f64) -> f64 {
 }
 
 impl Transcendental for ErrBound {
+    /// `x` exactly as `f64`'s `*self += a * b`; `e` by [`ErrBound::acc_mul_bound`].
+    #[inline]
+    fn acc_mul(&mut self, a: &Self, b: &Self) {
+        let p = a.x * b.x;
+        let x = self.x + p;
+        let e = ErrBound::acc_mul_bound(self, a, b, p, x);
+        *self = ErrBound { x, e };
+    }
     /// `x = f64::exp(x_a)`; `e` from the assumed `libm` model and the input bound (module docs).
     fn exp_val(&self) -> Self {
         let x = self.x.exp();
@@ -498,6 +533,35 @@ mod tests {
                 }
                 assert!(covers(r.0, &r.1), "not covered: {:?} vs {}", r.0, r.1);
                 vals.push(r);
+            }
+        }
+    }
+
+    #[test]
+    fn fused_acc_mul_is_covered_and_plain() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for t in 0..20000 {
+            let (s, a, b) = (draw(&mut rng), draw(&mut rng), draw(&mut rng));
+            let err = |rng: &mut rand_chacha::ChaCha8Rng, x: f64| match t % 3 {
+                0 => 0.0,
+                1 => x.abs() * 1e-12,
+                _ => rng.random_range(0.0..1.0) * 2f64.powi(rng.random_range(-1074..-1000)),
+            };
+            let (es, ea, eb) = (err(&mut rng, s), err(&mut rng, a), err(&mut rng, b));
+            let mut v = ErrBound { x: s, e: es };
+            v.acc_mul(&ErrBound { x: a, e: ea }, &ErrBound { x: b, e: eb });
+            let mut f = s;
+            f += a * b;
+            assert_eq!(v.x.to_bits(), f.to_bits());
+            if !v.x.is_finite() || !v.e.is_finite() {
+                continue;
+            }
+            // Every corner of the input boxes.
+            for (ds, da, db) in [(1, 1, 1), (-1, 1, -1), (1, -1, 1), (-1, -1, -1), (0, 1, -1)] {
+                let sh = q(s) + q(es) * BigRational::from_integer(ds.into());
+                let ah = q(a) + q(ea) * BigRational::from_integer(da.into());
+                let bh = q(b) + q(eb) * BigRational::from_integer(db.into());
+                assert!(covers(v, &(sh + ah * bh)), "fused not covered: {s:e} + {a:e}*{b:e}");
             }
         }
     }
