@@ -1,10 +1,12 @@
 //! Every floating-point tolerance of the project, each with its reason (like
 //! `statrs/src/prec.rs`). Exact checks have none: their tolerance is 0.
 //!
-//! The `f64` equalities of `verify` and `check` for the linear-attention families use no
-//! estimate: [`bounded_cmp`] compares against error bounds propagated through the computation
-//! (`crate::scalar::errbound`). The estimates below serve the rest (softmax families, the bench
-//! fast path, property tests).
+//! The `f64` equalities of `verify` and `check` for the linear-attention families and for
+//! `softmax-td-equivalence`, `softmax-td-single-head`, `softmax-td-state-space` and
+//! `contraction-pathwise` use no estimate: [`bounded_cmp`] compares against error bounds
+//! propagated through the computation (`crate::scalar::errbound`; for the softmax families with
+//! `exp` under a stated `libm` error model). The estimates below serve the rest (the other
+//! softmax and contraction rows, the bench fast paths, property tests).
 //!
 //! An estimated `f64` linear-attention tolerance compares two different evaluation orders of the
 //! same polynomial. With entries bounded by `B` and `k` accumulated products, the forward error of
@@ -16,7 +18,9 @@
 pub const UNIT_ROUNDOFF: f64 = f64::EPSILON / 2.0;
 
 /// The rigorous `f64` comparison of the linear-attention equalities (`verify` and `check` of
-/// `sarsa-*`, `actor-critic-equivalence`, `linear-td*`, `linear-td-average-reward`): both sides
+/// `sarsa-*`, `actor-critic-equivalence`, `linear-td*`, `linear-td-average-reward`) and of the
+/// softmax equalities (`softmax-td-equivalence`, `-single-head`, `-state-space`, the identity
+/// of `contraction-pathwise`): both sides
 /// ran on [`crate::scalar::errbound::ErrBound`], so entry `i` of each side carries a bound
 /// `e ≥ |x − x̂|` on its distance to the exact value of the same computation (derivation in
 /// that module and in `proofs/README.md`, "Rigorous f64 bounds"). Where the theorem holds,
@@ -108,9 +112,10 @@ pub fn fd_score_tol(h: f64, phi_max: f64, log_max: f64) -> f64 {
 /// `≈ 7e-9`, rounding `≈ 4e-11`), so the tolerance stays below 1e-8.
 pub const SCORE_FD_STEP: f64 = 1e-4;
 
-/// Relative tolerance of the softmax-TD equalities (transformer vs. reference, two-head vs.
-/// one-head, state-space vs. per-column), compared on `|a - b| / scale` with `scale` the
-/// largest `|v_l(s)|` (at least 1).
+/// Estimated relative tolerance of a softmax-TD comparison on `|a - b| / scale` with `scale`
+/// the largest `|v_l(s)|` (at least 1). `verify` and `check` no longer use it for the softmax
+/// equalities (they compare rigorous bounds, [`bounded_cmp`]); it judges only the plain-`f64`
+/// bench fast path (`icrl bench --which softmax-td`, "bare comparison").
 ///
 /// Reason: per layer each side accumulates about `n + d + 3` rounded operations per entry
 /// (the score dot products, the `exp`/normalization of `n` sources, the `n`-term attention
@@ -125,9 +130,11 @@ pub fn softmax_td_rel_tol(n: usize, d: usize, layers: usize, g_max: f64) -> f64 
     64.0 * layers.max(1) as f64 * UNIT_ROUNDOFF * ((n + d + 3) as f64 + 4.0 * (d + 1) as f64 * g_max.max(1.0))
 }
 
-/// Slack on the pathwise contraction inequalities (`contraction-pathwise`), relative to the
-/// scale of the errors: each side is a sum of `|S|` or `n` terms of that scale, rounded once
-/// per term; factor 64 as above.
+/// Estimated slack of a sum of `terms` terms of one scale, rounded once per term, relative to
+/// that scale; factor 64 as above. `contraction-pathwise` no longer uses it (its inequalities
+/// are judged on the rigorous ends of `ErrBound`s); it remains for `contraction-unvisited`,
+/// `contraction-decay-rate`'s row-norm bound and the finite-difference floors of
+/// `softmax-td-small-temperature`.
 pub fn pathwise_slack(terms: usize) -> f64 {
     64.0 * terms.max(1) as f64 * UNIT_ROUNDOFF
 }

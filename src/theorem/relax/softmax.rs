@@ -7,7 +7,8 @@
 //! `β = 1`. Proptest shrinks sizes first, then numbers toward 0.
 //!
 //! - `softmax-td-equivalence` relaxing `query-mask`, `two-heads` or `feature-only-attention`:
-//!   the violation is `max_{l,j} |Z_l[d+2,j] - v_l(S_j)| / scale - tol` (> 0: Theorem 1 fails).
+//!   the violation is `max_{l,j} (|Z_l[i,j] - ref| - (e_T + e_R)) / scale` over both memories
+//!   (> 0: Theorem 1 fails).
 //! - `contraction-decay` relaxing `contraction`: the violation is `ln(e_L / e_0)` with
 //!   `e_l = ‖v_l - v_π‖_∞` (> 0: the error grew with depth). The same search reports the
 //!   converse statistics (assumption violated, decay anyway).
