@@ -331,19 +331,26 @@ pub fn small_beta_derivative(
 /// The population kernel `M_π(s,s') = μ(s') e^{g(s,s')} / Σ_u μ(u) e^{g(s,u)}` ([XZ] eq. 22),
 /// row-major, computed stably (maximum over the support of `μ` subtracted).
 pub fn population_kernel(features: &Features, beta: f64, mu: &[f64]) -> Vec<f64> {
+    population_kernel_in(features, beta, mu)
+}
+
+/// [`population_kernel`] in any [`Transcendental`] scalar (`β` and `μ` exact inputs; the
+/// maximum subtracted as an exact constant).
+pub fn population_kernel_in<T: Transcendental>(features: &Features, beta: T, mu: &[f64]) -> Vec<T> {
     let ns = features.n_states();
-    let mut m = vec![0.0; ns * ns];
+    let mut m = vec![T::zero(); ns * ns];
     for s in 0..ns {
-        let g: Vec<f64> = (0..ns).map(|t| score(features, beta, s, t)).collect();
-        let mx = (0..ns).filter(|&t| mu[t] > 0.0).map(|t| g[t]).fold(f64::NEG_INFINITY, f64::max);
-        let mut z = 0.0;
+        let g: Vec<T> = (0..ns).map(|t| score(features, beta, s, t)).collect();
+        let mx = (0..ns).filter(|&t| mu[t] > 0.0).map(|t| g[t].to_f64()).fold(f64::NEG_INFINITY, f64::max);
+        let mx = T::from_f64(mx);
+        let mut z = T::zero();
         for t in 0..ns {
-            let w = if mu[t] > 0.0 { mu[t] * (g[t] - mx).exp() } else { 0.0 };
+            let w = if mu[t] > 0.0 { T::from_f64(mu[t]) * (g[t] - mx).exp_val() } else { T::zero() };
             m[s * ns + t] = w;
-            z += w;
+            z = z + w;
         }
         for t in 0..ns {
-            m[s * ns + t] /= z;
+            m[s * ns + t] = m[s * ns + t] / z;
         }
     }
     m
