@@ -22,6 +22,7 @@ mod neu;
 mod npz;
 mod probe;
 mod rates;
+mod reference_cases;
 mod registry;
 mod reports;
 mod sarsa;

@@ -1,0 +1,208 @@
+//! Every reference algorithm against a case computed by hand (issue 13, item 7), in exact
+//! rationals where the algorithm is generic and in `f64` on dyadic values (exact there) where it
+//! is not. The other tests compare the reference with the transformer; these pin the reference
+//! to its definition, so a mutation that changes both sides' agreement target (a wrong sign in
+//! the Q-learning target, `α·n` for `α/n`, `Cᵀ` for `C`) fails here.
+//!
+//! The shared batch (`d = 2`, `n = 2`, `γ = 1/2`, `w = (1, 2)`):
+//! `φ_0 = (1, 0)`, `φ⁺_0 = (0, 2)`, `r_0 = 1`; `φ_1 = (1, 1)`, `φ⁺_1 = (2, 0)`, `r_1 = −1`.
+//! Then `wᵀφ⁺ = (4, 2)`, `wᵀφ = (1, 3)` and `δ = (1 + 2 − 1, −1 + 1 − 3) = (2, −3)`.
+
+use icrl_proofs::linalg::Mat;
+use icrl_proofs::mdp::batch::TransitionBatch;
+use icrl_proofs::mdp::features::Features;
+use icrl_proofs::mdp::policy::TabularPolicy;
+use icrl_proofs::mdp::rollout::Trajectory;
+use icrl_proofs::mdp::values;
+use icrl_proofs::mdp::{Mdp, Mrp};
+use icrl_proofs::rl::actor_critic::batch_actor_critic;
+use icrl_proofs::rl::average_reward::{average_reward_td_step, differential_td_errors, running_average};
+use icrl_proofs::rl::pairing;
+use icrl_proofs::rl::sarsa::{batch_q_learning, batch_sarsa, batch_sarsa_into, batch_sarsa_steps, td_errors};
+use icrl_proofs::rl::td::{td_errors as td0_errors, td_iterates, td_step, TdVariant};
+use icrl_proofs::scalar::Scalar;
+use num_rational::BigRational;
+
+fn q(n: i64, d: i64) -> BigRational {
+    BigRational::from_ratio(n, d)
+}
+
+fn qv(v: &[(i64, i64)]) -> Vec<BigRational> {
+    v.iter().map(|&(n, d)| q(n, d)).collect()
+}
+
+fn batch() -> TransitionBatch<BigRational> {
+    TransitionBatch {
+        phi: vec![qv(&[(1, 1), (0, 1)]), qv(&[(1, 1), (1, 1)])],
+        phi_next: vec![qv(&[(0, 1), (2, 1)]), qv(&[(2, 1), (0, 1)])],
+        rewards: qv(&[(1, 1), (-1, 1)]),
+        gamma: q(1, 2),
+    }
+}
+
+fn w() -> Vec<BigRational> {
+    qv(&[(1, 1), (2, 1)])
+}
+
+/// `C = [[1, 1], [0, 2]]`: not symmetric, so `C` and `Cᵀ` give different steps.
+fn c() -> Mat<BigRational> {
+    Mat::from_vec(2, 2, qv(&[(1, 1), (1, 1), (0, 1), (2, 1)]))
+}
+
+/// SARSA with `α = 3`: `w' = w + (3/2)(2φ_0 − 3φ_1) = (1, 2) + (3/2)(−1, −3) = (−1/2, −5/2)`.
+/// Second step: `wᵀφ⁺ = (−5, −1)`, `wᵀφ = (−1/2, −3)`, `δ = (1 − 5/2 + 1/2, −1 − 1/2 + 3) =
+/// (−1, 3/2)`, `w'' = w' + (3/2)(−1·(1,0) + (3/2)(1,1)) = (−1/2, −5/2) + (3/4, 9/4) = (1/4, −1/4)`.
+#[test]
+fn sarsa_by_hand() {
+    let b = batch();
+    let alpha = q(3, 1);
+    assert_eq!(td_errors(&b, &w()), qv(&[(2, 1), (-3, 1)]));
+    assert_eq!(batch_sarsa(&b, &w(), &alpha), qv(&[(-1, 2), (-5, 2)]));
+    assert_eq!(batch_sarsa_steps(&b, &w(), &alpha, 2), qv(&[(1, 4), (-1, 4)]));
+    assert_eq!(batch_sarsa_steps(&b, &w(), &alpha, 0), w());
+    // The reusing variant ignores what its buffer held.
+    let mut out = qv(&[(7, 1), (7, 1), (7, 1)]);
+    batch_sarsa_into(&b, &w(), &alpha, &mut out);
+    assert_eq!(out, qv(&[(-1, 2), (-5, 2)]));
+}
+
+/// Q-learning, `α = 3`, in `f64` (dyadic values, exact). Transition 0's options give
+/// `wᵀφ(s_1, ·) = (4, 1, −3)`: max 4 (the recorded one), `δ_0 = 2`. Transition 1's give
+/// `(2, 3)`: max 3, not the recorded 2, so `δ_1 = −1 + 3/2 − 3 = −5/2` where SARSA has `−3`.
+/// `w' = (1, 2) + (3/2)(2·(1,0) − (5/2)(1,1)) = (1, 2) + (3/2)(−1/2, −5/2) = (1/4, −7/4)`.
+#[test]
+fn q_learning_by_hand() {
+    let b: TransitionBatch<f64> = batch().convert();
+    let next = vec![vec![vec![0.0, 2.0], vec![1.0, 0.0], vec![1.0, -2.0]], vec![vec![2.0, 0.0], vec![1.0, 1.0]]];
+    assert_eq!(batch_q_learning(&b, &next, &[1.0, 2.0], 3.0), vec![0.25, -1.75]);
+    // With the recorded next pair as the only option it is SARSA: (−1/2, −5/2).
+    let recorded = vec![vec![vec![0.0, 2.0]], vec![vec![2.0, 0.0]]];
+    assert_eq!(batch_q_learning(&b, &recorded, &[1.0, 2.0], 3.0), vec![-0.5, -2.5]);
+}
+
+/// Batch TD with `C = [[1,1],[0,2]]`, `δ = (2, −3)` (`φ'` = the `φ⁺` above):
+/// - TD(0): `g = 2φ_0 − 3φ_1 = (−1, −3)`, `Cg = (−4, −6)`, `w' = w + Cg/2 = (−1, −1)`;
+/// - TD(λ = 1/2): `e_0 = (1, 0)`, `e_1 = e_0/2 + φ_1 = (3/2, 1)`, `g = 2e_0 − 3e_1 = (−5/2, −3)`,
+///   `Cg = (−11/2, −6)`, `w' = (1 − 11/4, 2 − 3) = (−7/4, −1)`;
+/// - residual gradient: `φ − γφ' = (1, −1), (0, 1)`, `g = (2, −5)`, `Cg = (−3, −10)`,
+///   `w' = (−1/2, −3)`.
+#[test]
+fn td_variants_by_hand() {
+    let b = batch();
+    assert_eq!(td0_errors(&b, &w()), qv(&[(2, 1), (-3, 1)]));
+    assert_eq!(td_step(&b, &w(), &c(), &TdVariant::Td0), qv(&[(-1, 1), (-1, 1)]));
+    assert_eq!(td_step(&b, &w(), &c(), &TdVariant::TdLambda(q(1, 2))), qv(&[(-7, 4), (-1, 1)]));
+    assert_eq!(td_step(&b, &w(), &c(), &TdVariant::ResidualGradient), qv(&[(-1, 2), (-3, 1)]));
+}
+
+/// Two TD(0) layers from `w_0 = 0` with `C_1 = [[1,1],[0,2]]`, `C_2 = I`: `δ(0) = r = (1, −1)`,
+/// `g = φ_0 − φ_1 = (0, −1)`, `w_1 = C_1 g / 2 = (−1/2, −1)`; then `wᵀφ⁺ = (−2, −1)`,
+/// `wᵀφ = (−1/2, −3/2)`, `δ = (1 − 1 + 1/2, −1 − 1/2 + 3/2) = (1/2, 0)`, `w_2 = w_1 + (1/4, 0)`.
+#[test]
+fn td_iterates_by_hand() {
+    let ws = td_iterates(&batch(), &[c(), Mat::identity(2)], &TdVariant::Td0);
+    assert_eq!(ws, vec![qv(&[(-1, 2), (-1, 1)]), qv(&[(-1, 4), (-1, 1)])]);
+}
+
+/// Actor-critic, `α = 3`, `β = 1/2`, `λ = (0, 1)`, scores `ψ_0 = (1, −1)`, `ψ_1 = (0, 2)`:
+/// the critic is the SARSA step `(−1/2, −5/2)`; the actor
+/// `λ' = λ + (1/4)(2ψ_0 − 3ψ_1) = (0, 1) + (1/4)(2, −8) = (1/2, −1)`.
+#[test]
+fn actor_critic_by_hand() {
+    let scores = vec![qv(&[(1, 1), (-1, 1)]), qv(&[(0, 1), (2, 1)])];
+    let (w2, l2) = batch_actor_critic(&batch(), &scores, &w(), &qv(&[(0, 1), (1, 1)]), &q(3, 1), &q(1, 2));
+    assert_eq!(w2, qv(&[(-1, 2), (-5, 2)]));
+    assert_eq!(l2, qv(&[(1, 2), (-1, 1)]));
+}
+
+/// Average-reward TD (γ not read), rewards `(1, −1)`: `r̄ = (1, 0)`, so `r − r̄ = (0, −1)` and
+/// `δ = (0 + 4 − 1, −1 + 2 − 3) = (3, −2)`; `g = 3φ_0 − 2φ_1 = (1, −2)`, `Cg = (−1, −4)`,
+/// `w' = (1 − 1/2, 2 − 2) = (1/2, 0)`.
+#[test]
+fn average_reward_by_hand() {
+    let b = batch();
+    assert_eq!(running_average(&qv(&[(1, 1), (-1, 1), (6, 1)])), qv(&[(1, 1), (0, 1), (2, 1)]));
+    assert_eq!(differential_td_errors(&b, &w()), qv(&[(3, 1), (-2, 1)]));
+    assert_eq!(average_reward_td_step(&b, &w(), &c()), qv(&[(1, 2), (0, 1)]));
+}
+
+/// Three states, two actions, `φ(s, a) = (10s + a, −a)`; trajectory `s = (0, 2, 1)`,
+/// `a = (1, 0, 1)`, `r = (5, −2)`. Transition `i` is `(φ(s_i,a_i), φ(s_{i+1},a_{i+1}), r_{i+1})`:
+/// `φ = ((1, −1), (20, 0))`, `φ⁺ = ((20, 0), (11, −1))`.
+#[test]
+fn pairing_by_hand() {
+    let mut data = Vec::new();
+    for s in 0..3 {
+        for a in 0..2 {
+            data.extend_from_slice(&[(10 * s + a) as f64, -(a as f64)]);
+        }
+    }
+    let f = Features::from_flat(3, 2, 2, data).unwrap();
+    let traj = Trajectory { states: vec![0, 2, 1], actions: vec![1, 0, 1], rewards: vec![5.0, -2.0] };
+    assert_eq!(pairing::next_pair(&traj, 0), (2, 0));
+    assert_eq!(pairing::next_pair(&traj, 1), (1, 1));
+    let want = TransitionBatch {
+        phi: vec![vec![1.0, -1.0], vec![20.0, 0.0]],
+        phi_next: vec![vec![20.0, 0.0], vec![11.0, -1.0]],
+        rewards: vec![5.0, -2.0],
+        gamma: 0.5,
+    };
+    assert_eq!(pairing::transitions::<f64>(&f, &traj, 0.5, pairing::next_pair), want);
+    assert_eq!(TransitionBatch::<f64>::from_trajectory(&f, &traj, 0.5), want);
+    // Reusing a larger buffer leaves exactly the new batch.
+    let mut b = TransitionBatch {
+        phi: vec![vec![9.0; 2]; 4],
+        phi_next: vec![vec![9.0; 3]; 4],
+        rewards: vec![9.0; 4],
+        gamma: 0.9,
+    };
+    pairing::transitions_into(&f, &traj, 0.5, pairing::next_pair, &mut b);
+    assert_eq!(b, want);
+    let mut b2 = b.clone();
+    b2.phi.truncate(1);
+    b2.fill_from_trajectory(&f, &traj, 0.5);
+    assert_eq!(b2, want);
+    assert_eq!((want.len(), want.dim(), want.is_empty()), (2, 2, false));
+    let empty = TransitionBatch::<f64> { phi: vec![], phi_next: vec![], rewards: vec![], gamma: 0.5 };
+    assert_eq!((empty.len(), empty.dim(), empty.is_empty()), (0, 0, true));
+    let exact: TransitionBatch<BigRational> = want.convert();
+    assert_eq!(exact.phi_next[1], qv(&[(11, 1), (-1, 1)]));
+    assert_eq!((exact.rewards.clone(), exact.gamma.clone()), (qv(&[(5, 1), (-2, 1)]), q(1, 2)));
+}
+
+fn close(a: &[f64], b: &[f64], tol: f64) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol)
+}
+
+/// `P = [[1/2, 1/2], [0, 1]]`, `r = (1, 2)`, `γ = 1/2`: `v_1 = 2 + v_1/2 = 4`,
+/// `v_0 = 1 + (v_0 + 4)/4`, so `v_0 = 8/3`. Stationary law of `[[1/2, 1/2], [1/4, 3/4]]`:
+/// `μ_0/2 = μ_1/4`, so `μ = (1/3, 2/3)`. (LU in `f64`: a few ulps.)
+#[test]
+fn mrp_values_by_hand() {
+    let mrp = Mrp::new(0.5, vec![0.5, 0.5, 0.0, 1.0], vec![1.0, 2.0], vec![1.0, 0.0]).unwrap();
+    assert!(close(&values::mrp_value(&mrp), &[8.0 / 3.0, 4.0], 1e-14));
+    let m2 = Mrp::new(0.5, vec![0.5, 0.5, 0.25, 0.75], vec![0.0, 0.0], vec![0.5, 0.5]).unwrap();
+    assert!(close(&values::stationary(&m2).unwrap(), &[1.0 / 3.0, 2.0 / 3.0], 1e-15));
+    // Two recurrent classes: no unique stationary law.
+    let m3 = Mrp::new(0.5, vec![1.0, 0.0, 0.0, 1.0], vec![0.0, 0.0], vec![0.5, 0.5]).unwrap();
+    assert!(values::stationary(&m3).is_none());
+}
+
+/// One state, two self-looping actions with rewards 1 and 2, `γ = 1/2`: `q(a) = r(a) + v/2`.
+/// Uniform policy: `v = 3/2 + v/2 = 3`, `q = (5/2, 7/2)`; optimal: `v* = 2 + v*/2 = 4`,
+/// `q* = (3, 4)`; the returns are `v(s_0)`. Deterministic action 0: `v = 2`.
+#[test]
+fn mdp_values_by_hand() {
+    let mdp = Mdp::from_flat(1, 2, 0.5, vec![1.0, 1.0], vec![1.0, 2.0], vec![1.0]).unwrap();
+    let uni = TabularPolicy::uniform(1, 2);
+    assert!(close(&values::v_pi(&mdp, &uni), &[3.0], 1e-14));
+    assert!(close(&values::q_pi(&mdp, &uni), &[2.5, 3.5], 1e-14));
+    assert_eq!(values::q_from_v(&mdp, &[3.0]), vec![2.5, 3.5]);
+    let (v, qs) = values::optimal_values(&mdp);
+    let vi = (0.5 / (1.0 - 0.5)) * values::VI_TOL; // ‖v − v*‖ ≤ γ/(1−γ) · VI_TOL
+    assert!(close(&v, &[4.0], vi) && close(&qs, &[3.0, 4.0], vi));
+    assert!((values::expected_return(&mdp, &uni) - 3.0).abs() < 1e-14);
+    assert!((values::optimal_return(&mdp) - 4.0).abs() <= vi);
+    let first = TabularPolicy::deterministic(2, &[0]);
+    assert!((values::expected_return(&mdp, &first) - 2.0).abs() < 1e-14);
+}
