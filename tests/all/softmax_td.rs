@@ -280,6 +280,27 @@ fn attention_cache_is_bit_identical_to_recomputing_every_layer() {
     }
 }
 
+/// The cache's "which rows did this layer write" test, where the construction cannot see it:
+/// there every value row has zeros and `A` reads rows no head writes, so a wrong test (a zero
+/// entry for a nonzero one) only costs recomputation. Here `A` reads only row 1 and the one
+/// head writes row 1 with no zero entry: two identical layers must recompute the weights.
+#[test]
+fn attention_cache_sees_a_dense_written_row() {
+    use icrl_proofs::attention::softmax::{forward_multi_head_with, Head, MultiHeadLayer};
+    use icrl_proofs::linalg::Mat;
+    let (r, c) = (3, 4);
+    let z0 = Mat::from_fn(r, c, |i, j| 0.25 * (i as f64 + 1.0) - 0.5 * j as f64);
+    let mut a = Mat::zeros(r, r);
+    a[(1, 1)] = 1.0;
+    let v = Mat::from_fn(r, r, |i, j| if i == 1 { 0.5 + 0.25 * j as f64 } else { 0.0 });
+    let layer = MultiHeadLayer { a, heads: vec![Head { v, shift: false }], mask_query: false };
+    let stack = vec![layer.clone(), layer];
+    let cached = forward_multi_head_with(&z0, &stack, true);
+    assert_eq!(cached, forward_multi_head_with(&z0, &stack, false));
+    // Negative control: the first layer changed row 1, so stale weights would differ.
+    assert_ne!(cached[1].row(1), z0.row(1));
+}
+
 #[test]
 fn absurd_depth_or_temperature_is_an_input_error_not_a_crash() {
     for (text, field) in [
