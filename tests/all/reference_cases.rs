@@ -207,24 +207,13 @@ fn mdp_values_by_hand() {
     assert!((values::expected_return(&mdp, &first) - 2.0).abs() < 1e-14);
 }
 
-/// The scaling-manifold distance `min_c ‖(A − A⋆/c, B − cB⋆)‖` against the test's own minimizer
-/// (a dense scan of `c`, then golden-section refinement of the directly computed distance). On
-/// the manifold it is `(c0, 0)`; off it (a perturbation that moves the optimum away from both
-/// of the function's closed-form starts) the Newton refinement must land on the same `c`.
-#[test]
-fn manifold_distance_by_direct_minimization() {
-    use icrl_proofs::dynamics::flow::manifold_distance;
-    use icrl_proofs::dynamics::loss::{split, theta_star};
-    let d = 1;
-    let star = theta_star(d, 0.5, 1.0);
-    let na = split(d, &star).0.len();
-    let on: Vec<f64> = star.iter().enumerate().map(|(i, &x)| if i < na { x / 2.0 } else { 2.0 * x }).collect();
-    let (c, dist) = manifold_distance(d, &on, &star);
-    assert!((c - 2.0).abs() < 1e-12 && dist < 1e-12, "on the manifold: c {c}, distance {dist}");
-    let off: Vec<f64> = on.iter().enumerate().map(|(i, &x)| x + 0.3 * ((i * 7 % 5) as f64 - 2.0)).collect();
+/// The closest point of the scaling manifold by the test's own search: a grid over
+/// `c ∈ ±(1/400 … 10)` of the distance itself, then 200 golden-section steps on the best cell.
+fn direct_manifold_minimum(d: usize, th: &[f64], star: &[f64]) -> (f64, f64) {
+    use icrl_proofs::dynamics::loss::split;
     let g = |c: f64| -> f64 {
-        let (a, b) = split(d, &off);
-        let (a_s, b_s) = split(d, &star);
+        let (a, b) = split(d, th);
+        let (a_s, b_s) = split(d, star);
         let ea: f64 = a.iter().zip(a_s).map(|(x, y)| (x - y / c).powi(2)).sum();
         let eb: f64 = b.iter().zip(b_s).map(|(x, y)| (x - y * c).powi(2)).sum();
         (ea + eb).sqrt()
@@ -241,10 +230,67 @@ fn manifold_distance_by_direct_minimization() {
             lo = x1;
         }
     }
-    let c_true = (lo + hi) / 2.0;
+    let c = (lo + hi) / 2.0;
+    (c, g(c))
+}
+
+/// The scaling-manifold distance `min_c ‖(A − A⋆/c, B − cB⋆)‖` against the test's own minimizer
+/// (a dense scan of `c`, then golden-section refinement of the directly computed distance). On
+/// the manifold it is `(c0, 0)`; off it (a perturbation that moves the optimum away from both
+/// of the function's closed-form starts) the Newton refinement must land on the same `c`.
+#[test]
+fn manifold_distance_by_direct_minimization() {
+    use icrl_proofs::dynamics::flow::manifold_distance;
+    use icrl_proofs::dynamics::loss::{split, theta_star};
+    let d = 1;
+    let star = theta_star(d, 0.5, 1.0);
+    let na = split(d, &star).0.len();
+    let on: Vec<f64> = star.iter().enumerate().map(|(i, &x)| if i < na { x / 2.0 } else { 2.0 * x }).collect();
+    let (c, dist) = manifold_distance(d, &on, &star);
+    assert!((c - 2.0).abs() < 1e-12 && dist < 1e-12, "on the manifold: c {c}, distance {dist}");
+    let off: Vec<f64> = on.iter().enumerate().map(|(i, &x)| x + 0.3 * ((i * 7 % 5) as f64 - 2.0)).collect();
+    let (c_true, dist_true) = direct_manifold_minimum(d, &off, &star);
     let (c, dist) = manifold_distance(d, &off, &star);
     // The minimum is flat to second order: a c error ε moves g by O(ε²), so c is compared at
     // 1e-6 and the distance at 1e-12 (both far above the rounding of these few terms).
     assert!((c - c_true).abs() < 1e-6 * c_true.abs(), "c {c} against {c_true}");
-    assert!((dist - g(c_true)).abs() < 1e-12 * g(c_true).max(1.0), "distance {dist} against {}", g(c_true));
+    assert!((dist - dist_true).abs() < 1e-12 * dist_true.max(1.0), "distance {dist} against {dist_true}");
+}
+
+/// Three cases where the ranking of the starts and the Newton stage decide the answer, found by
+/// a search over one `A` and one `B` entry against a model of the routine. Each was checked by
+/// hand against a mutant of `manifold_distance` (the first two are the mutation campaign's
+/// survivors at stop 18):
+/// - `A = 9/8, B = 7/8`: the minimum is at `c ≈ 0.884` (distance ≈ 0.0109). An objective with
+///   `2c‖B⋆‖²` for `c²‖B⋆‖²` (`(c + c) * bsbs`) ranks the far negative starts first and keeps
+///   `c = −10⁴`.
+/// - `A = 1.138, B = −1.14`: the minimum at `c ≈ −1.72` is reached from a start about 12 % away;
+///   Newton with a wrong curvature (the sign of the `⟨A, A⋆⟩/c³` term flipped) moves by damped
+///   steps and stops short in 100 iterations, 0.13 % off in the distance.
+/// - `A = 1/8, B = 3`: the global minimum is at `c ≈ 3.02` (distance ≈ 0.207), a local one at
+///   `c < 0` (distance ≈ 4.01); an objective with `‖A⋆‖²/(2c)` for `‖A⋆‖²/c²` keeps the
+///   negative one.
+/// `θ⋆` has one entry 1 in `A` and one in `B` (the routine only reads the inner products).
+#[test]
+fn manifold_distance_where_newton_decides() {
+    use icrl_proofs::dynamics::flow::manifold_distance;
+    use icrl_proofs::dynamics::loss::{n_params, split};
+    let d = 1;
+    let na = d * (2 * d + 1);
+    let mut star = vec![0.0; n_params(d)];
+    star[0] = 1.0;
+    star[na] = 1.0;
+    assert_eq!(split(d, &star).0.len(), na);
+    for (a, b) in [(1.125, 0.875), (1.138, -1.14), (0.125, 3.0)] {
+        let mut th = vec![0.0; n_params(d)];
+        th[0] = a;
+        th[na] = b;
+        let (c_true, dist_true) = direct_manifold_minimum(d, &th, &star);
+        let (c, dist) = manifold_distance(d, &th, &star);
+        assert!((c - c_true).abs() < 1e-6 * c_true.abs(), "A {a}, B {b}: c {c} against {c_true}");
+        assert!(
+            (dist - dist_true).abs() < 1e-12 * dist_true.max(1.0),
+            "A {a}, B {b}: distance {dist} against {dist_true}"
+        );
+    }
 }
