@@ -294,3 +294,37 @@ fn manifold_distance_where_newton_decides() {
         );
     }
 }
+
+/// `dopri5` is a 5(4) pair with a working step-size controller, on `y' = −y`, `y(0) = 1`, over
+/// `[0, 5]` (exact `e^{−5}`):
+/// - the controller keeps the estimated error of each step near `tol`, and that estimate is
+///   `∝ h⁵`, so the number of steps grows as `tol^{−1/5}`: from `tol = 1e-5` to `1e-10` by
+///   `10^{5/5} = 10` (measured: 11 and 83 steps). The test accepts a factor in `[5, 20]`; an
+///   embedded estimate or a solution of lower order `q` gives `10^{5/q}` (`q = 2`: 316), and the
+///   cap of 20 000 steps keeps even that fast;
+/// - the run ends at `t = 5` below the cap (a loop that keeps stepping with `h = 0` at `t_max`
+///   runs to the cap), and a cap of 5 steps stops it after exactly 5;
+/// - the end value is `e^{−5}` within `2N · tol` for `N` accepted steps: the flow contracts, so
+///   the global error is at most the sum of the local ones, each below its step's error scale
+///   `atol + rtol·|y| ≤ 2 tol` (measured: 0.16 tol and 0.2 tol, far inside).
+#[test]
+fn dopri5_steps_scale_as_a_fifth_order_pair() {
+    use icrl_proofs::dynamics::flow::{dopri5, OdeTol};
+    let cap = 20_000;
+    let run = |tol: f64| {
+        let (t, y, acc, rej, _) =
+            dopri5(|y, dy| dy[0] = -y[0], &[1.0], 5.0, 0.1, OdeTol { rtol: tol, atol: tol }, cap, |_, _| false);
+        assert!(acc + rej < cap, "tol {tol}: {acc} accepted + {rej} rejected steps reach the cap");
+        assert_eq!(t, 5.0, "tol {tol}: ended at t = {t}");
+        let bound = 2.0 * acc as f64 * tol;
+        assert!((y[0] - (-5f64).exp()).abs() <= bound, "tol {tol}: y(5) = {} against e^-5", y[0]);
+        acc
+    };
+    let (coarse, fine) = (run(1e-5), run(1e-10));
+    let ratio = fine as f64 / coarse as f64;
+    assert!((5.0..=20.0).contains(&ratio), "{coarse} steps at tol 1e-5, {fine} at 1e-10: ratio {ratio}");
+    // `max_steps` counts accepted and rejected steps and is exact: 5 steps end before t = 5.
+    let tight = OdeTol { rtol: 1e-10, atol: 1e-10 };
+    let (t, _, acc, rej, _) = dopri5(|y, dy| dy[0] = -y[0], &[1.0], 5.0, 0.1, tight, 5, |_, _| false);
+    assert!(acc + rej == 5 && t < 5.0, "max_steps 5: {acc} accepted + {rej} rejected, t = {t}");
+}
