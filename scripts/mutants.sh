@@ -18,7 +18,9 @@
 # Each run builds in a copy of the tree with the `mutants` profile (Cargo.toml: opt-level 1, no
 # debug info, incremental), one incremental rebuild per mutant. Set CARGO_TARGET_DIR to a
 # directory that already holds a `mutants`-profile build to skip rebuilding the dependencies.
-# Results land in mutants.out/GROUP/mutants.out/ (outcomes.json, caught.txt, missed.txt, …). The measured
+# Results land in mutants.out/GROUP/mutants.out/, or mutants.out/GROUP/shard-K-of-N/mutants.out/
+# for a shard (outcomes.json, caught.txt, missed.txt, …); scripts/mutants-summary.py merges them,
+# scripts/mutants-campaign.sh runs every shard. The measured
 # score and every survivor's reason are in proofs/mutants.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,8 +33,10 @@ linear)
         src/attention/linear.rs src/attention/prompt.rs src/attention/multi_head.rs
         src/mdp/batch.rs src/mdp/values.rs)
     # Integration modules, then the unit tests of the mutated modules (names rl::…, mdp::…).
+    # speed:: and field:: hold the equalities of the fast readout path (LsaReadout) and of the
+    # field instantiation, which no other module exercises.
     filters=(sarsa:: linear_td:: actor_critic:: average_reward:: registry:: mdp:: reference_cases::
-        rl:: construction:: attention::)
+        speed:: field:: rl:: construction:: attention::)
     ;;
 softmax)
     files=(src/attention/softmax.rs src/construction/softmax.rs src/rl/softmax_td.rs)
@@ -48,8 +52,26 @@ dynamics)
     ;;
 esac
 command -v cargo-mutants > /dev/null || { echo "error: cargo-mutants is not installed (cargo install --locked cargo-mutants)" >&2; exit 2; }
-mkdir -p "mutants.out/$group"
+command -v cargo-nextest > /dev/null || { echo "error: cargo-nextest is not installed (cargo install --locked cargo-nextest)" >&2; exit 2; }
+# One output directory per shard, so that shards run at different times (or on different
+# machines) never overwrite each other; scripts/mutants-summary.py merges them.
+out="mutants.out/$group"
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+    if [[ ${args[i]} == --shard ]]; then
+        out="$out/shard-${args[i + 1]//\//-of-}"
+    elif [[ ${args[i]} == --shard=* ]]; then
+        s=${args[i]#--shard=}
+        out="$out/shard-${s//\//-of-}"
+    fi
+done
+mkdir -p "$out"
 fargs=()
 for f in "${files[@]}"; do fargs+=(-f "$f"); done
-exec cargo mutants --profile mutants --output "mutants.out/$group" --minimum-test-timeout 60 \
-    "${fargs[@]}" "$@" -- --lib --test all -- "${filters[@]}"
+# nextest stops at the first failing test (its default fail-fast), so a caught mutant costs its
+# build and the time to the first failure, not the whole group; the filters are nextest's
+# substring filters, the same strings `cargo test` takes.
+# -C passes the target selection to the build as well as to the test run, so the build does not
+# also compile the examples and the binary's own (empty) test harness.
+exec cargo mutants --profile mutants --test-tool nextest --output "$out" --minimum-test-timeout 60 \
+    -C --lib -C --test -C all "${fargs[@]}" "$@" -- "${filters[@]}"
