@@ -12,12 +12,14 @@
 #
 # Examples:
 #   scripts/mutants.sh linear --list | wc -l          # how many mutants
-#   scripts/mutants.sh linear --shard 0/24            # every 24th mutant (a systematic sample)
-#   scripts/mutants.sh linear --shard 0/24 --iterate  # re-judge only the ones not caught before
+#   scripts/mutants.sh linear --shard 0/24 --sharding round-robin  # every 24th mutant
+#   scripts/mutants.sh linear -F 'in batch_sarsa'     # the mutants of one function
+#   scripts/mutants-campaign.sh 12                    # the whole set, resumable
 #
-# Each run builds in a copy of the tree with the `mutants` profile (Cargo.toml: opt-level 1, no
-# debug info, incremental), one incremental rebuild per mutant. Set CARGO_TARGET_DIR to a
-# directory that already holds a `mutants`-profile build to skip rebuilding the dependencies.
+# Each run builds in a copy of the tree (or in place, with --in-place) with the `mutants` profile
+# (Cargo.toml: opt-level 1, no debug info, incremental), one incremental rebuild per mutant. A
+# CARGO_TARGET_DIR shared between checkouts at different paths keeps a stale CARGO_MANIFEST_DIR
+# in the test binary (the snapshot tests then fail the baseline): give each checkout its own.
 # Results land in mutants.out/GROUP/mutants.out/, or mutants.out/GROUP/shard-K-of-N/mutants.out/
 # for a shard (outcomes.json, caught.txt, missed.txt, …); scripts/mutants-summary.py merges them,
 # scripts/mutants-campaign.sh runs every shard. The measured
