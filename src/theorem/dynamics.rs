@@ -29,6 +29,7 @@ use crate::dynamics::stream::{self, FeatureKind, StreamPreset};
 use crate::error::InputError;
 use crate::linalg::Mat;
 use crate::rng::Rng;
+use crate::scalar::errbound::ErrBound;
 use crate::scalar::Scalar;
 use crate::search::{Counterexample, SearchArgs, SearchOutcome};
 use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, Formal, Measurement, Provenance, TheoremSpec};
@@ -863,15 +864,29 @@ pub const TEACHER_FRAMES: usize = 6;
 
 /// Batch SARSA written from a frame's raw trajectory and the MDP's features, never through
 /// `TransitionBatch`: `w + (α/n) Σ_i (r_{i+1} + γ φ(s_{i+1},a_{i+1})ᵀw - φ(s_i,a_i)ᵀw) φ(s_i,a_i)`.
-fn sarsa_from_trajectory(t: &stream::Teacher, tr: &crate::mdp::rollout::Trajectory, w: &[f64], alpha: f64) -> Vec<f64> {
-    let (n, gamma) = (tr.rewards.len(), t.mdp.gamma());
-    let dot = |s: usize, a: usize| t.phi.phi(s, a).iter().zip(w).map(|(x, y)| x * y).sum::<f64>();
+/// Generic so that the check runs it on [`ErrBound`] (its value with a rigorous rounding bound).
+fn sarsa_from_trajectory<T: Scalar>(
+    t: &stream::Teacher,
+    tr: &crate::mdp::rollout::Trajectory,
+    w: &[T],
+    alpha: &T,
+) -> Vec<T> {
+    let n = tr.rewards.len();
+    let gamma = T::from_f64(t.mdp.gamma());
+    let dot = |s: usize, a: usize| {
+        t.phi.phi(s, a).iter().zip(w).fold(T::zero(), |mut acc, (x, y)| {
+            acc.add_mul(&T::from_f64(*x), y);
+            acc
+        })
+    };
+    let step = alpha.clone() / T::from_ratio(n as i64, 1);
     let mut out = w.to_vec();
     for i in 0..n {
         let (s, a, s2, a2) = (tr.states[i], tr.actions[i], tr.states[i + 1], tr.actions[i + 1]);
-        let delta = tr.rewards[i] + gamma * dot(s2, a2) - dot(s, a);
+        let delta = T::from_f64(tr.rewards[i]) + gamma.clone() * dot(s2, a2) - dot(s, a);
+        let coef = step.clone() * &delta;
         for (o, x) in out.iter_mut().zip(t.phi.phi(s, a)) {
-            *o += alpha / n as f64 * delta * x;
+            o.add_mul(&coef, &T::from_f64(*x));
         }
     }
     out
@@ -883,20 +898,48 @@ fn sarsa_from_trajectory(t: &stream::Teacher, tr: &crate::mdp::rollout::Trajecto
 /// drawn without the teacher step (`Teacher::frame_at` with a fixed `w`) fail the first equality.
 fn check_teacher_step(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let preset = StreamPreset { mdps: TEACHER_MDPS, frames: TEACHER_FRAMES, ..StreamPreset::tiny() };
-    let (d, n, alpha) = (preset.tab.d, preset.tab.n, preset.tab.alpha);
+    let alpha = preset.tab.alpha;
     let seed: u64 = rng.random();
     let f = Arithmetic::F64;
-    let (mut step_err, mut sarsa_err, mut breaks, mut ctrl_err) = (0.0f64, 0.0f64, 0usize, 0.0f64);
+    let (mut step_err, mut breaks, mut ctrl_err) = (0.0f64, 0usize, 0.0f64);
+    // The worst `bounded_cmp` over the frames (largest error ÷ bound; a failing one sticks),
+    // and the count of target entries the bound's re-run does not reproduce bit for bit.
+    let (mut sarsa_cmp, mut target_bits): (Option<(f64, f64, f64)>, usize) = (None, 0);
+    let (mut bound_seen, mut frames) = (0usize, 0usize); // frames where the negative control below shows
     for k in 0..TEACHER_MDPS as u64 {
         let mut t = stream::Teacher::new(seed, k, &preset);
         let mut prev: Option<stream::Frame> = None;
         for j in 0..TEACHER_FRAMES {
             // Sabotage: frame 2 is drawn without the teacher step.
             let fr = if ctx.sabotage && j == 2 { t.frame_at(&t.w.clone()) } else { t.next_frame() };
-            let mine = sarsa_from_trajectory(&t, &fr.traj, &fr.w, alpha);
-            let scale = mine.iter().chain(&fr.w).fold(1.0f64, |m, x| m.max(x.abs()));
-            let e = mine.iter().zip(&fr.target).map(|(a, b)| (a - b).abs()).fold(0.0, tolerance::worst) / scale;
-            sarsa_err = tolerance::worst(sarsa_err, e);
+            // Both sides on `ErrBound`: the check's own reading of the trajectory, and the
+            // stream's batch SARSA re-run on its own batch, whose values must be the stream's
+            // target bit for bit (so its bound covers the stream's rounding); then
+            // `|mine − target| ≤ e_mine + e_target` entrywise (`tolerance::bounded_cmp`).
+            let (w_b, alpha_b): (Vec<ErrBound>, _) =
+                (fr.w.iter().map(|&x| ErrBound::exact(x)).collect(), ErrBound::exact(alpha));
+            let mine = sarsa_from_trajectory(&t, &fr.traj, &w_b, &alpha_b);
+            let theirs = crate::rl::sarsa::batch_sarsa(&fr.batch.convert::<ErrBound>(), &w_b, &alpha_b);
+            target_bits += theirs.iter().zip(&fr.target).filter(|(a, b)| a.x.to_bits() != b.to_bits()).count()
+                + theirs.len().abs_diff(fr.target.len());
+            let theirs: Vec<ErrBound> =
+                theirs.iter().zip(&fr.target).map(|(a, b)| ErrBound { x: *b, e: a.e }).collect();
+            let c = tolerance::bounded_cmp(&mine, &theirs);
+            let (ratio, e, tol) = match c.holds() {
+                true if c.error == 0.0 => (0.0, c.error, c.tolerance),
+                true => (c.error / c.tolerance, c.error, c.tolerance),
+                // A failing entry shows its error and bound; an overflowed or NaN one fails as 0 < e.
+                false if c.error > c.tolerance => (f64::INFINITY, c.error, c.tolerance),
+                false => (f64::INFINITY, c.error.max(f64::MIN_POSITIVE), 0.0),
+            };
+            if sarsa_cmp.is_none_or(|(r0, _, _)| ratio > r0) {
+                sarsa_cmp = Some((ratio, e, tol));
+            }
+            // Negative control of the bound: α off by 1e-9 (relative) on the check's side exceeds
+            // it (not in every frame: an update near 0 hides any change of α).
+            let off = sarsa_from_trajectory(&t, &fr.traj, &w_b, &ErrBound::exact(alpha * (1.0 + 1e-9)));
+            bound_seen += usize::from(!tolerance::bounded_cmp(&off, &theirs).holds());
+            frames += 1;
             if let Some(p) = &prev {
                 let e = p.target.iter().zip(&fr.w).map(|(a, b)| (a - b).abs()).fold(0.0, tolerance::worst);
                 step_err = tolerance::worst(step_err, e);
@@ -920,9 +963,19 @@ fn check_teacher_step(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
         ),
         Measurement::equality(
             f,
-            "target = batch SARSA of the frame's own trajectory (written from the raw transitions)",
-            sarsa_err,
-            tolerance::poly_rel_tol(4 * d * n),
+            "target = batch SARSA of the frame's own trajectory (written from the raw transitions; rigorous rounding bound)",
+            sarsa_cmp.map_or(f64::INFINITY, |c| c.1),
+            sarsa_cmp.map_or(0.0, |c| c.2),
+        ),
+        negative_control(
+            format!("negative control: alpha off by 1e-9 exceeds the rounding bound (in {bound_seen} of {frames} frames)"),
+            bound_seen > 0,
+        ),
+        Measurement::equality(
+            f,
+            "the bound's re-run of batch SARSA reproduces the stream's target bit for bit (entries differing)",
+            target_bits as f64,
+            0.0,
         ),
         Measurement::equality(f, "windows that do not start where the last ended (s ← s_n)", breaks as f64, 0.0),
     ];
