@@ -73,9 +73,9 @@ pub(crate) const fn mont_redc(t: u128, p: u64, ninv: u64) -> u64 {
 /// The residues of a Schwartz–Zippel evaluation are uniform, so whether `x ≥ p` is a coin flip:
 /// as a branch (which LLVM made of the plain `if x >= p { x - p } else { x }`) it was
 /// mispredicted about half the time, in every addition and every Montgomery reduction — the
-/// largest single cost of the field certificates (`proofs/README.md`, "Speed"). Here
-/// `t = x - p` wraps iff `x < p`, and then (`x < 2p < 2^63`) its top bit is set, so the mask
-/// `t >> 63` (arithmetic) adds `p` back exactly then.
+/// largest single cost of the field certificates (`proofs/README.md`, "Speed of the field
+/// rows"). Here `t = x - p` wraps iff `x < p`, and then (`x < 2p < 2^63`) its top bit is set, so
+/// the mask `t >> 63` (arithmetic) adds `p` back exactly then.
 #[inline(always)]
 pub(crate) const fn reduce_once(x: u64, p: u64) -> u64 {
     let t = x.wrapping_sub(p);
