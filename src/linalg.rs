@@ -231,11 +231,7 @@ impl<T: Scalar> SparseRows<T> {
 
 /// `xᵀ y`.
 pub fn dot<T: Scalar>(x: &[T], y: &[T]) -> T {
-    let mut s = T::zero();
-    for (a, b) in x.iter().zip(y) {
-        s.add_mul(a, b);
-    }
-    s
+    T::dot(x, y)
 }
 
 #[cfg(test)]

@@ -82,6 +82,16 @@ pub trait Scalar:
             }
         }
     }
+    /// `xᵀy` over the common length of `x` and `y` (the one dot product `crate::linalg::dot`
+    /// calls). The default is the `add_mul` loop in order; `modular::Fr` overrides it with lazy
+    /// reduction (the same residue).
+    fn dot(x: &[Self], y: &[Self]) -> Self {
+        let mut s = Self::zero();
+        for (a, b) in x.iter().zip(y) {
+            s.add_mul(a, b);
+        }
+        s
+    }
     /// `self += a * b` (the inner-loop operation; `f64` uses a fused path).
     fn add_mul(&mut self, a: &Self, b: &Self) {
         let t = a.clone() * b;

@@ -59,15 +59,41 @@ pub struct Fp<const P: u64>(u64);
 /// The field of `FIELD_PRIMES[0]` (the default when one field is enough).
 pub type Fp0 = Fp<{ FIELD_PRIMES[0] }>;
 
+/// `t · 2^-64 mod p`, canonical in `[0, p)`, for `t < p · 2^64` and odd `p < 2^62`.
 pub(crate) const fn mont_redc(t: u128, p: u64, ninv: u64) -> u64 {
-    // t < p · 2^64; m = t · (-p⁻¹) mod 2^64 makes t + m p divisible by 2^64.
+    // t < p · 2^64; m = t · (-p⁻¹) mod 2^64 makes t + m p divisible by 2^64, and
+    // u = (t + m p) / 2^64 < p + p = 2p.
     let m = (t as u64).wrapping_mul(ninv);
     let u = ((t + (m as u128) * (p as u128)) >> 64) as u64;
-    if u >= p {
-        u - p
-    } else {
-        u
-    }
+    reduce_once(u, p)
+}
+
+/// `x mod p` for `x < 2p`, `p < 2^62`, without a branch.
+///
+/// The residues of a Schwartz–Zippel evaluation are uniform, so whether `x ≥ p` is a coin flip:
+/// as a branch (which LLVM made of the plain `if x >= p { x - p } else { x }`) it was
+/// mispredicted about half the time, in every addition and every Montgomery reduction — the
+/// largest single cost of the field certificates (`proofs/README.md`, "Speed of the field
+/// rows"). Here `t = x - p` wraps iff `x < p`, and then (`x < 2p < 2^63`) its top bit is set, so
+/// the mask `t >> 63` (arithmetic) adds `p` back exactly then.
+#[inline(always)]
+pub(crate) const fn reduce_once(x: u64, p: u64) -> u64 {
+    let t = x.wrapping_sub(p);
+    t.wrapping_add(p & ((t as i64 >> 63) as u64))
+}
+
+/// `a + b mod p` for canonical `a, b < p < 2^62` (the sum `< 2p` fits), without a branch.
+#[inline(always)]
+pub(crate) const fn add_mod(a: u64, b: u64, p: u64) -> u64 {
+    reduce_once(a + b, p)
+}
+
+/// `a − b mod p` for canonical `a, b < p < 2^62`, without a branch: `a − b` wraps iff `a < b`,
+/// and then (`|a − b| < 2^62`) its top bit is set, so `p` is added back exactly then.
+#[inline(always)]
+pub(crate) const fn sub_mod(a: u64, b: u64, p: u64) -> u64 {
+    let t = a.wrapping_sub(b);
+    t.wrapping_add(p & ((t as i64 >> 63) as u64))
 }
 
 pub(crate) const fn neg_inv_mod_2_64(p: u64) -> u64 {

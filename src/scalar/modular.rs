@@ -20,7 +20,7 @@
 //! as in `Fp`; `p < 2^62` keeps a sum of two residues below `2^63`. Order, absolute value and
 //! `to_f64` follow `Fp`'s conventions (centered representative; no claim rests on them).
 
-use super::field::{mont_redc, neg_inv_mod_2_64};
+use super::field::{add_mod, mont_redc, neg_inv_mod_2_64, reduce_once, sub_mod};
 use super::Scalar;
 use num_traits::{One, Zero};
 use rand::Rng;
@@ -197,9 +197,7 @@ impl Add for Fr {
     type Output = Self;
     #[inline]
     fn add(self, rhs: Self) -> Self {
-        let p = modulus().p;
-        let s = self.0 + rhs.0;
-        Fr(if s >= p { s - p } else { s })
+        Fr(add_mod(self.0, rhs.0, modulus().p))
     }
 }
 
@@ -215,7 +213,7 @@ impl Sub for Fr {
     type Output = Self;
     #[inline]
     fn sub(self, rhs: Self) -> Self {
-        Fr(if self.0 >= rhs.0 { self.0 - rhs.0 } else { self.0 + modulus().p - rhs.0 })
+        Fr(sub_mod(self.0, rhs.0, modulus().p))
     }
 }
 
@@ -223,7 +221,9 @@ impl Neg for Fr {
     type Output = Self;
     #[inline]
     fn neg(self) -> Self {
-        Fr(if self.0 == 0 { 0 } else { modulus().p - self.0 })
+        // p − x ∈ (0, p]: `p` itself (x = 0) reduces to 0.
+        let p = modulus().p;
+        Fr(reduce_once(p - self.0, p))
     }
 }
 
@@ -293,10 +293,88 @@ impl Scalar for Fr {
     }
     #[inline]
     fn add_mul(&mut self, a: &Self, b: &Self) {
-        *self = *self + *a * *b;
+        let m = modulus();
+        self.0 = add_mod(self.0, mont_redc(a.0 as u128 * b.0 as u128, m.p, m.ninv), m.p);
+    }
+    /// `xᵀy` with lazy reduction ([`LAZY`] products per Montgomery reduction), the modulus read
+    /// once; the same residue as the `add_mul` loop (tested, `tests::lazy_*`).
+    fn dot(x: &[Fr], y: &[Fr]) -> Fr {
+        dot_lazy::<LAZY>(x, y)
+    }
+    /// `c += a · b` with lazy reduction ([`LAZY`] products per Montgomery reduction), zero left
+    /// factors skipped as the default does; the same residues as the default (tested,
+    /// `tests::lazy_*`).
+    fn gemm(rows: usize, k: usize, n: usize, a: &[Fr], b: &[Fr], c: &mut [Fr]) {
+        gemm_lazy::<LAZY>(rows, k, n, a, b, c)
     }
     fn modulus() -> Option<u64> {
         Some(Fr::p())
+    }
+}
+
+/// Products of canonical residues summed before one Montgomery reduction in [`Fr`]'s `dot` and
+/// `gemm`. Each product of two residues `< p` is `< p²`; `p < 2^62` gives `4p < 2^64`, so four of
+/// them sum to `< 4p² < p · 2^64`, exactly the input range of `mont_redc` (whose output is then
+/// canonical). A fifth product could exceed it (`5p² ≥ p · 2^64` for `p ≥ 2^64/5`).
+pub const LAZY: usize = 4;
+
+/// Columns of `c` per block of `u128` accumulators in [`Fr`]'s `gemm` (`512` bytes on the stack).
+const GEMM_BLOCK: usize = 32;
+
+/// `xᵀy` over the common length, `G` products of canonical residues summed in a `u128` per
+/// Montgomery reduction. Correct for `G ≤ LAZY` (see [`LAZY`]: the sums never wrap, so
+/// `wrapping_add` is `+`; it only lets the tests' negative control, a larger `G`, wrap without a
+/// debug-build panic).
+fn dot_lazy<const G: usize>(x: &[Fr], y: &[Fr]) -> Fr {
+    let m = modulus();
+    let n = x.len().min(y.len());
+    let (mut xs, mut ys) = (x[..n].chunks_exact(G), y[..n].chunks_exact(G));
+    let mut acc = 0u64;
+    for (a, b) in (&mut xs).zip(&mut ys) {
+        let s = a.iter().zip(b).fold(0u128, |s, (a, b)| s.wrapping_add(a.0 as u128 * b.0 as u128));
+        acc = add_mod(acc, mont_redc(s, m.p, m.ninv), m.p);
+    }
+    let s =
+        xs.remainder().iter().zip(ys.remainder()).fold(0u128, |s, (a, b)| s.wrapping_add(a.0 as u128 * b.0 as u128));
+    Fr(add_mod(acc, mont_redc(s, m.p, m.ninv), m.p))
+}
+
+/// `c += a · b` on row-major buffers (`a` is `rows×k`, `b` is `k×n`): for each row of `c`, in
+/// blocks of [`GEMM_BLOCK`] columns, the products `a_ip · b_pj` of `G` nonzero `a_ip` are summed
+/// in `u128`s and reduced once into `c`; zero left factors are skipped, as the default does (the
+/// constructions are sparse). Correct for `G ≤ LAZY`.
+fn gemm_lazy<const G: usize>(rows: usize, k: usize, n: usize, a: &[Fr], b: &[Fr], c: &mut [Fr]) {
+    let m = modulus();
+    let mut acc = [0u128; GEMM_BLOCK];
+    let flush = |acc: &mut [u128], c: &mut [Fr]| {
+        for (s, cj) in acc.iter_mut().zip(c) {
+            cj.0 = add_mod(cj.0, mont_redc(*s, m.p, m.ninv), m.p);
+            *s = 0;
+        }
+    };
+    for i in 0..rows {
+        let a_row = &a[i * k..(i + 1) * k];
+        for j0 in (0..n).step_by(GEMM_BLOCK) {
+            let w = GEMM_BLOCK.min(n - j0);
+            let (acc, c_row) = (&mut acc[..w], &mut c[i * n + j0..i * n + j0 + w]);
+            let mut pending = 0;
+            for (p, aip) in a_row.iter().enumerate() {
+                if aip.0 == 0 {
+                    continue;
+                }
+                for (s, bpj) in acc.iter_mut().zip(&b[p * n + j0..p * n + j0 + w]) {
+                    *s = s.wrapping_add(aip.0 as u128 * bpj.0 as u128);
+                }
+                pending += 1;
+                if pending == G {
+                    flush(acc, c_row);
+                    pending = 0;
+                }
+            }
+            if pending > 0 {
+                flush(acc, c_row);
+            }
+        }
     }
 }
 
@@ -462,5 +540,191 @@ mod tests {
                 assert_eq!(Fr::from_f64(x).value(), Fp0::from_f64(x).value(), "{x}");
             }
         });
+    }
+
+    /// The smallest prime above `2^61`: the low extreme of the prime set.
+    fn smallest_prime_above_2_61() -> u64 {
+        (PRIME_LOW + 1..).step_by(2).find(|&x| is_prime(x)).expect("a prime exists")
+    }
+
+    /// Both extremes of the prime set (`2^62 − 57` is its largest prime) and two drawn primes.
+    fn lazy_moduli() -> Vec<Modulus> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+        let mut ps = vec![smallest_prime_above_2_61(), (1 << 62) - 57];
+        ps.extend((0..2).map(|_| draw_prime(&mut rng)));
+        ps.into_iter().map(|p| Modulus::new(p).expect("in the set")).collect()
+    }
+
+    /// Operand kinds: dense uniform, all zero, every value `p − 1`, every Montgomery
+    /// representative `p − 1` (the largest products the lazy sums meet), half zeros.
+    #[derive(Clone, Copy, Debug)]
+    enum Kind {
+        Dense,
+        Zero,
+        ValueMax,
+        RawMax,
+        Sparse,
+    }
+
+    fn operand(rng: &mut rand_chacha::ChaCha8Rng, kind: Kind, len: usize) -> Vec<Fr> {
+        let p = Fr::p();
+        (0..len)
+            .map(|_| match kind {
+                Kind::Dense => Fr::random(rng),
+                Kind::Zero => Fr::zero(),
+                Kind::ValueMax => Fr::from_i128(-1),
+                Kind::RawMax => Fr(p - 1),
+                Kind::Sparse if rng.random::<bool>() => Fr::zero(),
+                Kind::Sparse => Fr::random(rng),
+            })
+            .collect()
+    }
+
+    /// The independent model: canonical residues, `u128` products and `%`.
+    fn model_gemm(rows: usize, k: usize, n: usize, a: &[Fr], b: &[Fr]) -> Vec<Fr> {
+        let p = Fr::p() as u128;
+        (0..rows * n)
+            .map(|ij| {
+                let (i, j) = (ij / n, ij % n);
+                let s =
+                    (0..k).fold(0u128, |s, q| (s + a[i * k + q].value() as u128 * b[q * n + j].value() as u128) % p);
+                Fr::from_i128(s as i128)
+            })
+            .collect()
+    }
+
+    /// The schoolbook default of `Scalar::gemm` (its body, with `Fr::add_mul`).
+    fn schoolbook_gemm(rows: usize, k: usize, n: usize, a: &[Fr], b: &[Fr]) -> Vec<Fr> {
+        let mut c = vec![Fr::zero(); rows * n];
+        for i in 0..rows {
+            for q in 0..k {
+                if a[i * k + q].is_zero() {
+                    continue;
+                }
+                for j in 0..n {
+                    c[i * n + j].add_mul(&a[i * k + q], &b[q * n + j]);
+                }
+            }
+        }
+        c
+    }
+
+    const KIND_PAIRS: [(Kind, Kind); 8] = [
+        (Kind::Dense, Kind::Dense),
+        (Kind::Zero, Kind::Dense),
+        (Kind::Dense, Kind::Zero),
+        (Kind::ValueMax, Kind::ValueMax),
+        (Kind::RawMax, Kind::RawMax),
+        (Kind::RawMax, Kind::Dense),
+        (Kind::Sparse, Kind::Dense),
+        (Kind::Sparse, Kind::RawMax),
+    ];
+
+    #[test]
+    fn lazy_gemm_equals_the_schoolbook_default_and_the_model() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for m in lazy_moduli() {
+            with_modulus(m, || {
+                for rows in [0, 1, 3] {
+                    for k in [0, 1, 3, 4, 5, 8, 9, 13] {
+                        for n in [0, 1, 2, 31, 32, 33, 70] {
+                            for (ka, kb) in KIND_PAIRS {
+                                let (a, b) = (operand(&mut rng, ka, rows * k), operand(&mut rng, kb, k * n));
+                                let mut c = vec![Fr::zero(); rows * n];
+                                Fr::gemm(rows, k, n, &a, &b, &mut c);
+                                let at = format!("p = {}, {rows}×{k}·{k}×{n}, {ka:?}·{kb:?}", m.p());
+                                assert_eq!(c, model_gemm(rows, k, n, &a, &b), "{at}");
+                                assert_eq!(c, schoolbook_gemm(rows, k, n, &a, &b), "{at}");
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn lazy_dot_equals_the_add_mul_loop_and_the_model() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        for m in lazy_moduli() {
+            with_modulus(m, || {
+                for len in 0..=17 {
+                    for (ka, kb) in KIND_PAIRS {
+                        let (x, y) = (operand(&mut rng, ka, len), operand(&mut rng, kb, len));
+                        let mut s = Fr::zero();
+                        for (a, b) in x.iter().zip(&y) {
+                            s.add_mul(a, b);
+                        }
+                        let at = format!("p = {}, len {len}, {ka:?}·{kb:?}", m.p());
+                        assert_eq!(Fr::dot(&x, &y), s, "{at}");
+                        assert_eq!(Fr::dot(&x, &y), model_gemm(1, len, 1, &x, &y)[0], "{at}");
+                        // The common length, as `zip` reads it.
+                        assert_eq!(Fr::dot(&x, &y[..len / 2]), Fr::dot(&x[..len / 2], &y[..len / 2]), "{at}");
+                    }
+                }
+            });
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, failure_persistence: None, ..Default::default() })]
+        /// Arbitrary Montgomery representatives (any of `[0, p)`) and shapes, at both extremes.
+        #[test]
+        fn lazy_gemm_matches_the_model_on_arbitrary_entries(
+            low in proptest::prelude::any::<bool>(),
+            rows in 0usize..4, k in 0usize..11, n in 0usize..40,
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            let m = Modulus::new(if low { smallest_prime_above_2_61() } else { (1 << 62) - 57 }).expect("in the set");
+            with_modulus(m, || {
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+                let a: Vec<Fr> = (0..rows * k).map(|_| Fr(rng.random_range(0..m.p()))).collect();
+                let b: Vec<Fr> = (0..k * n).map(|_| Fr(rng.random_range(0..m.p()))).collect();
+                let mut c = vec![Fr::zero(); rows * n];
+                Fr::gemm(rows, k, n, &a, &b, &mut c);
+                proptest::prop_assert_eq!(c, model_gemm(rows, k, n, &a, &b));
+                Ok(())
+            })?;
+        }
+    }
+
+    /// Negative control: a reduction grouping 17 products (beyond [`LAZY`]'s bound) on the `p − 1`
+    /// representatives at `p = 2^62 − 57`: their sum `17 (p−1)² > 2^128` wraps, the residue is off
+    /// by `2^128 mod p ≠ 0`, and the same comparisons reject it (dense random operands usually
+    /// would not: their products average `p²/4`, which is why the tests carry the `RawMax` kind).
+    #[test]
+    fn lazy_reduction_beyond_its_bound_is_caught() {
+        with_modulus(Modulus::DEFAULT, || {
+            let (k, n) = (17, 3);
+            let a = vec![Fr(Fr::p() - 1); k];
+            let b = vec![Fr(Fr::p() - 1); k * n];
+            let mut c = vec![Fr::zero(); n];
+            gemm_lazy::<17>(1, k, n, &a, &b, &mut c);
+            assert_ne!(c, model_gemm(1, k, n, &a, &b));
+            let mut c = vec![Fr::zero(); n];
+            gemm_lazy::<LAZY>(1, k, n, &a, &b, &mut c);
+            assert_eq!(c, model_gemm(1, k, n, &a, &b), "and within the bound it holds");
+            assert_ne!(dot_lazy::<17>(&a, &b[..k]), model_gemm(1, k, 1, &a, &b[..k])[0]);
+            assert_eq!(dot_lazy::<LAZY>(&a, &b[..k]), model_gemm(1, k, 1, &a, &b[..k])[0]);
+        });
+    }
+
+    /// The branch-free reductions against the plain comparisons on the edges of their ranges.
+    #[test]
+    fn branch_free_reductions_match_the_comparisons() {
+        use super::super::field::{add_mod, reduce_once, sub_mod};
+        for p in [smallest_prime_above_2_61(), (1 << 62) - 57, 3] {
+            for x in [0, 1, p - 1, p, p + 1, 2 * p - 1] {
+                assert_eq!(reduce_once(x, p), x % p, "reduce_once({x}, {p})");
+            }
+            for (a, b) in [(0, 0), (0, p - 1), (p - 1, 0), (p - 1, p - 1), (1, p - 1), (p - 1, 1), (p / 2, p / 2 + 1)] {
+                assert_eq!(add_mod(a, b, p), ((a as u128 + b as u128) % p as u128) as u64, "{a} + {b} mod {p}");
+                assert_eq!(
+                    sub_mod(a, b, p),
+                    ((a as u128 + p as u128 - b as u128) % p as u128) as u64,
+                    "{a} − {b} mod {p}"
+                );
+            }
+        }
     }
 }
