@@ -274,8 +274,11 @@ fn attention_cache_is_bit_identical_to_recomputing_every_layer() {
         }
         let z0 = case.prompt();
         let stack = parts.two_head_stack(&case.alphas);
+        assert_eq!(stack.len(), case.alphas.len());
         assert_eq!(forward_multi_head_with(&z0, &stack, true), forward_multi_head_with(&z0, &stack, false));
         let stack = parts.shift_stack(&case.alphas);
+        // One layer per step (an empty stack would make the comparison vacuous).
+        assert_eq!(stack.len(), case.alphas.len());
         assert_eq!(forward_shift_with(&z0, &stack, true), forward_shift_with(&z0, &stack, false));
     }
 }
