@@ -14,7 +14,8 @@
    softmax-td-equivalence (SoftmaxTD.v) together with the state-space form (not proved here).
 
    Mirrors src/rl/softmax_td.rs: StateSpace::step, rho_hat (= ||I - a M^ + a g P^||_inf, the
-   max row sum of absolute values), eps_hat (= ||r^ + (g P^ - M^) v_pi||_inf), row_norm_bound.
+   max row sum of absolute values); eps_hat (= ||r^ + (g P^ - M^) v_pi||_inf) and the row-norm
+   bound are computed, with their rounding bounds, in pathwise (src/theorem/contraction.rs).
    Over any realFieldType; M^, P^, r^, v_pi arbitrary except where the row-norm bound asks for
    nonnegative row-stochastic M^, P^. *)
 From mathcomp Require Import all_ssreflect all_algebra.

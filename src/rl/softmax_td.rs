@@ -217,29 +217,6 @@ impl StateSpace {
             })
             .fold(0.0, f64::max)
     }
-    /// `ε̂ = ‖r̂ + γ P̂ v_π - M̂ v_π‖_∞`.
-    pub fn eps_hat(&self, v_pi: &[f64]) -> f64 {
-        let ns = self.ns;
-        (0..ns)
-            .map(|s| {
-                let mut acc = self.r_hat[s];
-                for t in 0..ns {
-                    acc += (self.gamma * self.p_hat[s * ns + t] - self.m_hat[s * ns + t]) * v_pi[t];
-                }
-                acc.abs()
-            })
-            .fold(0.0, f64::max)
-    }
-    /// The row-norm bound `max_s [1 - α(2 M̂(s,s) - 1 - γ)]` on `ρ̂` ([Q] at `α = 1`, [D]).
-    pub fn row_norm_bound(&self, alpha: f64) -> f64 {
-        (0..self.ns)
-            .map(|s| 1.0 - alpha * (2.0 * self.m_hat[s * self.ns + s] - 1.0 - self.gamma))
-            .fold(f64::NEG_INFINITY, f64::max)
-    }
-    /// `min_s M̂(s,s)`.
-    pub fn min_diag(&self) -> f64 {
-        (0..self.ns).map(|s| self.m_hat[s * self.ns + s]).fold(f64::INFINITY, f64::min)
-    }
 }
 
 /// Whether the sources `S_0 … S_{n-1}` visit every state.
