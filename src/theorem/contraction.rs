@@ -70,17 +70,35 @@ impl Population {
 
 /// Eq. 22 written literally, entry by entry, without the stable normalization of
 /// [`reference::population_kernel`]: `M_π(s,s') = μ(s') e^{⟨x(s),x(s')⟩} / Σ_u μ(u) e^{⟨x(s),x(u)⟩}`
-/// (the scores here are `O(1)`: features in `[-1, 1]^d`, `d ≤ 4`, `β = 1`).
-fn literal_kernel(features: &Features, mu: &[f64], s: usize, t: usize) -> f64 {
+/// (the scores here are `O(1)`: features in `[-1, 1]^d`, `d ≤ 4`, `β = 1`). In any
+/// [`Transcendental`] scalar: on [`ErrBound`] the result carries a rigorous bound on its distance
+/// to the exact real entry, features and `μ` being exact inputs.
+fn literal_kernel<T: Transcendental>(features: &Features, mu: &[f64], s: usize, t: usize) -> T {
     let ns = features.n_states();
-    let ip = |a: usize, b: usize| features.x(a).iter().zip(features.x(b)).map(|(x, y)| x * y).sum::<f64>();
-    let z: f64 = (0..ns).map(|u| mu[u] * ip(s, u).exp()).sum();
-    mu[t] * ip(s, t).exp() / z
+    let ip = |a: usize, b: usize| {
+        features.x(a).iter().zip(features.x(b)).fold(T::zero(), |acc, (x, y)| acc + T::from_f64(*x) * T::from_f64(*y))
+    };
+    let z = (0..ns).fold(T::zero(), |acc, u| acc + T::from_f64(mu[u]) * ip(s, u).exp_val());
+    T::from_f64(mu[t]) * ip(s, t).exp_val() / z
+}
+
+/// `min_s M(s,s) - (1+γ)/2` on [`ErrBound`]: the minimum is taken on the values (as the code's
+/// [`reference::contraction_margin`] does, so the value is bit for bit the code's) and its
+/// bound is the largest of the diagonal's bounds (`|min a - min b| ≤ max |a - b|`); `half` is
+/// the subtracted constant, `(1+γ)/2` or the misread `(1+γ²)/2`, on `ErrBound` too.
+fn margin_bound(diag: &[ErrBound], half: ErrBound) -> ErrBound {
+    let x = diag.iter().map(|d| d.x).fold(f64::INFINITY, f64::min);
+    let e = diag.iter().map(|d| d.e).fold(0.0, f64::max);
+    ErrBound { x, e } - half
 }
 
 /// `contraction-assumption` [Q]: the code's `M_π` is eq. 22 and its margin is Assumption 5.1's
 /// `C_5.1 = min_s M_π(s,s) - (1+γ)/2`, both recomputed literally from the quoted definitions;
 /// beside it the negative control: the misread margin `min_s M_π(s,s) - (1+γ²)/2` is rejected.
+/// Both sides run on [`ErrBound`] (the code's kernel is the generic
+/// [`reference::population_kernel_in`], the same `f64` values as `Population::m_pi`), so each
+/// comparison is `|x_code - x_literal| ≤ e_code + e_literal`, valid at any magnitude: equal exact
+/// values can never fail it (`tolerance::bounded_cmp`, `proofs/README.md`).
 fn check_assumption(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let ns = rng.random_range(2..=6);
     let gamma = rng.random_range(0.0..0.9);
@@ -91,50 +109,41 @@ fn check_assumption(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
         return CaseResult::default();
     };
     let f = Arithmetic::F64;
-    let mut err_m: f64 = 0.0;
-    for s in 0..ns {
-        for t in 0..ns {
-            err_m = worst(err_m, (pop.m_pi[s * ns + t] - literal_kernel(&feats, &pop.mu, s, t)).abs());
-        }
+    let code: Vec<ErrBound> = reference::population_kernel_in(&feats, ErrBound::exact(1.0), &pop.mu);
+    let literal: Vec<ErrBound> =
+        (0..ns).flat_map(|s| (0..ns).map(move |t| (s, t))).map(|(s, t)| literal_kernel(&feats, &pop.mu, s, t)).collect();
+    let cm = bounded_cmp(&code, &literal);
+    let g = ErrBound::exact(gamma);
+    let one = ErrBound::exact(1.0);
+    let two = ErrBound::exact(2.0);
+    let diag = |m: &[ErrBound]| (0..ns).map(|s| m[s * ns + s]).collect::<Vec<_>>();
+    let mut code_c = margin_bound(&diag(&code), (one + g) / two);
+    // The ErrBound margin's value is the code's `Population::margin` bit for bit (same values,
+    // same operations); a difference would mean the code computes the margin another way.
+    let same = code_c.x.to_bits() == pop.margin.to_bits();
+    if ctx.sabotage {
+        code_c.x += 1e-3;
     }
-    // Both sides: a sum of |S| exponentials (each rounded with relative error ≲ 2u) and one
-    // division; the stable side also subtracts the maximal score first. Relative error of each
-    // entry ≤ (|S| + 4) · 2u; entries are ≤ 1; factor 4 for the two sides and slack.
-    let tol_m = 8.0 * (ns + 4) as f64 * UNIT_ROUNDOFF;
-    ms_push_assumption(f, err_m, tol_m, &pop, &feats, gamma, ctx.sabotage)
-}
-
-fn ms_push_assumption(
-    f: Arithmetic,
-    err_m: f64,
-    tol_m: f64,
-    pop: &Population,
-    feats: &Features,
-    gamma: f64,
-    sabotage: bool,
-) -> CaseResult {
-    let ns = feats.n_states();
-    let min_diag = (0..ns).map(|s| literal_kernel(feats, &pop.mu, s, s)).fold(f64::INFINITY, f64::min);
-    let quoted = min_diag - (1.0 + gamma) / 2.0;
-    let code = pop.margin + if sabotage { 1e-3 } else { 0.0 };
-    let misread = min_diag - (1.0 + gamma * gamma) / 2.0;
-    // The margin is one entry of M_pi minus a constant: its error is the entry's (tol_m) plus
-    // one rounding of the subtraction.
-    let tol_c = tol_m + 2.0 * UNIT_ROUNDOFF;
+    let quoted = margin_bound(&diag(&literal), (one + g) / two);
+    let misread = margin_bound(&diag(&literal), (one + g * g) / two);
+    let cc = bounded_cmp(&[code_c], &[quoted]);
+    let cmis = bounded_cmp(&[misread], &[quoted]);
     let ms = vec![
-        Measurement::equality(f, "M_pi = eq. 22 written literally (max entry difference)", err_m, tol_m),
+        Measurement::equality(f, "M_pi = eq. 22 written literally (max entry difference)", cm.error, cm.tolerance),
         Measurement::equality(
             f,
             "C_5.1 = min_s M_pi(s,s) - (1+gamma)/2 recomputed from eq. 22",
-            (code - quoted).abs(),
-            tol_c,
+            if same { cc.error } else { f64::INFINITY },
+            cc.tolerance,
         ),
+        // Rejected when the bounds separate the two margins; at γ(1-γ)/2 within the bounds
+        // (γ ≈ 0) the two readings coincide and there is nothing to reject.
         negative_control_c(
             format!(
                 "negative control: the misread margin min M - (1+gamma^2)/2 differs by gamma(1-gamma)/2 = {:.2e}",
-                (misread - quoted).abs()
+                cmis.error
             ),
-            (misread - quoted).abs() > tol_c || gamma * (1.0 - gamma) / 2.0 <= tol_c,
+            cmis.first_violation.is_some() || gamma * (1.0 - gamma) / 2.0 <= cmis.tolerance,
         ),
     ];
     CaseResult { measurements: ms, instance: None, sz_shape: None }
@@ -175,7 +184,9 @@ fn check_assumption_identities(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     } else {
         Measurement::equality(f, "M_pi nonnegative and row-stochastic", cs.error, cs.tolerance)
     });
-    // F(v_π) = v_π: M_π (r + γ P v_π - v_π) = 0.
+    // F(v_π) = v_π: M_π (r + γ P v_π - v_π) = 0. An estimated tolerance, not a bound: `v_π` is
+    // an f64 linear solve whose error is not bounded here, and the identity holds for any kernel
+    // (the Bellman residual is 0), so this measures the solve's residual.
     let resid: Vec<f64> = (0..ns)
         .map(|s| mrp.r(s) + gamma * (0..ns).map(|t| mrp.p(s, t) * pop.v_pi[t]).sum::<f64>() - pop.v_pi[s])
         .collect();
@@ -190,13 +201,24 @@ fn check_assumption_identities(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     // One-hot formula and threshold.
     let onehot = Features::one_hot(ns, 1, 1.0);
     let beta = rng.random_range(0.0..10.0);
-    let m1 = reference::population_kernel(&onehot, beta, &pop.mu);
-    let err_f = (0..ns).map(|s| (m1[s * ns + s] - reference::one_hot_diag(pop.mu[s], beta)).abs()).fold(0.0, worst);
+    // Both sides on ErrBound: the kernel by the generic code, the closed form written here
+    // with the operations of `reference::one_hot_diag` in its order (`μ / (μ + (1-μ)e^{-β})`),
+    // so its value is that function's bit for bit (checked: a difference fails the row).
+    let m1: Vec<ErrBound> = reference::population_kernel_in(&onehot, ErrBound::exact(beta), &pop.mu);
+    let diag: Vec<ErrBound> = (0..ns).map(|s| m1[s * ns + s]).collect();
+    let closed: Vec<ErrBound> = (0..ns)
+        .map(|s| {
+            let mu = ErrBound::exact(pop.mu[s]);
+            mu / (mu + (ErrBound::exact(1.0) - mu) * (-ErrBound::exact(beta)).exp_val())
+        })
+        .collect();
+    let same = (0..ns).all(|s| closed[s].x.to_bits() == reference::one_hot_diag(pop.mu[s], beta).to_bits());
+    let cf = bounded_cmp(&diag, &closed);
     ms.push(Measurement::equality(
         f,
         "one-hot M_pi(s,s) = mu e^beta/(mu e^beta + 1 - mu)",
-        err_f,
-        16.0 * ns as f64 * UNIT_ROUNDOFF,
+        if same { cf.error } else { f64::INFINITY },
+        cf.tolerance,
     ));
     let c = rng.random_range(0.05..0.95) * (1.0 - gamma) / 2.0;
     let mu_min = pop.mu.iter().cloned().fold(f64::INFINITY, f64::min);
