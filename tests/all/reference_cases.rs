@@ -328,3 +328,20 @@ fn dopri5_steps_scale_as_a_fifth_order_pair() {
     let (t, _, acc, rej, _) = dopri5(|y, dy| dy[0] = -y[0], &[1.0], 5.0, 0.1, tight, 5, |_, _| false);
     assert!(acc + rej == 5 && t < 5.0, "max_steps 5: {acc} accepted + {rej} rejected, t = {t}");
 }
+
+/// `rl::softmax_td::empirical_value_iteration` on a window that leaves a state unvisited
+/// (`|S| = 3`, sources `0, 1, 0`, `γ = 1/2`, `v = (1/2, −1, 4)`, rewards `(1, 2, 3)`): state 0 is
+/// left twice, to 1 and to 0, so `v'(0) = ((1 + v(1)/2) + (3 + v(0)/2))/2 = (1/2 + 13/4)/2 = 15/8`;
+/// state 1 once, to 0: `v'(1) = 2 + v(0)/2 = 9/4`; state 2 is unvisited and keeps `v(2) = 4`.
+/// The checks call it only under coverage (`softmax-td-tabular-limit`), so the unvisited branch
+/// is pinned here (a mutant making it `0/0` lived through them).
+#[test]
+fn empirical_value_iteration_by_hand() {
+    use icrl_proofs::rl::softmax_td::empirical_value_iteration;
+    let v = [0.5, -1.0, 4.0];
+    let out = empirical_value_iteration(3, &[0, 1, 0, 0], &[1.0, 2.0, 3.0], 0.5, &v);
+    assert_eq!(out, vec![15.0 / 8.0, 9.0 / 4.0, 4.0]);
+    // Every state visited: no state keeps its value.
+    let out = empirical_value_iteration(2, &[0, 1, 0], &[1.0, 2.0], 0.5, &[0.5, -1.0]);
+    assert_eq!(out, vec![0.5, 2.25]);
+}
