@@ -73,10 +73,12 @@ done
 mkdir -p "$out"
 fargs=()
 for f in "${files[@]}"; do fargs+=(-f "$f"); done
-# nextest stops at the first failing test (its default fail-fast), so a caught mutant costs its
-# build and the time to the first failure, not the whole group; the filters are nextest's
-# substring filters, the same strings `cargo test` takes.
+# nextest stops at the first failing test and kills the tests still running (--max-fail
+# 1:immediate; its default fail-fast waits for them, so a mutant that fails one test and hangs
+# another was reported as a timeout), so a caught mutant costs its build and the time to the
+# first failure, not the whole group; the filters are nextest's substring filters, the same
+# strings `cargo test` takes.
 # -C passes the target selection to the build as well as to the test run, so the build does not
 # also compile the examples and the binary's own (empty) test harness.
 exec cargo mutants --profile mutants --test-tool nextest --output "$out" --minimum-test-timeout 60 \
-    -C --lib -C --test -C all "${fargs[@]}" "$@" -- "${filters[@]}"
+    -C --lib -C --test -C all "${fargs[@]}" "$@" -- --max-fail=1:immediate "${filters[@]}"
