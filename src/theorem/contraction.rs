@@ -110,8 +110,10 @@ fn check_assumption(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     };
     let f = Arithmetic::F64;
     let code: Vec<ErrBound> = reference::population_kernel_in(&feats, ErrBound::exact(1.0), &pop.mu);
-    let literal: Vec<ErrBound> =
-        (0..ns).flat_map(|s| (0..ns).map(move |t| (s, t))).map(|(s, t)| literal_kernel(&feats, &pop.mu, s, t)).collect();
+    let literal: Vec<ErrBound> = (0..ns)
+        .flat_map(|s| (0..ns).map(move |t| (s, t)))
+        .map(|(s, t)| literal_kernel(&feats, &pop.mu, s, t))
+        .collect();
     let cm = bounded_cmp(&code, &literal);
     let g = ErrBound::exact(gamma);
     let one = ErrBound::exact(1.0);

@@ -345,3 +345,26 @@ fn empirical_value_iteration_by_hand() {
     let out = empirical_value_iteration(2, &[0, 1, 0], &[1.0, 2.0], 0.5, &[0.5, -1.0]);
     assert_eq!(out, vec![0.5, 2.25]);
 }
+
+/// `rl::softmax_td::tabular_limit` (the `β → ∞` kernel of one-hot features) on a window that
+/// leaves a state unvisited (`|S| = 3`, sources `0, 1, 0, 1`, `n = 4`): a visited state puts
+/// `1/N_s` on the sources equal to it (`N_0 = N_1 = 2`: `1/2, 0, 1/2, 0` and `0, 1/2, 0, 1/2`),
+/// the unvisited state 2 (all its scores 0) is uniform, `1/n = 1/4` each. `softmax-td-tabular-limit`
+/// draws covered windows only, so the unvisited branch is pinned here.
+#[test]
+fn tabular_limit_kernel_by_hand() {
+    use icrl_proofs::rl::softmax_td::tabular_limit;
+    let lim = tabular_limit(3, &[0, 1, 0, 1, 0], &[1.0, 0.0, -1.0, 2.0], 0.5);
+    let rows: Vec<Vec<f64>> = (0..3).map(|s| (0..4).map(|k| lim.kernel(k, s)).collect()).collect();
+    assert_eq!(rows, vec![vec![0.5, 0.0, 0.5, 0.0], vec![0.0, 0.5, 0.0, 0.5], vec![0.25; 4]]);
+}
+
+/// `rl::softmax_td::coverage`: whether the sources `S_0 … S_{n-1}` visit every state (the last
+/// state `S_n` is a target, not a source).
+#[test]
+fn coverage_by_hand() {
+    use icrl_proofs::rl::softmax_td::coverage;
+    assert!(coverage(&[0, 2, 1, 0], 3, 3));
+    assert!(!coverage(&[0, 1, 0, 2], 3, 3)); // state 2 only as the last target
+    assert!(!coverage(&[1, 1, 1], 2, 2));
+}
