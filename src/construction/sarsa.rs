@@ -39,10 +39,6 @@ impl Shape {
     pub fn dim(&self) -> usize {
         self.token() + 1 + self.d + self.dp
     }
-    /// Row of the constant `1` in the parameter column (= first row of the `(d+1)` block).
-    pub fn one_row(&self) -> usize {
-        self.token()
-    }
 }
 
 /// `c · P⋆` (D×D): only `P12` is nonzero.
