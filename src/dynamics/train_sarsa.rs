@@ -16,12 +16,15 @@
 //! **Minibatches.** `M` MDPs run their teachers in lock-step; one Adam step uses the mean
 //! gradient of their `M` current frames. Each MDP's frame is computed in parallel (rayon) into
 //! its own workspace, which keeps the frame's gradient as four outer products (every entry of a
-//! frame's gradient is one product `row_i · col_j`, [`Work`]); the mean gradient is then
-//! assembled entry by entry, summed over the frames in MDP order, and Adam updates it, in
-//! parallel over fixed chunks of the parameters. No per-frame gradient buffer is written, zeroed
-//! or re-read (the old buffers, 64 kB per MDP at the paper preset, made the step memory-bound),
-//! and every entry is the same sum in the same order as before, so results are bit-identical to
-//! the per-MDP buffers and at any thread count.
+//! frame's gradient is one product `row_i · col_j`, [`Work`]), packed into the frame's row of a
+//! small `M × ≈300` factor matrix ([`Packed`]); the mean gradient is then assembled entry by
+//! entry, summed over the frames in MDP order, and Adam updates each entry as soon as its mean is
+//! known, in parallel over fixed chunks of the parameters. No per-frame gradient buffer is
+//! written, zeroed or re-read (the old buffers, 64 kB per MDP at the paper preset, made the step
+//! memory-bound), nor a mean-gradient buffer, and every entry is the same sum in the same order
+//! as before, so results are bit-identical to the per-MDP buffers and at any thread count. The
+//! loop runs on a rayon worker (`rayon::scope`), so its two parallel regions per step are forked
+//! inside the pool rather than injected from a thread that sleeps on a latch each time.
 
 use super::stream::{Frame, StreamPreset, Teacher, TokenFrame};
 use crate::attention::linear::lsa_block_last_column;
@@ -781,7 +784,9 @@ pub fn train(cfg: &TrainConfig, preset_name: &str) -> Result<TrainReport, InputE
                         #[cfg(target_arch = "x86_64")]
                         if simd {
                             // SAFETY: `simd` is true only when the CPU has AVX2 (`avx2()`).
-                            unsafe { chunk_step_avx2(&offsets, pkr, ci * SUM_CHUNK, facr, inv, (x, am, av), c1, c2, lr) };
+                            unsafe {
+                                chunk_step_avx2(&offsets, pkr, ci * SUM_CHUNK, facr, inv, (x, am, av), c1, c2, lr)
+                            };
                             return;
                         }
                         chunk_step(&offsets, pkr, ci * SUM_CHUNK, facr, inv, (x, am, av), c1, c2, lr);
@@ -903,5 +908,90 @@ pub fn heldout(cfg: &TrainConfig, p: &Mat<f64>, v: &Mat<f64>) -> Heldout {
         optimal: per.iter().map(|x| x.2).sum::<f64>() / h,
         uniform: per.iter().map(|x| x.3).sum::<f64>() / h,
         steps,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng as _;
+
+    /// [`rows_dot`] is [`dotv`] row by row, bit for bit, for every row count (the four-row
+    /// groups and the leftover rows) and column count (the four-wide chunks and the tail).
+    #[test]
+    fn rows_dot_is_dotv_bit_for_bit() {
+        let mut rng = case_rng(3, "rows-dot", 0);
+        for rows in 1..=9 {
+            for cols in 1..=13 {
+                let m: Vec<f64> = (0..rows * cols).map(|_| rng.random_range(-1.0..1.0)).collect();
+                let v: Vec<f64> = (0..cols).map(|_| rng.random_range(-1.0..1.0)).collect();
+                let mut out = vec![f64::NAN; rows];
+                rows_dot(&m, &v, &mut out);
+                for i in 0..rows {
+                    assert_eq!(
+                        out[i].to_bits(),
+                        dotv(&m[i * cols..(i + 1) * cols], &v).to_bits(),
+                        "{rows}×{cols} row {i}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The packed, Adam-fused [`chunk_step`] equals summing per-frame gradient buffers (in
+    /// frame order, from zero), scaling by `1/M` and [`adam_update`], bit for bit, for chunk
+    /// boundaries that cut rows and blocks anywhere; a frame dropped from the sum changes it
+    /// (negative control).
+    #[test]
+    fn packed_chunk_step_is_the_buffered_mean_and_adam() {
+        let d = 3;
+        let (t, np) = (2 * d + 1, Blocks::len(d));
+        let mut rng = case_rng(4, "packed-step", 0);
+        let b = Blocks { d, x: (0..np).map(|_| rng.random_range(-0.5..0.5)).collect() };
+        let pk = Packed::new(d);
+        let frames = 5;
+        let mut fac = vec![0.0; frames * pk.width];
+        let mut grads = vec![vec![0.0; np]; frames];
+        for f in 0..frames {
+            let n = 4;
+            let x: Vec<f64> = (0..t * n).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let w: Vec<f64> = (0..d).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let tg: Vec<f64> = (0..d).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let mut ws = Work::new(d, n);
+            tokens_loss_grad(&b, &x, n, &w, &tg, &mut grads[f], &mut ws);
+            pk.store(&ws, &mut fac[f * pk.width..(f + 1) * pk.width]);
+        }
+        let inv = 1.0 / frames as f64;
+        let (c1, c2, lr) = (0.1, 0.001, 1e-3);
+        let mut want = (b.x.clone(), vec![0.01; np], vec![0.02; np]);
+        let g: Vec<f64> = (0..np).map(|i| grads.iter().fold(0.0, |s, gf| s + gf[i]) * inv).collect();
+        adam_update(&mut want.0, &mut want.1, &mut want.2, &g, c1, c2, lr);
+        let offsets = b.offsets();
+        for chunk in [1, 7, 13, 64, np] {
+            let mut got = (b.x.clone(), vec![0.01; np], vec![0.02; np]);
+            for (ci, ((x, m), v)) in
+                got.0.chunks_mut(chunk).zip(got.1.chunks_mut(chunk)).zip(got.2.chunks_mut(chunk)).enumerate()
+            {
+                chunk_step(&offsets, &pk, ci * chunk, &fac, inv, (x, m, v), c1, c2, lr);
+            }
+            for i in 0..np {
+                assert_eq!(got.0[i].to_bits(), want.0[i].to_bits(), "chunk {chunk} entry {i}");
+                assert_eq!(got.1[i].to_bits(), want.1[i].to_bits());
+                assert_eq!(got.2[i].to_bits(), want.2[i].to_bits());
+            }
+        }
+        let mut short = (b.x.clone(), vec![0.01; np], vec![0.02; np]);
+        chunk_step(
+            &offsets,
+            &pk,
+            0,
+            &fac[..(frames - 1) * pk.width],
+            inv,
+            (&mut short.0, &mut short.1, &mut short.2),
+            c1,
+            c2,
+            lr,
+        );
+        assert!(short.0 != want.0, "dropping a frame must change the step");
     }
 }
