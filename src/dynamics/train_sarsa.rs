@@ -16,12 +16,15 @@
 //! **Minibatches.** `M` MDPs run their teachers in lock-step; one Adam step uses the mean
 //! gradient of their `M` current frames. Each MDP's frame is computed in parallel (rayon) into
 //! its own workspace, which keeps the frame's gradient as four outer products (every entry of a
-//! frame's gradient is one product `row_i · col_j`, [`Work`]); the mean gradient is then
-//! assembled entry by entry, summed over the frames in MDP order, and Adam updates it, in
-//! parallel over fixed chunks of the parameters. No per-frame gradient buffer is written, zeroed
-//! or re-read (the old buffers, 64 kB per MDP at the paper preset, made the step memory-bound),
-//! and every entry is the same sum in the same order as before, so results are bit-identical to
-//! the per-MDP buffers and at any thread count.
+//! frame's gradient is one product `row_i · col_j`, [`Work`]), packed into the frame's row of a
+//! small `M × ≈300` factor matrix ([`Packed`]); the mean gradient is then assembled entry by
+//! entry, summed over the frames in MDP order, and Adam updates each entry as soon as its mean is
+//! known, in parallel over fixed chunks of the parameters. No per-frame gradient buffer is
+//! written, zeroed or re-read (the old buffers, 64 kB per MDP at the paper preset, made the step
+//! memory-bound), nor a mean-gradient buffer, and every entry is the same sum in the same order
+//! as before, so results are bit-identical to the per-MDP buffers and at any thread count. The
+//! loop runs on a rayon worker (`rayon::scope`), so its two parallel regions per step are forked
+//! inside the pool rather than injected from a thread that sleeps on a latch each time.
 
 use super::stream::{Frame, StreamPreset, Teacher, TokenFrame};
 use crate::attention::linear::lsa_block_last_column;
@@ -237,6 +240,8 @@ struct Work {
     z: Vec<f64>,
     g: Vec<f64>,
     q: Vec<f64>,
+    /// `P22 w̃` (row by row, before `w̃ᵀ ·`).
+    p22w: Vec<f64>,
     e: Vec<f64>,
     /// `(1/n) X Xᵀ (V̄21ᵀ e)`, the row factor of `∂/∂P12`.
     sg: Vec<f64>,
@@ -256,6 +261,7 @@ impl Work {
             z: vec![0.0; t],
             g: vec![0.0; t],
             q: vec![0.0; d],
+            p22w: vec![0.0; d + 1],
             e: vec![0.0; d],
             sg: vec![0.0; t],
             cp22: vec![0.0; d + 1],
@@ -307,6 +313,43 @@ fn dotv(a: &[f64], c: &[f64]) -> f64 {
     s
 }
 
+/// `out[i] = dotv(row_i, v)` for the rows `row_i = m[i·c..(i+1)·c]` (`c = v.len()`), four rows
+/// at a time: each row keeps [`dotv`]'s own four accumulators, combine and tail (so every entry
+/// is bit-identical to [`dotv`]), and the four rows share the loads of `v`.
+#[inline(always)]
+fn rows_dot(m: &[f64], v: &[f64], out: &mut [f64]) {
+    let c = v.len();
+    let nc = c / 4;
+    let (v4, vr) = v.split_at(nc * 4);
+    let rows = out.len();
+    let m = &m[..rows * c];
+    let mut i = 0;
+    while i + 4 <= rows {
+        let r: [&[f64]; 4] = std::array::from_fn(|q| &m[(i + q) * c..(i + q + 1) * c]);
+        let mut acc = [[0.0f64; 4]; 4];
+        for (ch, vv) in v4.chunks_exact(4).enumerate() {
+            for q in 0..4 {
+                let rr = &r[q][ch * 4..ch * 4 + 4];
+                for l in 0..4 {
+                    acc[q][l] += rr[l] * vv[l];
+                }
+            }
+        }
+        for q in 0..4 {
+            let a = &acc[q];
+            let mut s = (a[0] + a[1]) + (a[2] + a[3]);
+            for (x, y) in r[q][nc * 4..].iter().zip(vr) {
+                s += x * y;
+            }
+            out[i + q] = s;
+        }
+        i += 4;
+    }
+    for k in i..rows {
+        out[k] = dotv(&m[k * c..(k + 1) * c], v);
+    }
+}
+
 /// Fast-path loss and gradient of one frame given as tokens (`x` row-major `(2d+1) × n`), the
 /// gradient added into `grad`.
 fn tokens_loss_grad(
@@ -346,9 +389,7 @@ fn tokens_factors(b: &Blocks, x: &[f64], n: usize, w: &[f64], target: &[f64], ws
     let [o0, o1, o2, o3] = b.offsets();
     let (p12, p22, v21, v22) = (&b.x[o0..o1], &b.x[o1..o2], &b.x[o2..o3], &b.x[o3..]);
     // u = P12 w̃
-    for i in 0..t {
-        ws.u[i] = dotv(&p12[i * d1..(i + 1) * d1], wt);
-    }
+    rows_dot(p12, wt, &mut ws.u[..t]);
     // a = Xᵀ u, z = X a / n   (Σ̂ u without forming Σ̂)
     ws.a[..n].iter_mut().for_each(|v| *v = 0.0);
     for k in 0..t {
@@ -357,21 +398,20 @@ fn tokens_factors(b: &Blocks, x: &[f64], n: usize, w: &[f64], target: &[f64], ws
             *ai += xi * uk;
         }
     }
-    for k in 0..t {
-        ws.z[k] = dotv(&x[k * n..(k + 1) * n], &ws.a[..n]) * inv_n;
-    }
+    rows_dot(x, &ws.a[..n], &mut ws.z[..t]);
+    ws.z[..t].iter_mut().for_each(|v| *v *= inv_n);
     // s = w̃ᵀ P22 w̃, q = V̄22 w̃
+    rows_dot(p22, wt, &mut ws.p22w[..d1]);
     let mut s = 0.0;
     for i in 0..d1 {
-        s += wt[i] * dotv(&p22[i * d1..(i + 1) * d1], wt);
+        s += wt[i] * ws.p22w[i];
     }
-    for i in 0..d {
-        ws.q[i] = dotv(&v22[i * d1..(i + 1) * d1], wt);
-    }
+    rows_dot(v22, wt, &mut ws.q[..d]);
     // e = V̄21 z + (s/n) q - (target - w)
     let mut loss = 0.0;
+    rows_dot(v21, &ws.z[..t], &mut ws.e[..d]);
     for i in 0..d {
-        let out = dotv(&v21[i * t..(i + 1) * t], &ws.z) + s * inv_n * ws.q[i];
+        let out = ws.e[i] + s * inv_n * ws.q[i];
         ws.e[i] = out - (target[i] - w[i]);
         loss += ws.e[i] * ws.e[i];
     }
@@ -392,9 +432,8 @@ fn tokens_factors(b: &Blocks, x: &[f64], n: usize, w: &[f64], target: &[f64], ws
             *ai += xi * gk;
         }
     }
-    for k in 0..t {
-        ws.sg[k] = dotv(&x[k * n..(k + 1) * n], &ws.a[..n]) * inv_n;
-    }
+    rows_dot(x, &ws.a[..n], &mut ws.sg[..t]);
+    ws.sg[..t].iter_mut().for_each(|v| *v *= inv_n);
     let eq = dotv(&ws.e, &ws.q) * inv_n;
     for i in 0..d1 {
         ws.cp22[i] = eq * wt[i];
@@ -529,55 +568,114 @@ const SUM_CHUNK: usize = 1024;
 /// Gradient entries accumulated together over a minibatch's frames.
 const TILE: usize = 8;
 
-/// Entries `lo..lo + g.len()` of the mean gradient `inv · Σ_k ∇_k` of a minibatch, each entry
-/// summed over the frames' factors ([`Work`]) in frame order, from `0.0`.
+/// Where a frame's gradient factors ([`Work::factors`]) sit in its row of the minibatch's
+/// packed factor matrix (one row per frame, in MDP order): the row factors
+/// `[sg (t) | cp22 (d+1) | e (d) | cv22 (d)]`, then the column factors `w̃ (d+1)` and `z (t)`,
+/// each followed by `TILE` zeros so that a tile of `TILE` columns never leaves its factor.
+/// Packing (≈ 300 numbers per frame) lets the mean gradient read every frame's factors with one
+/// stride instead of chasing four vectors per frame and tile.
+#[derive(Clone, Copy, Debug)]
+struct Packed {
+    /// Row length.
+    width: usize,
+    /// Per block `P12, P22, V̄21, V̄22`: offset of its row factor, of its column factor, and
+    /// its number of columns.
+    blocks: [(usize, usize, usize); 4],
+}
+
+impl Packed {
+    fn new(d: usize) -> Self {
+        let (t, d1) = (2 * d + 1, d + 1);
+        let rows = t + d1 + 2 * d;
+        let (wt, z) = (rows, rows + d1 + TILE);
+        Packed { width: z + t + TILE, blocks: [(0, wt, d1), (t, wt, d1), (t + d1, z, t), (t + d1 + d, wt, d1)] }
+    }
+    /// Copy the factors of `ws` into the frame's packed row (its padding stays zero).
+    #[inline(always)]
+    fn store(&self, ws: &Work, row: &mut [f64]) {
+        for k in 0..4 {
+            let (ro, co, _) = self.blocks[k];
+            let (rf, cf) = ws.factors(k);
+            row[ro..ro + rf.len()].copy_from_slice(rf);
+            row[co..co + cf.len()].copy_from_slice(cf);
+        }
+    }
+}
+
+/// Adam's update of one entry (the arithmetic of [`adam_update`]).
 #[inline(always)]
-fn mean_gradient<'a>(
+fn adam_entry(x: &mut f64, m: &mut f64, v: &mut f64, g: f64, c1: f64, c2: f64, lr: f64) {
+    let ((b1, b2), eps) = (ADAM_BETAS, 1e-8);
+    *m = b1 * *m + (1.0 - b1) * g;
+    *v = b2 * *v + (1.0 - b2) * g * g;
+    *x -= lr * (*m / c1) / ((*v / c2).sqrt() + eps);
+}
+
+/// Entries `lo..lo + x.len()` of the parameters: the mean gradient `inv · Σ_k ∇_k` of a
+/// minibatch, each entry summed over the frames' packed factors (`fac`, one row of
+/// [`Packed::width`] per frame) in frame order from `0.0`, `TILE` entries held in registers
+/// across the frames, and Adam's update of each entry as soon as its gradient is known (no
+/// gradient buffer).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn chunk_step(
     offsets: &[usize; 4],
+    pk: &Packed,
     lo: usize,
-    g: &mut [f64],
-    frames: impl Iterator<Item = &'a Work> + Clone,
+    fac: &[f64],
     inv: f64,
+    opt: (&mut [f64], &mut [f64], &mut [f64]),
+    c1: f64,
+    c2: f64,
+    lr: f64,
 ) {
-    let hi = lo + g.len();
+    let (x, am, av) = opt;
+    let hi = lo + x.len();
     let mut idx = lo;
     while idx < hi {
         let k = (0..4).rev().find(|&k| offsets[k] <= idx).expect("offsets[0] = 0");
-        let cols = frames.clone().next().map_or(1, |w| w.factors(k).1.len());
+        let (ro, co, cols) = pk.blocks[k];
         let (r, c0) = ((idx - offsets[k]) / cols, (idx - offsets[k]) % cols);
-        let c1 = cols.min(c0 + (hi - idx));
-        let seg = &mut g[idx - lo..idx - lo + (c1 - c0)];
-        // tiles of TILE entries held in registers across the frames (per entry the same sum
-        // in the same order)
-        let mut full = seg.chunks_exact_mut(TILE);
-        for (t, tile) in (&mut full).enumerate() {
-            let c = c0 + t * TILE;
+        let c1e = cols.min(c0 + (hi - idx));
+        let (rf, cf) = (ro + r, co + c0);
+        let mut c = c0;
+        while c < c1e {
             let mut acc = [0.0f64; TILE];
-            for w in frames.clone() {
-                let (rows, colf) = w.factors(k);
-                let f = rows[r];
-                let cs: &[f64; TILE] = colf[c..c + TILE].try_into().expect("TILE entries");
+            let off = cf + (c - c0);
+            for row in fac.chunks_exact(pk.width) {
+                let f = row[rf];
+                let cs: &[f64; TILE] = row[off..off + TILE].try_into().expect("TILE entries");
                 for j in 0..TILE {
                     acc[j] += f * cs[j];
                 }
             }
-            for j in 0..TILE {
-                tile[j] = acc[j] * inv;
+            let e0 = idx - lo + (c - c0);
+            let len = TILE.min(c1e - c);
+            for j in 0..len {
+                let e = e0 + j;
+                adam_entry(&mut x[e], &mut am[e], &mut av[e], acc[j] * inv, c1, c2, lr);
             }
+            c += TILE;
         }
-        let tail = full.into_remainder();
-        let c = c1 - tail.len();
-        tail.iter_mut().for_each(|v| *v = 0.0);
-        for w in frames.clone() {
-            let (rows, colf) = w.factors(k);
-            let f = rows[r];
-            for (gv, cj) in tail.iter_mut().zip(&colf[c..c1]) {
-                *gv += f * cj;
-            }
-        }
-        tail.iter_mut().for_each(|v| *v *= inv);
-        idx += c1 - c0;
+        idx += c1e - c0;
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+fn chunk_step_avx2(
+    offsets: &[usize; 4],
+    pk: &Packed,
+    lo: usize,
+    fac: &[f64],
+    inv: f64,
+    opt: (&mut [f64], &mut [f64], &mut [f64]),
+    c1: f64,
+    c2: f64,
+    lr: f64,
+) {
+    chunk_step(offsets, pk, lo, fac, inv, opt, c1, c2, lr)
 }
 
 /// Whether this CPU has AVX2. The hot loops of training are compiled a second time with
@@ -596,56 +694,24 @@ pub(crate) fn avx2() -> bool {
 }
 
 /// One MDP's frame of a training step: the teacher's next tokens and the fast-path loss, the
-/// gradient left as factors in `ws`.
+/// gradient's factors packed into the frame's row `row` ([`Packed`]).
 #[inline(always)]
-fn slot_step(b: &Blocks, teacher: &mut Teacher, ws: &mut Work, tf: &mut TokenFrame) -> f64 {
+fn slot_step(b: &Blocks, pk: &Packed, slot: &mut Slot, row: &mut [f64]) -> f64 {
+    let (teacher, ws, tf) = slot;
     teacher.next_tokens(tf);
-    tokens_factors(b, &tf.x, tf.n, &tf.w, &tf.target, ws)
+    let l = tokens_factors(b, &tf.x, tf.n, &tf.w, &tf.target, ws);
+    pk.store(ws, row);
+    l
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn slot_step_avx2(b: &Blocks, teacher: &mut Teacher, ws: &mut Work, tf: &mut TokenFrame) -> f64 {
-    slot_step(b, teacher, ws, tf)
+fn slot_step_avx2(b: &Blocks, pk: &Packed, slot: &mut Slot, row: &mut [f64]) -> f64 {
+    slot_step(b, pk, slot, row)
 }
 
-/// A chunk `lo..lo + x.len()` of the parameters: its mean gradient ([`mean_gradient`]) and
-/// Adam's update of it.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn chunk_step(
-    offsets: &[usize; 4],
-    lo: usize,
-    frames: &[Slot],
-    inv: f64,
-    opt: (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
-    c1: f64,
-    c2: f64,
-    lr: f64,
-) {
-    let (x, am, av, g) = opt;
-    mean_gradient(offsets, lo, g, frames.iter().map(|s| &s.1), inv);
-    adam_update(x, am, av, g, c1, c2, lr);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-fn chunk_step_avx2(
-    offsets: &[usize; 4],
-    lo: usize,
-    frames: &[Slot],
-    inv: f64,
-    opt: (&mut [f64], &mut [f64], &mut [f64], &mut [f64]),
-    c1: f64,
-    c2: f64,
-    lr: f64,
-) {
-    chunk_step(offsets, lo, frames, inv, opt, c1, c2, lr)
-}
-
-/// One MDP of a minibatch: its teacher, workspace, last loss and token frame.
-type Slot = (Teacher, Work, f64, TokenFrame);
+/// One MDP of a minibatch: its teacher, workspace and token frame.
+type Slot = (Teacher, Work, TokenFrame);
 
 /// Train and evaluate.
 pub fn train(cfg: &TrainConfig, preset_name: &str) -> Result<TrainReport, InputError> {
@@ -667,60 +733,73 @@ pub fn train(cfg: &TrainConfig, preset_name: &str) -> Result<TrainReport, InputE
     let bar = progress_bar(cfg.progress, total_steps as u64, "train sarsa");
     let mut losses = Vec::with_capacity(total_steps);
     let offsets = blocks.offsets();
-    let mut gsum = vec![0.0; np];
+    let pk = Packed::new(d);
     let simd = avx2();
-    let mut step = 0usize;
-    for gi in 0..groups {
-        let lo = gi * m;
-        let hi = (lo + m).min(cfg.preset.mdps);
-        let mut slots: Vec<Slot> = (lo..hi)
-            .into_par_iter()
-            .map(|k| (Teacher::new(cfg.seed, k as u64, &cfg.preset), Work::new(d, tab.n), 0.0, TokenFrame::default()))
-            .collect();
-        for _ in 0..cfg.preset.frames {
-            let bref = &blocks;
-            slots.par_iter_mut().for_each(|(teacher, ws, l, tf)| {
-                #[cfg(target_arch = "x86_64")]
-                if simd {
-                    // SAFETY: `simd` is true only when the CPU has AVX2 (`avx2()`).
-                    *l = unsafe { slot_step_avx2(bref, teacher, ws, tf) };
-                    return;
+    // The whole loop runs on a rayon worker (`scope`), so each step's two parallel regions are
+    // forked from inside the pool: the calling thread no longer sleeps on and is woken from a
+    // latch twice per step (≈ 6·10⁵ futex round trips at the paper preset).
+    rayon::scope(|_| {
+        let mut step = 0usize;
+        let mut fac = vec![0.0; m * pk.width];
+        let mut frame_loss = vec![0.0; m];
+        for gi in 0..groups {
+            let lo = gi * m;
+            let hi = (lo + m).min(cfg.preset.mdps);
+            let mut slots: Vec<Slot> = (lo..hi)
+                .into_par_iter()
+                .map(|k| (Teacher::new(cfg.seed, k as u64, &cfg.preset), Work::new(d, tab.n), TokenFrame::default()))
+                .collect();
+            let mb = slots.len();
+            let fac = &mut fac[..mb * pk.width];
+            let frame_loss = &mut frame_loss[..mb];
+            for _ in 0..cfg.preset.frames {
+                let (bref, pkr) = (&blocks, &pk);
+                slots.par_iter_mut().zip(fac.par_chunks_mut(pk.width)).zip(frame_loss.par_iter_mut()).for_each(
+                    |((slot, row), l)| {
+                        #[cfg(target_arch = "x86_64")]
+                        if simd {
+                            // SAFETY: `simd` is true only when the CPU has AVX2 (`avx2()`).
+                            *l = unsafe { slot_step_avx2(bref, pkr, slot, row) };
+                            return;
+                        }
+                        *l = slot_step(bref, pkr, slot, row);
+                    },
+                );
+                // The mean gradient, assembled per entry from the frames' packed outer-product
+                // factors in MDP order (the same sum, in the same order, as adding per-MDP
+                // gradient buffers), and Adam on it, in parallel over parameter chunks: every
+                // entry is computed the same way whatever the thread count.
+                let inv = 1.0 / mb as f64;
+                let lr = cfg.lr * (1.0 - 0.9 * step as f64 / total_steps as f64);
+                let (c1, c2) = adam.begin_step();
+                let facr: &[f64] = fac;
+                let Adam { m: am, v: av, .. } = &mut adam;
+                blocks
+                    .x
+                    .par_chunks_mut(SUM_CHUNK)
+                    .zip(am.par_chunks_mut(SUM_CHUNK))
+                    .zip(av.par_chunks_mut(SUM_CHUNK))
+                    .enumerate()
+                    .for_each(|(ci, ((x, am), av))| {
+                        #[cfg(target_arch = "x86_64")]
+                        if simd {
+                            // SAFETY: `simd` is true only when the CPU has AVX2 (`avx2()`).
+                            unsafe {
+                                chunk_step_avx2(&offsets, pkr, ci * SUM_CHUNK, facr, inv, (x, am, av), c1, c2, lr)
+                            };
+                            return;
+                        }
+                        chunk_step(&offsets, pkr, ci * SUM_CHUNK, facr, inv, (x, am, av), c1, c2, lr);
+                    });
+                let l: f64 = frame_loss.iter().sum();
+                losses.push(l * inv);
+                step += 1;
+                if step % 256 == 0 {
+                    bar.set_position(step as u64);
                 }
-                *l = slot_step(bref, teacher, ws, tf);
-            });
-            // The mean gradient, assembled per entry from the frames' outer-product factors in
-            // MDP order (the same sum, in the same order, as adding per-MDP gradient buffers),
-            // and Adam on it, in parallel over parameter chunks: every entry is computed the
-            // same way whatever the thread count.
-            let inv = 1.0 / slots.len() as f64;
-            let lr = cfg.lr * (1.0 - 0.9 * step as f64 / total_steps as f64);
-            let (c1, c2) = adam.begin_step();
-            let sref = &slots;
-            let Adam { m: am, v: av, .. } = &mut adam;
-            blocks
-                .x
-                .par_chunks_mut(SUM_CHUNK)
-                .zip(am.par_chunks_mut(SUM_CHUNK))
-                .zip(av.par_chunks_mut(SUM_CHUNK))
-                .zip(gsum.par_chunks_mut(SUM_CHUNK))
-                .enumerate()
-                .for_each(|(ci, (((x, am), av), g))| {
-                    #[cfg(target_arch = "x86_64")]
-                    if simd {
-                        // SAFETY: `simd` is true only when the CPU has AVX2 (`avx2()`).
-                        unsafe { chunk_step_avx2(&offsets, ci * SUM_CHUNK, sref, inv, (x, am, av, g), c1, c2, lr) };
-                        return;
-                    }
-                    chunk_step(&offsets, ci * SUM_CHUNK, sref, inv, (x, am, av, g), c1, c2, lr);
-                });
-            let l: f64 = slots.iter().map(|x| x.2).sum();
-            losses.push(l * inv);
-            step += 1;
-            if step % 256 == 0 {
-                bar.set_position(step as u64);
             }
         }
-    }
+    });
     bar.finish_and_clear();
     let train_seconds = t_start.elapsed().as_secs_f64();
     blocks.write_full(&mut p_full, &mut v_full);
@@ -829,5 +908,90 @@ pub fn heldout(cfg: &TrainConfig, p: &Mat<f64>, v: &Mat<f64>) -> Heldout {
         optimal: per.iter().map(|x| x.2).sum::<f64>() / h,
         uniform: per.iter().map(|x| x.3).sum::<f64>() / h,
         steps,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng as _;
+
+    /// [`rows_dot`] is [`dotv`] row by row, bit for bit, for every row count (the four-row
+    /// groups and the leftover rows) and column count (the four-wide chunks and the tail).
+    #[test]
+    fn rows_dot_is_dotv_bit_for_bit() {
+        let mut rng = case_rng(3, "rows-dot", 0);
+        for rows in 1..=9 {
+            for cols in 1..=13 {
+                let m: Vec<f64> = (0..rows * cols).map(|_| rng.random_range(-1.0..1.0)).collect();
+                let v: Vec<f64> = (0..cols).map(|_| rng.random_range(-1.0..1.0)).collect();
+                let mut out = vec![f64::NAN; rows];
+                rows_dot(&m, &v, &mut out);
+                for i in 0..rows {
+                    assert_eq!(
+                        out[i].to_bits(),
+                        dotv(&m[i * cols..(i + 1) * cols], &v).to_bits(),
+                        "{rows}×{cols} row {i}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The packed, Adam-fused [`chunk_step`] equals summing per-frame gradient buffers (in
+    /// frame order, from zero), scaling by `1/M` and [`adam_update`], bit for bit, for chunk
+    /// boundaries that cut rows and blocks anywhere; a frame dropped from the sum changes it
+    /// (negative control).
+    #[test]
+    fn packed_chunk_step_is_the_buffered_mean_and_adam() {
+        let d = 3;
+        let (t, np) = (2 * d + 1, Blocks::len(d));
+        let mut rng = case_rng(4, "packed-step", 0);
+        let b = Blocks { d, x: (0..np).map(|_| rng.random_range(-0.5..0.5)).collect() };
+        let pk = Packed::new(d);
+        let frames = 5;
+        let mut fac = vec![0.0; frames * pk.width];
+        let mut grads = vec![vec![0.0; np]; frames];
+        for f in 0..frames {
+            let n = 4;
+            let x: Vec<f64> = (0..t * n).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let w: Vec<f64> = (0..d).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let tg: Vec<f64> = (0..d).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let mut ws = Work::new(d, n);
+            tokens_loss_grad(&b, &x, n, &w, &tg, &mut grads[f], &mut ws);
+            pk.store(&ws, &mut fac[f * pk.width..(f + 1) * pk.width]);
+        }
+        let inv = 1.0 / frames as f64;
+        let (c1, c2, lr) = (0.1, 0.001, 1e-3);
+        let mut want = (b.x.clone(), vec![0.01; np], vec![0.02; np]);
+        let g: Vec<f64> = (0..np).map(|i| grads.iter().fold(0.0, |s, gf| s + gf[i]) * inv).collect();
+        adam_update(&mut want.0, &mut want.1, &mut want.2, &g, c1, c2, lr);
+        let offsets = b.offsets();
+        for chunk in [1, 7, 13, 64, np] {
+            let mut got = (b.x.clone(), vec![0.01; np], vec![0.02; np]);
+            for (ci, ((x, m), v)) in
+                got.0.chunks_mut(chunk).zip(got.1.chunks_mut(chunk)).zip(got.2.chunks_mut(chunk)).enumerate()
+            {
+                chunk_step(&offsets, &pk, ci * chunk, &fac, inv, (x, m, v), c1, c2, lr);
+            }
+            for i in 0..np {
+                assert_eq!(got.0[i].to_bits(), want.0[i].to_bits(), "chunk {chunk} entry {i}");
+                assert_eq!(got.1[i].to_bits(), want.1[i].to_bits());
+                assert_eq!(got.2[i].to_bits(), want.2[i].to_bits());
+            }
+        }
+        let mut short = (b.x.clone(), vec![0.01; np], vec![0.02; np]);
+        chunk_step(
+            &offsets,
+            &pk,
+            0,
+            &fac[..(frames - 1) * pk.width],
+            inv,
+            (&mut short.0, &mut short.1, &mut short.2),
+            c1,
+            c2,
+            lr,
+        );
+        assert!(short.0 != want.0, "dropping a frame must change the step");
     }
 }
