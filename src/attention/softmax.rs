@@ -132,6 +132,9 @@ pub struct Workspace<T = f64> {
     cached: Option<(Mat<T>, bool)>,
     /// Allow the cache (tests turn it off to pin it).
     pub use_cache: bool,
+    /// How many times the attention weights were computed (the `exp`s): once per forward pass
+    /// of the [XZ] construction, whose `A` reads rows no head writes.
+    computed: usize,
 }
 
 impl<T: Transcendental> Workspace<T> {
@@ -146,7 +149,13 @@ impl<T: Transcendental> Workspace<T> {
             needed: vec![false; rows],
             cached: None,
             use_cache: true,
+            computed: 0,
         }
+    }
+    /// How many layers so far computed their attention weights rather than reusing the
+    /// previous layer's (the cost the cache saves; tests pin it).
+    pub fn weights_computed(&self) -> usize {
+        self.computed
     }
     /// The attention weights `S_l` of the last layer applied.
     pub fn attention(&self) -> &Mat<T> {
@@ -293,6 +302,7 @@ fn attention_weights<T: Transcendental>(z: &Mat<T>, a: &Mat<T>, mask: bool, ws: 
         scores_into(z, a, &mut ws.az, &mut ws.scores);
         masked_softmax_cols(&ws.scores, mask, &mut ws.s);
         ws.cached = Some((a.clone(), mask));
+        ws.computed += 1;
     }
 }
 

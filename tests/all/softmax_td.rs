@@ -283,6 +283,39 @@ fn attention_cache_is_bit_identical_to_recomputing_every_layer() {
     }
 }
 
+/// What the cache saves, counted: in the [XZ] construction `A` reads only the feature rows,
+/// which no head writes, so one forward pass computes the attention weights once, whatever its
+/// depth; with an `A` that also reads the memory rows (which every layer writes), once per
+/// layer. Output equality cannot see a cache that invalidates too often, so the count is
+/// asserted (a mutant making the invalidation test `written(i) || reads(a, i)` lived).
+#[test]
+fn attention_cache_computes_the_construction_weights_once() {
+    use icrl_proofs::attention::softmax::{apply_multi_head, apply_shift_layer, Workspace};
+    for k in 0..8u64 {
+        let mut rng = case_rng(13, "test-cache-count", k);
+        let case = draw_case(&mut rng, 5, 20, 8, false);
+        let d = case.d();
+        let mut parts = Parts::new(d, case.gamma());
+        let reads_memory = k % 2 == 1;
+        if reads_memory {
+            parts.a[(d + 2, d + 1)] = 0.5;
+        }
+        let layers = case.alphas.len();
+        let z0 = case.prompt();
+        let mut z = z0.clone();
+        let mut ws = Workspace::new(z0.rows(), z0.cols());
+        for l in &parts.two_head_stack(&case.alphas) {
+            apply_multi_head(&mut z, l, &mut ws);
+        }
+        assert_eq!(ws.weights_computed(), if reads_memory { layers } else { 1 }, "two heads, case {k}");
+        let (mut z, mut ws) = (z0.clone(), Workspace::new(z0.rows(), z0.cols()));
+        for l in &parts.shift_stack(&case.alphas) {
+            apply_shift_layer(&mut z, l, &mut ws);
+        }
+        assert_eq!(ws.weights_computed(), if reads_memory { layers } else { 1 }, "one head, case {k}");
+    }
+}
+
 /// The cache's "which rows did this layer write" test, where the construction cannot see it:
 /// there every value row has zeros and `A` reads rows no head writes, so a wrong test (a zero
 /// entry for a nonzero one) only costs recomputation. Here `A` reads only row 1 and the one
