@@ -462,11 +462,16 @@ pub fn draw_decay_instance(rng: &mut Rng, max_states: usize) -> DecayInstance {
         }
         let c = rng.random_range(0.3..=0.8) * (1.0 - gamma) / 2.0;
         let beta = reference::one_hot_threshold(mu_min, gamma, c).max(0.0);
-        if let Some(pop) = Population::new(&mrp, &features, beta) {
-            if pop.margin > 0.0 {
-                return DecayInstance { mrp, features, beta, pop };
-            }
-        }
+        let pop = Population::new(&mrp, &features, beta).expect("μ_π has full support (μ_min ≥ 0.1)");
+        // At β* the margin is C ≥ 0.03 (up to rounding; `contraction-assumption-identities`
+        // checks the threshold), and above it larger: a margin ≤ 0 here means a wrong threshold,
+        // not an unlucky draw, so fail at once rather than draw for ever.
+        assert!(
+            pop.margin > 0.0,
+            "one_hot_threshold gave beta* = {beta} where the margin is {} (expected C = {c})",
+            pop.margin
+        );
+        return DecayInstance { mrp, features, beta, pop };
     }
 }
 
