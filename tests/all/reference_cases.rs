@@ -270,10 +270,10 @@ fn manifold_distance_by_direct_minimization() {
 /// - `A = 1/8, B = 3`: the global minimum is at `c ≈ 3.02` (distance ≈ 0.207), a local one at
 ///   `c < 0` (distance ≈ 4.01); an objective with `‖A⋆‖²/(2c)` for `‖A⋆‖²/c²` keeps the
 ///   negative one.
-/// - `A = 3/2, B = 3/8` with `B⋆ = 2` (so `‖B⋆‖² = 4`; in the three cases above it is 1, where
-///   `c²/‖B⋆‖²` and `c²‖B⋆‖²` coincide and the stop-20 campaign's mutant `c·c·‖B⋆‖²` →
-///   `c·c/‖B⋆‖²` lived): the minimum is at `c ≈ 0.530` (distance ≈ 0.787); the mutated
-///   objective ranks starts near `c ≈ 1.26` first and ends there (distance ≈ 2.26).
+/// - `A = 2, B = −1/8` with `B⋆ = 2`: the minimum is at `c ≈ 0.425` (distance ≈ 1.037); the
+///   stop-20 campaign's mutant `c·c·‖B⋆‖²` → `(c/c)·‖B⋆‖²` (the objective's last term made
+///   constant, which lived through the cases above) ranks the negative starts first and ends
+///   at `c ≈ −0.937` (distance ≈ 3.53).
 /// `θ⋆` has one entry 1 in `A` and one (1, or 2 in the last case) in `B` (the routine only reads
 /// the inner products).
 #[test]
@@ -282,7 +282,7 @@ fn manifold_distance_where_newton_decides() {
     use icrl_proofs::dynamics::loss::{n_params, split};
     let d = 1;
     let na = d * (2 * d + 1);
-    for (a, b, b_star) in [(1.125, 0.875, 1.0), (1.138, -1.14, 1.0), (0.125, 3.0, 1.0), (1.5, 0.375, 2.0)] {
+    for (a, b, b_star) in [(1.125, 0.875, 1.0), (1.138, -1.14, 1.0), (0.125, 3.0, 1.0), (2.0, -0.125, 2.0)] {
         let mut star = vec![0.0; n_params(d)];
         star[0] = 1.0;
         star[na] = b_star;
