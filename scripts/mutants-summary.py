@@ -37,9 +37,11 @@ def blob(path):
 
 
 def outcomes_of(shard_dir):
-    """(end time, [(name, file, outcome)]) of every outcomes.json under a shard directory."""
+    """(end time, [(name, file, outcome)]) of the run in a shard directory. Only its own
+    mutants.out/outcomes.json: an unsharded run's directory (mutants.out/GROUP) holds the shard
+    directories too, whose outcomes are not that run's."""
     runs = []
-    for path in sorted(Path(shard_dir).glob("**/outcomes.json")):
+    for path in sorted(Path(shard_dir).glob("mutants.out/outcomes.json")):
         run = json.loads(path.read_text())
         when = run.get("end_time") or run.get("start_time") or ""
         rows = []
