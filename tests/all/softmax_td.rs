@@ -347,3 +347,22 @@ fn absurd_depth_or_temperature_is_an_input_error_not_a_crash() {
         assert_eq!(err.field, field, "{err}");
     }
 }
+
+/// `attention::softmax::query_readouts` (the forward pass of `train softmax-td` and the softmax
+/// gradient, which keeps no iterates) reads the query value `Z_l[d+2, n]` of every layer: the
+/// last entry of each iterate of `forward_multi_head`. The campaign's `softmax` judges had no
+/// caller of it (a mutant of its index lived).
+#[test]
+fn query_readouts_are_the_last_entry_of_every_iterate() {
+    use icrl_proofs::attention::softmax::{forward_multi_head, query_readouts};
+    for k in 0..4u64 {
+        let mut rng = case_rng(13, "test-query-readouts", k);
+        let case = draw_case(&mut rng, 5, 20, 8, false);
+        let parts = Parts::new(case.d(), case.gamma());
+        let z0 = case.prompt();
+        let stack = parts.two_head_stack(&case.alphas);
+        let (r, c) = (z0.rows(), z0.cols());
+        let want: Vec<f64> = forward_multi_head(&z0, &stack)[1..].iter().map(|z| z[(r - 1, c - 1)]).collect();
+        assert_eq!(query_readouts(&z0, &stack), want, "case {k}");
+    }
+}
