@@ -7,6 +7,8 @@
 #
 #   scripts/mutants-campaign.sh [N]      # N shards per group, default 48 (a shard of linear is
 #                                        # about 18 mutants: little is lost when a run stops)
+#   scripts/mutants-campaign.sh 48 linear   # only these groups (while another group's files are
+#                                        # being edited: an edit makes that group's records stale)
 #   scripts/mutants-summary.py           # the table per file, over every shard judged so far
 #
 # It mutates the files of this checkout in place (cargo mutants --in-place), so that every shard
@@ -15,6 +17,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-48}
+shift || true
+groups=("$@")
+[[ ${#groups[@]} -gt 0 ]] || groups=(linear softmax dynamics)
 if ! git diff --quiet -- src; then
     echo "error: src/ has uncommitted changes (an interrupted mutant?): git diff -- src" >&2
     exit 2
@@ -32,7 +37,7 @@ PY
 }
 based=()
 for ((k = 0; k < n; k++)); do
-    for group in linear softmax dynamics; do
+    for group in "${groups[@]}"; do
         out="mutants.out/$group/shard-$k-of-$n"
         rec="proofs/mutants/records/$group-$k-of-$n.json"
         # A shard is done when its record is committed (or at least written) and none of the
