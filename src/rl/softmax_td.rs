@@ -52,12 +52,6 @@ impl WeightedSoftmaxTd {
     pub fn new(features: &Features, beta: f64, states: &[usize], rewards: &[f64], gamma: f64) -> Self {
         Self::new_in(features, beta, states, rewards, gamma)
     }
-
-    /// The same window with an explicit kernel `K(S_{k-1}, s) = kernel[s * n + k-1]` (the limits).
-    pub fn with_kernel(ns: usize, states: &[usize], rewards: &[f64], gamma: f64, kernel: Vec<f64>) -> Self {
-        assert_eq!(kernel.len(), ns * rewards.len(), "kernel has |S|·n entries");
-        WeightedSoftmaxTd { ns, gamma, states: states.to_vec(), rewards: rewards.to_vec(), kernel }
-    }
 }
 
 impl<T: Transcendental> WeightedSoftmaxTd<T> {
@@ -84,6 +78,13 @@ impl<T: Transcendental> WeightedSoftmaxTd<T> {
                 *x = *x / z;
             }
         }
+        let rewards = rewards.iter().map(|&r| T::from_f64(r)).collect();
+        WeightedSoftmaxTd { ns, gamma, states: states.to_vec(), rewards, kernel }
+    }
+
+    /// The same window with an explicit kernel `K(S_{k-1}, s) = kernel[s * n + k-1]` (the limits).
+    pub fn with_kernel(ns: usize, states: &[usize], rewards: &[f64], gamma: T, kernel: Vec<T>) -> Self {
+        assert_eq!(kernel.len(), ns * rewards.len(), "kernel has |S|·n entries");
         let rewards = rewards.iter().map(|&r| T::from_f64(r)).collect();
         WeightedSoftmaxTd { ns, gamma, states: states.to_vec(), rewards, kernel }
     }
@@ -230,22 +231,29 @@ pub fn coverage(states: &[usize], n: usize, ns: usize) -> bool {
 
 /// The `β → ∞` limit of the one-hot kernel [D]: `K_∞(S_{k-1}, s) = 1{S_{k-1} = s}/N_s` for a
 /// visited state `s` (`N_s = #{k < n : S_k = s}`), and `1/n` for an unvisited one (all its
-/// scores are 0).
-pub fn tabular_limit(ns: usize, states: &[usize], rewards: &[f64], gamma: f64) -> WeightedSoftmaxTd {
+/// scores are 0). Generic over the scalar ([`Transcendental`]): on
+/// [`ErrBound`](crate::scalar::errbound::ErrBound) the rounded `1/N_s` carry their bounds.
+pub fn tabular_limit<T: Transcendental>(
+    ns: usize,
+    states: &[usize],
+    rewards: &[f64],
+    gamma: T,
+) -> WeightedSoftmaxTd<T> {
     let n = rewards.len();
     let mut counts = vec![0usize; ns];
     for &s in &states[..n] {
         counts[s] += 1;
     }
-    let mut kernel = vec![0.0; ns * n];
+    let inv = |m: usize| T::one() / T::from_f64(m as f64);
+    let mut kernel = vec![T::zero(); ns * n];
     for s in 0..ns {
         for k1 in 0..n {
             kernel[s * n + k1] = if counts[s] == 0 {
-                1.0 / n as f64
+                inv(n)
             } else if states[k1] == s {
-                1.0 / counts[s] as f64
+                inv(counts[s])
             } else {
-                0.0
+                T::zero()
             };
         }
     }
@@ -254,17 +262,23 @@ pub fn tabular_limit(ns: usize, states: &[usize], rewards: &[f64], gamma: f64) -
 
 /// Value iteration on the empirical model of the window: `v'(s) = r̄(s) + γ Σ_s' P̄(s,s') v(s')`
 /// with `P̄`, `r̄` the empirical transition frequencies and mean rewards of the visited states
-/// (unvisited states keep `v`).
-pub fn empirical_value_iteration(ns: usize, states: &[usize], rewards: &[f64], gamma: f64, v: &[f64]) -> Vec<f64> {
+/// (unvisited states keep `v`). Generic over the scalar, like [`tabular_limit`].
+pub fn empirical_value_iteration<T: Transcendental>(
+    ns: usize,
+    states: &[usize],
+    rewards: &[f64],
+    gamma: T,
+    v: &[T],
+) -> Vec<T> {
     let n = rewards.len();
-    let mut counts = vec![0.0; ns];
-    let mut acc = vec![0.0; ns];
+    let mut counts = vec![0usize; ns];
+    let mut acc = vec![T::zero(); ns];
     for k1 in 0..n {
         let s = states[k1];
-        counts[s] += 1.0;
-        acc[s] += rewards[k1] + gamma * v[states[k1 + 1]];
+        counts[s] += 1;
+        acc[s] = acc[s] + (T::from_f64(rewards[k1]) + gamma * v[states[k1 + 1]]);
     }
-    (0..ns).map(|s| if counts[s] > 0.0 { acc[s] / counts[s] } else { v[s] }).collect()
+    (0..ns).map(|s| if counts[s] > 0 { acc[s] / T::from_f64(counts[s] as f64) } else { v[s] }).collect()
 }
 
 /// The first-order term in `β` of one update at `β = 0` [D]:

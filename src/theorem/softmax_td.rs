@@ -42,7 +42,7 @@ use crate::theorem::{
     Arithmetic, Assumption, CaseResult, CheckCtx, Family, Formal, InstanceCheck, InstanceOutcome, InstanceResult,
     Limits, Measurement, Provenance, TheoremSpec,
 };
-use crate::tolerance::{bounded_cmp, softmax_td_rel_tol, worst, BoundedCmp, LIMIT_SLOPE_TOL, UNIT_ROUNDOFF};
+use crate::tolerance::{bounded_cmp, softmax_td_rel_tol, worst, BoundedCmp, LIMIT_SLOPE_TOL};
 use crate::weights::{Layout, Weights};
 use rand::Rng as _;
 use serde_json::{json, Value};
@@ -531,16 +531,28 @@ pub fn tabular_limit(case: &Case, sabotage: bool) -> (Vec<Measurement>, Vec<(f64
     let (st, rw, gamma) = (&case.traj.states, &case.traj.rewards, case.gamma());
     let f = Arithmetic::F64;
     let onehot = Features::one_hot(ns, 1, 1.0);
-    // (a) exact diagonal of M̂_n.
-    let mut err_diag: f64 = 0.0;
+    let ex = ErrBound::exact;
+    // The three equalities run on `ErrBound` (the same `f64` values plus a rigorous bound on the
+    // distance to the exact real value of each side, `proofs/README.md`): each compares
+    // `|x_T − x_R| ≤ e_T + e_R` (`bounded_cmp`). The sabotage replaces each right-hand side by a
+    // misreading, so each equality has its own negative control.
+    //
+    // (a) The diagonal of M̂_n against the closed form. M̂_n(s,s) = Σ_{k: S_{k-1} = s} K(S_{k-1}, s)
+    // = N_s e^β / (N_s e^β + n − N_s) with u_s = N_s/n; the sabotage drops the `− u_s` (the form
+    // `u/(u + e^-β)`).
+    let mut lhs = Vec::new();
+    let mut rhs = Vec::new();
     for beta in [0.1, 1.0, 3.0, 10.0, 30.0] {
-        let ss = WeightedSoftmaxTd::new(&onehot, beta, st, rw, gamma).state_space(case.mrp.rewards());
+        let ss = WeightedSoftmaxTd::new_in(&onehot, ex(beta), st, rw, ex(gamma)).state_space(case.mrp.rewards());
+        let e_neg = (-ex(beta)).exp_val();
         for s in 0..ns {
-            let u = st[..n].iter().filter(|&&x| x == s).count() as f64 / n as f64;
-            let formula = u / (u + (1.0 - u) * (-beta).exp());
-            err_diag = worst(err_diag, (ss.m_hat[s * ns + s] - formula).abs());
+            let u = ex(st[..n].iter().filter(|&&x| x == s).count() as f64) / ex(n as f64);
+            let rest = if sabotage { ex(1.0) } else { ex(1.0) - u };
+            lhs.push(ss.m_hat[s * ns + s]);
+            rhs.push(u / (u + rest * e_neg));
         }
     }
+    let c_diag = bounded_cmp(&lhs, &rhs);
     // (b) the limit and its rate.
     let limit = reference::tabular_limit(ns, st, rw, gamma);
     let mut v_inf = limit.iterates(&case.alphas);
@@ -556,18 +568,34 @@ pub fn tabular_limit(case: &Case, sabotage: bool) -> (Vec<Measurement>, Vec<(f64
     }
     let slope =
         ls_slope(&pts.iter().map(|p| p.0).collect::<Vec<_>>(), &pts.iter().map(|p| p.1.ln()).collect::<Vec<_>>());
-    // (c) α = 1: the limit is value iteration on the empirical model.
-    let v: Vec<f64> = (0..ns).map(|s| ((s * 7 + 3) % 5) as f64 / 5.0 - 0.4).collect();
-    let a = limit.step(&v, 1.0);
-    let b = reference::empirical_value_iteration(ns, st, rw, gamma, &v);
-    let err_vi = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, worst);
+    // (c) α = 1: the limit is value iteration on the empirical model. One step of the limit at
+    // α = 1 is v(s) + (1/N_s) Σ_{k: S_{k-1}=s} (R_k + γ v(S_k) − v(s)) = (1/N_s) Σ (R_k + γ v(S_k))
+    // exactly, under coverage. The sabotage takes the step at α = 1 − 2^-10 (not value iteration
+    // unless v is its fixed point).
+    let limit_b = reference::tabular_limit(ns, st, rw, ex(gamma));
+    let v: Vec<ErrBound> = (0..ns).map(|s| ex(((s * 7 + 3) % 5) as f64 / 5.0 - 0.4)).collect();
+    let a = limit_b.step(&v, ex(1.0));
+    let a_vi = if sabotage { limit_b.step(&v, ex(1.0 - 1.0 / 1024.0)) } else { a.clone() };
+    let b = reference::empirical_value_iteration(ns, st, rw, ex(gamma), &v);
+    let c_vi = bounded_cmp(&a_vi, &b);
     // (d) α = 1: the limit map T(v) = r̂ + γ P̂ v (M̂ = I under coverage, P̂ row-stochastic) is a
     // sup-norm contraction with factor exactly γ: ‖Tu - Tv‖_∞ ≤ γ‖u - v‖_∞ for all u, v, with
     // equality along the constant direction (T(v + 1) = T(v) + γ 1). Measured: the largest ratio
-    // over the constant direction and eight fixed sign patterns, against γ. The sabotage compares
-    // it with the misreading (1 + γ²)/2 instead (which exceeds γ by (1 - γ)²/2 > 0).
-    let sup = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(p, q)| (p - q).abs()).fold(0.0, worst);
-    let mut ratio: f64 = 0.0;
+    // over the constant direction and eight fixed sign patterns, each `u = v + dir` formed on
+    // `ErrBound` (so its exact value is v + dir, and the exact ratio along dir = 1 is γ), against
+    // γ; the bound of the ratio is propagated through the steps, the differences, `|·|`, the
+    // maxima (|max x_i − max x̂_i| ≤ max |x_i − x̂_i|) and the division. The sabotage compares it
+    // with the misreading (1 + γ²)/2 instead (which exceeds γ by (1 - γ)²/2 > 0).
+    let sup = |x: &[ErrBound], y: &[ErrBound]| {
+        x.iter().zip(y).map(|(p, q)| (*p - *q).abs_val()).fold(ex(0.0), |m, d| {
+            if d.x > m.x {
+                ErrBound { x: d.x, e: m.e.max(d.e) }
+            } else {
+                ErrBound { x: m.x, e: m.e.max(d.e) }
+            }
+        })
+    };
+    let mut ratio = ex(0.0);
     for k in 0..9usize {
         let dir: Vec<f64> =
             (0..ns).map(|s| if k == 0 { 1.0 } else { ((s * 13 + 7 * k) % 11) as f64 / 11.0 - 0.5 }).collect();
@@ -575,40 +603,28 @@ pub fn tabular_limit(case: &Case, sabotage: bool) -> (Vec<Measurement>, Vec<(f64
         if norm < 0.25 {
             continue;
         }
-        let u: Vec<f64> = v.iter().zip(&dir).map(|(x, e)| x + e).collect();
-        ratio = worst(ratio, sup(&limit.step(&u, 1.0), &a) / sup(&u, &v));
+        let u: Vec<ErrBound> = v.iter().zip(&dir).map(|(x, e)| *x + ex(*e)).collect();
+        let r = sup(&limit_b.step(&u, ex(1.0)), &a) / sup(&u, &v);
+        ratio = if r.x > ratio.x {
+            ErrBound { x: r.x, e: ratio.e.max(r.e) }
+        } else {
+            ErrBound { x: ratio.x, e: ratio.e.max(r.e) }
+        };
     }
-    let factor = if sabotage { (1.0 + gamma * gamma) / 2.0 } else { gamma };
-    // Each step is a sum of ≤ n terms of size ≤ scale_v = 1 + max|r| + 2 max|u|, evaluated with
-    // error ≤ n·u·scale_v (γ_n ≤ 1.01 n u); the difference of two steps over a direction of sup
-    // norm ≥ 1/4 (the ones used) puts ≤ 8 n u scale_v on the ratio, and the direction itself
-    // rounds by ≤ u relative: 16 n u scale_v covers both.
-    let max_abs = |x: &[f64]| x.iter().fold(0.0f64, |m, y| m.max(y.abs()));
-    let scale_v = 1.0 + max_abs(rw) + 2.0 * (max_abs(&v) + 1.0);
+    let factor = if sabotage { (ex(1.0) + ex(gamma) * ex(gamma)) / ex(2.0) } else { ex(gamma) };
+    let c_factor = bounded_cmp(&[ratio], &[factor]);
     let ms = vec![
-        Measurement::equality(
-            f,
-            "one-hot M̂_n(s,s) = e^β u_s / (e^β u_s + 1 - u_s)",
-            err_diag,
-            16.0 * n as f64 * UNIT_ROUNDOFF,
-        ),
+        bounded_measurement("one-hot M̂_n(s,s) = e^β u_s / (e^β u_s + 1 - u_s)", &c_diag),
         Measurement::rate(
             f,
             "β → ∞: ln‖v_l^β - v_l^∞‖ slope in β is -1 (rate e^-β)",
             (slope + 1.0).abs(),
             LIMIT_SLOPE_TOL,
         ),
-        Measurement::equality(
-            f,
-            "α = 1 limit = value iteration on the empirical model",
-            err_vi,
-            16.0 * n as f64 * UNIT_ROUNDOFF,
-        ),
-        Measurement::equality(
-            f,
+        bounded_measurement("α = 1 limit = value iteration on the empirical model", &c_vi),
+        bounded_measurement(
             "α = 1 limit: sup-norm contraction factor max ‖Tu - Tv‖/‖u - v‖ = γ (attained at v + 1)",
-            (ratio - factor).abs(),
-            16.0 * n as f64 * UNIT_ROUNDOFF * scale_v,
+            &c_factor,
         ),
     ];
     (ms, pts)

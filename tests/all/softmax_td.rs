@@ -366,3 +366,28 @@ fn query_readouts_are_the_last_entry_of_every_iterate() {
         assert_eq!(query_readouts(&z0, &stack), want, "case {k}");
     }
 }
+
+/// `softmax-td-tabular-limit`: each of its three bounded equalities (the one-hot M̂ diagonal,
+/// the `α = 1` limit as empirical value iteration, the contraction factor `γ`) holds on every
+/// case, and each fails under its own sabotage (`u/(u + e^-β)`, a step at `α = 1 − 2^-10`, the
+/// factor `(1 + γ²)/2`), so none of the three is carried by the others. The rate (b) has no
+/// sabotage of its own here (its negative control is the registry's).
+#[test]
+fn tabular_limit_equalities_are_bounded_and_each_fails_under_its_sabotage() {
+    use icrl_proofs::mdp::features::Features;
+    use icrl_proofs::theorem::CheckKind;
+    for seed in 0..48u64 {
+        let mut rng = case_rng(seed, "test-tabular-limit", 0);
+        let mut case = draw_case(&mut rng, 6, 40, 10, true);
+        case.features = Features::one_hot(case.mrp.n_states(), 1, 1.0);
+        let (good, _) = th::tabular_limit(&case, false);
+        let (bad, _) = th::tabular_limit(&case, true);
+        let eqs: Vec<usize> = (0..good.len()).filter(|&i| good[i].kind != CheckKind::Rate).collect();
+        assert_eq!(eqs.len(), 3, "{good:?}");
+        for &i in &eqs {
+            assert!(good[i].holds, "seed {seed}: {:?}", good[i]);
+            assert!(good[i].tolerance > 0.0 && good[i].tolerance < 1e-10, "seed {seed}: {:?}", good[i]);
+            assert!(!bad[i].holds, "seed {seed}: the sabotage of {:?} passes", bad[i]);
+        }
+    }
+}
