@@ -27,7 +27,7 @@ use crate::rl::softmax_td::{self as reference, StateSpace, WeightedSoftmaxTd};
 use crate::rng::Rng;
 use crate::scalar::errbound::{add_up, down_pos, mul_up, ErrBound, Transcendental};
 use crate::scalar::Scalar;
-use crate::theorem::softmax_td::{coverage_rollout, draw_case, ls_slope, parts_for, value_scale, Case};
+use crate::theorem::softmax_td::{coverage_rollout, draw_case, ls_slope, parts_for, Case};
 use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, Formal, Measurement, Provenance, TheoremSpec};
 use crate::tolerance::bounded_cmp;
 use crate::tolerance::{decay_fit_slack, fixed_point_slack, pathwise_slack, worst, FLOOR_SLOPE_RANGE, UNIT_ROUNDOFF};
@@ -969,30 +969,42 @@ fn check_unvisited(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     };
     let n = traj.rewards.len();
     let layers = 20;
-    let w = WeightedSoftmaxTd::new(&inst.features, inst.beta, &traj.states, &traj.rewards, inst.mrp.gamma());
     let mut alpha = THM2_ALPHA;
     if ctx.sabotage {
         alpha *= 1.01; // the formula below is stated for α = 1: a 1 % step error must show
     }
+    // Both sides on `ErrBound` (`proofs/README.md`): the iterates of weighted softmax TD (the
+    // kernel's `e^0 = 1` and the sums carry their bounds) and the mean TD error at the same
+    // iterate, so the exact real values of the two sides are equal wherever the claim holds and
+    // `|x_T − x_R| ≤ e_T + e_R` judges the `f64` ones, at any scale or depth.
+    let ex = ErrBound::exact;
+    let w = WeightedSoftmaxTd::new_in(&inst.features, ex(inst.beta), &traj.states, &traj.rewards, ex(inst.mrp.gamma()));
     let vs = w.iterates(&vec![alpha; layers]);
-    let scale = value_scale(&vs).max(1.0);
-    let mean_step = |l: usize| THM2_ALPHA * w.td_errors(&vs[l]).iter().sum::<f64>() / n as f64;
-    let err = |s: usize| (0..layers).map(|l| (vs[l + 1][s] - vs[l][s] - mean_step(l)).abs()).fold(0.0, worst) / scale;
-    // Each side sums n terms of the value scale (the kernel weights 1/n are exact here: all
-    // scores are 0); factor 64 as in pathwise_slack.
-    let tol = pathwise_slack(2 * n + 2);
-    let visited = traj.states[0];
+    let sides = |s: usize| {
+        let mut lhs = Vec::with_capacity(layers);
+        let mut rhs = Vec::with_capacity(layers);
+        for l in 0..layers {
+            let sum = w.td_errors(&vs[l]).into_iter().fold(ex(0.0), |a, d| a + d);
+            lhs.push(vs[l + 1][s] - vs[l][s]);
+            rhs.push(ex(THM2_ALPHA) * sum / ex(n as f64));
+        }
+        bounded_cmp(&lhs, &rhs)
+    };
+    let (at_u, at_visited) = (sides(u), sides(traj.states[0]));
     let f = Arithmetic::F64;
     let ms = vec![
         Measurement::equality(
             f,
-            "unvisited state: v_{l+1}(u) - v_l(u) = (alpha/n) sum_k delta_k (relative)",
-            err(u),
-            tol,
+            "unvisited state: v_{l+1}(u) - v_l(u) = (alpha/n) sum_k delta_k at every layer",
+            at_u.error,
+            at_u.tolerance,
         ),
         negative_control_c(
-            format!("negative control: a visited state does not move by the mean TD error ({:.2e})", err(visited)),
-            err(visited) > tol,
+            format!(
+                "negative control: a visited state does not move by the mean TD error ({:.2e} beyond a bound of {:.2e})",
+                at_visited.error, at_visited.tolerance
+            ),
+            !at_visited.holds(),
         ),
     ];
     CaseResult { measurements: ms, instance: None, sz_shape: None }
