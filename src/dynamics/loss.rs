@@ -74,13 +74,23 @@ pub fn full_loss_grad<T: Scalar>(h: &Mat<T>, p: &Mat<T>, v: &Mat<T>, target: &[T
 
 /// The reduced blocks of full `(P, V)`: `(A, B) = (V̄21, P12)` flattened as `θ`.
 pub fn reduce<T: Scalar>(d: usize, p: &Mat<T>, v: &Mat<T>) -> Vec<f64> {
+    reduce_in(d, p, v).iter().map(|x| x.to_f64()).collect()
+}
+
+/// [`reduce`] in the scalar of `(P, V)` (no rounding to `f64`).
+pub fn reduce_in<T: Scalar>(d: usize, p: &Mat<T>, v: &Mat<T>) -> Vec<T> {
     let r = crate::construction::sarsa::reduced(d, p, v);
-    r.v21_bar.as_slice().iter().chain(r.p12.as_slice()).map(|x| x.to_f64()).collect()
+    r.v21_bar.as_slice().iter().chain(r.p12.as_slice()).cloned().collect()
 }
 
 /// The `(V̄21, P12)` blocks of a full gradient, flattened like `θ`.
 pub fn reduce_grad<T: Scalar>(d: usize, g: &FullGrad<T>) -> Vec<f64> {
     reduce(d, &g.grad_p, &g.grad_v)
+}
+
+/// [`reduce_grad`] in the scalar of the gradient.
+pub fn reduce_grad_in<T: Scalar>(d: usize, g: &FullGrad<T>) -> Vec<T> {
+    reduce_in(d, &g.grad_p, &g.grad_v)
 }
 
 /// Embed `θ = (A, B)` into full `(P, V)` with every other block zero.
@@ -115,7 +125,7 @@ pub fn theta_star(d: usize, alpha: f64, c: f64) -> Vec<f64> {
 }
 
 /// Split `θ` into `(A, B)` slices.
-pub fn split(d: usize, th: &[f64]) -> (&[f64], &[f64]) {
+pub fn split<T>(d: usize, th: &[T]) -> (&[T], &[T]) {
     th.split_at(d * (2 * d + 1))
 }
 
@@ -124,76 +134,98 @@ pub fn frame_prompt(f: &Frame) -> Mat<f64> {
     sarsa_prompt(&f.batch, &f.w)
 }
 
-/// One prompt of the population: `Σ̂` (t×t row-major), `w̃`, and `y = w_SARSA - w`.
+/// One prompt of the population: `Σ̂` (t×t row-major), `w̃`, and `y = w_SARSA - w`. Generic
+/// over the scalar (`f64` by default; `BigRational` and `ErrBound` for the exact and the bounded
+/// full = reduced checks of `sarsa-gradient-identities`).
 #[derive(Clone, Debug)]
-pub struct PromptStats {
+pub struct PromptStats<T = f64> {
     /// `Σ̂ = (1/n) Σ x_i x_iᵀ`.
-    pub sigma_hat: Vec<f64>,
+    pub sigma_hat: Vec<T>,
     /// `w̃ = [1; w]`.
-    pub w_tilde: Vec<f64>,
+    pub w_tilde: Vec<T>,
     /// `w_SARSA - w` (the teacher's increment).
-    pub y: Vec<f64>,
+    pub y: Vec<T>,
 }
 
 impl PromptStats {
     /// From a frame (`Σ̂` formed once: gradient flow is then a fixed ODE).
     pub fn from_frame(f: &Frame) -> Self {
+        Self::from_frame_in(f)
+    }
+}
+
+impl<T: Scalar> PromptStats<T> {
+    /// [`PromptStats::from_frame`] in any scalar: the frame's `f64` tokens, `w` and target are
+    /// read exactly, and `Σ̂`, `y` are formed in `T`.
+    pub fn from_frame_in(f: &Frame) -> Self {
         let (n, d) = (f.batch.len(), f.w.len());
         let t = 2 * d + 1;
-        let x = f.tokens();
-        let mut s = vec![0.0; t * t];
+        let x: Vec<T> = f.tokens().into_iter().map(T::from_f64).collect();
+        let inv_n = T::from_f64(n as f64);
+        let mut s = vec![T::zero(); t * t];
         for a in 0..t {
             for b in a..t {
-                let mut acc = 0.0;
+                let mut acc = T::zero();
                 for i in 0..n {
-                    acc += x[a * n + i] * x[b * n + i];
+                    acc = acc + x[a * n + i].clone() * &x[b * n + i];
                 }
-                s[a * t + b] = acc / n as f64;
-                s[b * t + a] = acc / n as f64;
+                s[a * t + b] = acc.clone() / inv_n.clone();
+                s[b * t + a] = acc / inv_n.clone();
             }
         }
-        let y = f.target.iter().zip(&f.w).map(|(a, b)| a - b).collect();
-        PromptStats { sigma_hat: s, w_tilde: f.w_tilde(), y }
+        let y = f.target.iter().zip(&f.w).map(|(a, b)| T::from_f64(*a) - T::from_f64(*b)).collect();
+        PromptStats { sigma_hat: s, w_tilde: f.w_tilde().into_iter().map(T::from_f64).collect(), y }
     }
 }
 
 /// The empirical population loss `L(θ) = (1/N) Σ_k ½ ‖A Σ̂_k B w̃_k - y_k‖²` over a fixed sample.
 #[derive(Clone, Debug)]
-pub struct Population {
+pub struct Population<T = f64> {
     /// Feature dimension.
     pub d: usize,
     /// The prompts.
-    pub prompts: Vec<PromptStats>,
+    pub prompts: Vec<PromptStats<T>>,
 }
 
-fn matvec(m: &[f64], rows: usize, cols: usize, x: &[f64], out: &mut [f64]) {
+fn matvec<T: Scalar>(m: &[T], rows: usize, cols: usize, x: &[T], out: &mut [T]) {
     for i in 0..rows {
         let r = &m[i * cols..(i + 1) * cols];
-        out[i] = r.iter().zip(x).map(|(a, b)| a * b).sum();
+        out[i] = r.iter().zip(x).fold(T::zero(), |acc, (a, b)| acc + a.clone() * b);
     }
 }
 
-fn matvec_t(m: &[f64], rows: usize, cols: usize, x: &[f64], out: &mut [f64]) {
-    out.iter_mut().for_each(|o| *o = 0.0);
+fn matvec_t<T: Scalar>(m: &[T], rows: usize, cols: usize, x: &[T], out: &mut [T]) {
+    out.iter_mut().for_each(|o| *o = T::zero());
     for i in 0..rows {
-        let xi = x[i];
+        let xi = &x[i];
         for j in 0..cols {
-            out[j] += m[i * cols + j] * xi;
+            out[j] = out[j].clone() + m[i * cols + j].clone() * xi;
         }
     }
+}
+
+fn sum_sq<T: Scalar>(e: &[T]) -> T {
+    e.iter().fold(T::zero(), |acc, x| acc + x.sq())
 }
 
 impl Population {
     /// From frames.
     pub fn from_frames(d: usize, frames: &[Frame]) -> Self {
-        Population { d, prompts: frames.iter().map(PromptStats::from_frame).collect() }
+        Self::from_frames_in(d, frames)
+    }
+}
+
+impl<T: Scalar> Population<T> {
+    /// [`Population::from_frames`] in any scalar ([`PromptStats::from_frame_in`]).
+    pub fn from_frames_in(d: usize, frames: &[Frame]) -> Self {
+        Population { d, prompts: frames.iter().map(PromptStats::from_frame_in).collect() }
     }
     /// `t = 2d+1`.
     pub fn t(&self) -> usize {
         2 * self.d + 1
     }
     /// Residual `e_k(θ)` and the intermediate `z_k = Σ̂_k B w̃_k`.
-    fn residual(&self, k: usize, th: &[f64], e: &mut [f64], z: &mut [f64], u: &mut [f64]) {
+    fn residual(&self, k: usize, th: &[T], e: &mut [T], z: &mut [T], u: &mut [T]) {
         let (d, t) = (self.d, self.t());
         let (a, b) = split(d, th);
         let pr = &self.prompts[k];
@@ -201,35 +233,35 @@ impl Population {
         matvec(&pr.sigma_hat, t, t, u, z);
         matvec(a, d, t, z, e);
         for (ei, yi) in e.iter_mut().zip(&pr.y) {
-            *ei -= yi;
+            *ei = ei.clone() - yi.clone();
         }
     }
     /// `L(θ)`.
-    pub fn loss(&self, th: &[f64]) -> f64 {
+    pub fn loss(&self, th: &[T]) -> T {
         let (d, t) = (self.d, self.t());
-        let (mut e, mut z, mut u) = (vec![0.0; d], vec![0.0; t], vec![0.0; t]);
-        let mut l = 0.0;
+        let (mut e, mut z, mut u) = (vec![T::zero(); d], vec![T::zero(); t], vec![T::zero(); t]);
+        let mut l = T::zero();
         for k in 0..self.prompts.len() {
             self.residual(k, th, &mut e, &mut z, &mut u);
-            l += e.iter().map(|x| x * x).sum::<f64>();
+            l = l + sum_sq(&e);
         }
-        0.5 * l / self.prompts.len() as f64
+        T::from_f64(0.5) * l / T::from_f64(self.prompts.len() as f64)
     }
     /// `L(θ)` and `∇L(θ)` into `grad`.
-    pub fn loss_grad(&self, th: &[f64], grad: &mut [f64]) -> f64 {
+    pub fn loss_grad(&self, th: &[T], grad: &mut [T]) -> T {
         let (d, t) = (self.d, self.t());
-        let (mut e, mut z, mut u) = (vec![0.0; d], vec![0.0; t], vec![0.0; t]);
-        let (mut g, mut sg) = (vec![0.0; t], vec![0.0; t]);
-        grad.iter_mut().for_each(|x| *x = 0.0);
+        let (mut e, mut z, mut u) = (vec![T::zero(); d], vec![T::zero(); t], vec![T::zero(); t]);
+        let (mut g, mut sg) = (vec![T::zero(); t], vec![T::zero(); t]);
+        grad.iter_mut().for_each(|x| *x = T::zero());
         let na = d * t;
-        let mut l = 0.0;
+        let mut l = T::zero();
         let (a, _) = split(d, th);
         for k in 0..self.prompts.len() {
             self.residual(k, th, &mut e, &mut z, &mut u);
-            l += e.iter().map(|x| x * x).sum::<f64>();
+            l = l + sum_sq(&e);
             for i in 0..d {
                 for j in 0..t {
-                    grad[i * t + j] += e[i] * z[j];
+                    grad[i * t + j] = grad[i * t + j].clone() + e[i].clone() * &z[j];
                 }
             }
             matvec_t(a, d, t, &e, &mut g); // Aᵀ e
@@ -237,14 +269,18 @@ impl Population {
             let wt = &self.prompts[k].w_tilde;
             for i in 0..t {
                 for j in 0..=d {
-                    grad[na + i * (d + 1) + j] += sg[i] * wt[j];
+                    let gi = na + i * (d + 1) + j;
+                    grad[gi] = grad[gi].clone() + sg[i].clone() * &wt[j];
                 }
             }
         }
-        let inv = 1.0 / self.prompts.len() as f64;
-        grad.iter_mut().for_each(|x| *x *= inv);
-        0.5 * l * inv
+        let inv = T::one() / T::from_f64(self.prompts.len() as f64);
+        grad.iter_mut().for_each(|x| *x = x.clone() * &inv);
+        T::from_f64(0.5) * l * inv
     }
+}
+
+impl Population {
     /// Gauss–Newton matrix `G = (1/N) Σ_k J_kᵀ J_k` at `θ`, with
     /// `J_k[dA, dB] = dA Σ̂_k B w̃_k + A Σ̂_k dB w̃_k`.
     pub fn gauss_newton(&self, th: &[f64]) -> nalgebra::DMatrix<f64> {

@@ -238,7 +238,6 @@ fn invariant_maxima<T: Scalar>(s: Shape, g: &loss::FullGrad<T>) -> (f64, f64) {
 struct GradCase {
     s: Shape,
     d: usize,
-    n: usize,
     frame: stream::Frame,
     h: Mat<f64>,
     p: Mat<f64>,
@@ -257,7 +256,7 @@ fn grad_case(rng: &mut Rng, ctx: &CheckCtx) -> GradCase {
         v[(s.token() + 1, s.token() + 1)] = 0.5;
         p[(s.token() + 1, s.token() + 1)] = 0.5;
     }
-    GradCase { s, d, n: preset.tab.n, frame, h, p, v }
+    GradCase { s, d, frame, h, p, v }
 }
 
 /// `sarsa-gradient-invariants` [Q]: Prop. 3.1's zeros and the invariance, exactly and in `f64`,
@@ -303,8 +302,39 @@ fn check_invariants(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
 /// `sarsa-gradient-identities` [D]: generic = analytic loss (exactly), full = reduced
 /// (Lemma C.1), reduced = finite differences; each with a negative control beside it.
 fn check_gradient_identities(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
-    let GradCase { s, d, n, frame, h, p, v } = grad_case(rng, ctx);
+    let GradCase { s, d, frame, h, p, v, .. } = grad_case(rng, ctx);
     let mut ms = Vec::new();
+    // Off the invariant set (V̄22 ≠ 0 and P22 ≠ 0: the cubic term of Lemma C.1 needs both) the
+    // full gradient is not the reduced one: the negative control of full = reduced.
+    let off_set = |p: &Mat<f64>, v: &Mat<f64>| {
+        let (mut p2, mut v2) = (p.clone(), v.clone());
+        v2[(s.token() + 1, s.token() + 1)] += 0.5;
+        p2[(s.token() + 1, s.token() + 1)] += 0.5;
+        (p2, v2)
+    };
+    // Full (dense P, V with P22 = V̄22 = 0) against reduced (Lemma C.1) on (A, B) = (V̄21, P12):
+    // the loss and every reduced gradient entry, in any scalar. The reduced side reads the
+    // frame's tokens itself (`Population`), the full side the prompt `H`.
+    fn full_and_reduced<T: Scalar>(
+        d: usize,
+        frame: &stream::Frame,
+        h: &Mat<f64>,
+        p: &Mat<f64>,
+        v: &Mat<f64>,
+    ) -> (Vec<T>, Vec<T>) {
+        let cv = |m: &Mat<f64>| m.map(|&x| T::from_f64(x));
+        let tgt: Vec<T> = frame.target.iter().map(|&x| T::from_f64(x)).collect();
+        let g = loss::full_loss_grad(&cv(h), &cv(p), &cv(v), &tgt);
+        let pop = Population::<T>::from_frames_in(d, std::slice::from_ref(frame));
+        let th = loss::reduce_in(d, &cv(p), &cv(v));
+        let mut gr = vec![T::zero(); th.len()];
+        let lr = pop.loss_grad(&th, &mut gr);
+        let mut full = vec![g.loss.clone()];
+        full.extend(loss::reduce_grad_in(d, &g));
+        let mut reduced = vec![lr];
+        reduced.extend(gr);
+        (full, reduced)
+    }
     if ctx.arith.wants(Arithmetic::Exact) {
         let he = h.to_exact();
         let tgt: Vec<BigRational> = frame.target.iter().map(|x| BigRational::from_f64(*x)).collect();
@@ -315,38 +345,47 @@ fn check_gradient_identities(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
             l == g.loss,
             (l - g.loss.clone()).to_f64().abs(),
         ));
+        // Lemma C.1 is a polynomial identity: over the rationals full = reduced exactly.
+        let exact_diff = |p: &Mat<f64>, v: &Mat<f64>| {
+            let (a, b) = full_and_reduced::<BigRational>(d, &frame, &h, p, v);
+            a.iter().zip(&b).map(|(x, y)| (x.clone() - y.clone()).to_f64().abs()).fold(0.0, f64::max)
+        };
+        let e = exact_diff(&p, &v);
+        ms.push(Measurement::exact("full (generic forward) = reduced (Lemma C.1) loss and gradient", e == 0.0, e));
+        let (p2, v2) = off_set(&p, &v);
+        let off = exact_diff(&p2, &v2);
+        ms.push(negative_control(
+            format!("negative control (exact): V̄22 ≠ 0 breaks full = reduced (error {off:.2e})"),
+            off > 0.0,
+        ));
     }
     if ctx.arith.wants(Arithmetic::F64) {
-        let gf = loss::full_loss_grad(&h, &p, &v, &frame.target);
-        // Full (dense P, V with P22 = V̄22 = 0) = reduced (Lemma C.1) on (A, B) = (V̄21, P12).
-        let th = loss::reduce(d, &p, &v);
-        let pop = Population::from_frames(d, std::slice::from_ref(&frame));
-        let mut gr = vec![0.0; th.len()];
-        let lr = pop.loss_grad(&th, &mut gr);
-        let gfr = loss::reduce_grad(d, &gf);
-        let full_vs_reduced = |gfr: &[f64], lf: f64| {
-            let scale = gr.iter().chain(gfr).fold(1.0f64, |m, x| m.max(x.abs()));
-            gr.iter().zip(gfr).map(|(a, b)| (a - b).abs()).fold((lr - lf).abs(), f64::max) / scale
+        // The same comparison on `ErrBound` (the `f64` values with a rigorous bound on their
+        // distance to the exact ones, `proofs/README.md`): |x_full − x_red| ≤ e_full + e_red.
+        let bounded = |p: &Mat<f64>, v: &Mat<f64>| {
+            let (a, b) = full_and_reduced::<ErrBound>(d, &frame, &h, p, v);
+            tolerance::bounded_cmp(&a, &b)
         };
-        let ops = 4 * s.dim() * s.dim() * (n + 1);
-        let tol = tolerance::poly_rel_tol(ops);
+        let c = bounded(&p, &v);
         ms.push(Measurement::equality(
             Arithmetic::F64,
             "full (generic forward) = reduced (Lemma C.1) loss and gradient",
-            full_vs_reduced(&gfr, gf.loss),
-            tol,
+            c.error,
+            c.tolerance,
         ));
-        // Negative control: off the invariant set (V̄22 ≠ 0 and P22 ≠ 0: the cubic term of
-        // Lemma C.1 needs both) the full gradient is not the reduced one.
-        let (mut p2, mut v2) = (p.clone(), v.clone());
-        v2[(s.token() + 1, s.token() + 1)] += 0.5;
-        p2[(s.token() + 1, s.token() + 1)] += 0.5;
-        let goff = loss::full_loss_grad(&h, &p2, &v2, &frame.target);
-        let off = full_vs_reduced(&loss::reduce_grad(d, &goff), goff.loss);
+        let (p2, v2) = off_set(&p, &v);
+        let off = bounded(&p2, &v2);
         ms.push(negative_control(
-            format!("negative control: V̄22 ≠ 0 breaks full = reduced (error {off:.2e})"),
-            off > tol,
+            format!(
+                "negative control: V̄22 ≠ 0 breaks full = reduced (error {:.2e} beyond a bound of {:.2e})",
+                off.error, off.tolerance
+            ),
+            !off.holds(),
         ));
+        let th = loss::reduce(d, &p, &v);
+        let pop = Population::from_frames(d, std::slice::from_ref(&frame));
+        let mut gr = vec![0.0; th.len()];
+        pop.loss_grad(&th, &mut gr);
         // Reduced gradient against central differences.
         let fd = loss::finite_difference(|x| pop.loss(x), &th, tolerance::FD_STEP);
         let fscale = fd.iter().fold(1.0f64, |m, x| m.max(x.abs()));
