@@ -25,7 +25,7 @@ use crate::mdp::values::{mrp_value, stationary};
 use crate::mdp::Mrp;
 use crate::rl::softmax_td::{self as reference, StateSpace, WeightedSoftmaxTd};
 use crate::rng::Rng;
-use crate::scalar::errbound::{add_up, down_pos, mul_up, ErrBound, Transcendental};
+use crate::scalar::errbound::{add_up, down_pos, mul_up, up, ErrBound, Transcendental};
 use crate::scalar::Scalar;
 use crate::theorem::softmax_td::{coverage_rollout, draw_case, ls_slope, parts_for, Case};
 use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, Formal, Measurement, Provenance, TheoremSpec};
@@ -186,19 +186,45 @@ fn check_assumption_identities(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     } else {
         Measurement::equality(f, "M_pi nonnegative and row-stochastic", cs.error, cs.tolerance)
     });
-    // F(v_π) = v_π: M_π (r + γ P v_π - v_π) = 0. An estimated tolerance, not a bound: `v_π` is
-    // an f64 linear solve whose error is not bounded here, and the identity holds for any kernel
-    // (the Bellman residual is 0), so this measures the solve's residual.
-    let resid: Vec<f64> = (0..ns)
-        .map(|s| mrp.r(s) + gamma * (0..ns).map(|t| mrp.p(s, t) * pop.v_pi[t]).sum::<f64>() - pop.v_pi[s])
-        .collect();
-    let fv = (0..ns).map(|s| (0..ns).map(|t| pop.m_pi[s * ns + t] * resid[t]).sum::<f64>().abs()).fold(0.0, worst);
-    let scale = pop.v_pi.iter().map(|x| x.abs()).fold(1.0, f64::max);
-    ms.push(Measurement::equality(
-        f,
-        "population fixed point F(v_pi) = v_pi (relative)",
-        fv / scale,
-        64.0 * ns as f64 * UNIT_ROUNDOFF / (1.0 - gamma),
+    // F(v_π) = v_π: M_π (r + γ P v_π - v_π) = 0, for any kernel (the Bellman residual of v_π
+    // is 0). Rigorous, a posteriori: `v̂` (the f64 solve) has the exact Bellman residual
+    // `res(v̂) = r + γPv̂ − v̂`, enclosed on `ErrBound`; the exact `v_π = v̂ + (I − γP)⁻¹ res(v̂)`,
+    // so `‖v_π − v̂‖_∞ ≤ max_s |res(v̂)_s| / (1 − γ‖P‖_∞)` (every end rounded outward). With
+    // that enclosure of `v_π` the exact value of `F(v_π) − v_π` is 0, and each entry is judged
+    // against it by `bounded_cmp`. Negative control: at `v̂ + (1 + max|v̂|)·10⁻³ e_0`, taken as an
+    // exact point, `F(u) − u = M_π (γP − I)(u − v_π) ≠ 0` must exceed its bound.
+    let ex = ErrBound::exact;
+    let (g_e, m_pi) = (ex(gamma), &m_e);
+    let residual = |v: &[ErrBound]| -> Vec<ErrBound> {
+        (0..ns)
+            .map(|s| {
+                let pv = (0..ns).fold(ex(0.0), |a, t| a + ex(mrp.p(s, t)) * v[t]);
+                ex(mrp.r(s)) + g_e * pv - v[s]
+            })
+            .collect()
+    };
+    let fixed_gap = |v: &[ErrBound]| -> Vec<ErrBound> {
+        let res = residual(v);
+        (0..ns).map(|s| (0..ns).fold(ex(0.0), |a, t| a + m_pi[s * ns + t] * res[t])).collect()
+    };
+    let v_hat: Vec<ErrBound> = pop.v_pi.iter().map(|&x| ex(x)).collect();
+    let res_hi = residual(&v_hat).iter().map(|r| add_up(r.x.abs(), r.e)).fold(0.0, f64::max);
+    let p_norm = (0..ns).map(|s| (0..ns).fold(0.0, |a, t| add_up(a, mrp.p(s, t).abs()))).fold(0.0, f64::max);
+    let den = down_pos(1.0 - mul_up(gamma, p_norm));
+    let delta = if den > 0.0 { up(up(res_hi) / den) } else { f64::INFINITY };
+    let v_pi_encl: Vec<ErrBound> = pop.v_pi.iter().map(|&x| ErrBound { x, e: delta }).collect();
+    let cfix = bounded_cmp(&fixed_gap(&v_pi_encl), &vec![ex(0.0); ns]);
+    ms.push(Measurement::equality(f, "population fixed point F(v_pi) = v_pi", cfix.error, cfix.tolerance));
+    let bump = (1.0 + pop.v_pi.iter().fold(0.0f64, |m, x| m.max(x.abs()))) * 1e-3;
+    let mut off = v_hat.clone();
+    off[0] = ex(off[0].x + bump);
+    let coff = bounded_cmp(&fixed_gap(&off), &vec![ex(0.0); ns]);
+    ms.push(negative_control_c(
+        format!(
+            "negative control: v_pi + {bump:.1e} e_0 is not fixed ({:.2e} beyond a bound of {:.2e})",
+            coff.error, coff.tolerance
+        ),
+        !coff.holds(),
     ));
     // One-hot formula and threshold.
     let onehot = Features::one_hot(ns, 1, 1.0);
