@@ -42,7 +42,9 @@ use crate::theorem::{
     Arithmetic, Assumption, CaseResult, CheckCtx, Family, Formal, InstanceCheck, InstanceOutcome, InstanceResult,
     Limits, Measurement, Provenance, TheoremSpec,
 };
-use crate::tolerance::{bounded_cmp, softmax_td_rel_tol, worst, BoundedCmp, LIMIT_SLOPE_TOL};
+use crate::tolerance::{
+    bounded_cmp, max_bounded, softmax_td_rel_tol, sup_dist_bounded, worst, BoundedCmp, LIMIT_SLOPE_TOL,
+};
 use crate::weights::{Layout, Weights};
 use rand::Rng as _;
 use serde_json::{json, Value};
@@ -586,15 +588,7 @@ pub fn tabular_limit(case: &Case, sabotage: bool) -> (Vec<Measurement>, Vec<(f64
     // γ; the bound of the ratio is propagated through the steps, the differences, `|·|`, the
     // maxima (|max x_i − max x̂_i| ≤ max |x_i − x̂_i|) and the division. The sabotage compares it
     // with the misreading (1 + γ²)/2 instead (which exceeds γ by (1 - γ)²/2 > 0).
-    let sup = |x: &[ErrBound], y: &[ErrBound]| {
-        x.iter().zip(y).map(|(p, q)| (*p - *q).abs_val()).fold(ex(0.0), |m, d| {
-            if d.x > m.x {
-                ErrBound { x: d.x, e: m.e.max(d.e) }
-            } else {
-                ErrBound { x: m.x, e: m.e.max(d.e) }
-            }
-        })
-    };
+    let sup = sup_dist_bounded;
     let mut ratio = ex(0.0);
     for k in 0..9usize {
         let dir: Vec<f64> =
@@ -604,12 +598,7 @@ pub fn tabular_limit(case: &Case, sabotage: bool) -> (Vec<Measurement>, Vec<(f64
             continue;
         }
         let u: Vec<ErrBound> = v.iter().zip(&dir).map(|(x, e)| *x + ex(*e)).collect();
-        let r = sup(&limit_b.step(&u, ex(1.0)), &a) / sup(&u, &v);
-        ratio = if r.x > ratio.x {
-            ErrBound { x: r.x, e: ratio.e.max(r.e) }
-        } else {
-            ErrBound { x: ratio.x, e: ratio.e.max(r.e) }
-        };
+        ratio = max_bounded(ratio, sup(&limit_b.step(&u, ex(1.0)), &a) / sup(&u, &v));
     }
     let factor = if sabotage { (ex(1.0) + ex(gamma) * ex(gamma)) / ex(2.0) } else { ex(gamma) };
     let c_factor = bounded_cmp(&[ratio], &[factor]);
