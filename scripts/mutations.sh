@@ -87,9 +87,10 @@ mutate "G x 1.08" src/dynamics/loss.rs \
     's|        gmat / self.prompts.len() as f64|        gmat * 1.08 / self.prompts.len() as f64|' \
     "${G_THEOREMS[@]}"
 
-# α/2: the decay of Thm 2 run at half the step it is stated for.
+# α/2: the decay of Thm 2 run at half the step it is stated for (the f64 iterates of the decay
+# curves, and the bounded iterates of contraction-decay-rate's per-layer bound).
 mutate "alpha/2 in the decay" src/theorem/contraction.rs \
-    's|let next = ss.step(v, alpha);|let next = ss.step(v, alpha / 2.0);|' \
+    's|let next = ss.step(v, alpha);|let next = ss.step(v, alpha / 2.0);|; s|let vs_b = ssb.iterates(&vec!\[alpha; DECAY_LAYERS\]);|let vs_b = ssb.iterates(\&vec![alpha / 2.0; DECAY_LAYERS]);|' \
     "${ALPHA_THEOREMS[@]}"
 
 # (1+γ²)/2: Assumption 5.1's margin misread.
