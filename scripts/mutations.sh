@@ -48,13 +48,14 @@ run_verify() {
 G_THEOREMS=(sarsa-local-convergence-rate)
 ALPHA_THEOREMS=(contraction-decay-rate contraction-decay)
 MARGIN_THEOREMS=(contraction-assumption contraction-decay-rate)
+PAIRING_THEOREMS=(sarsa-equivalence sarsa-stacking actor-critic-equivalence)
 
 lived=0
 if [ $baseline = 1 ]; then
     echo "== baseline (no mutation): every theorem below must hold"
     build
     # shellcheck disable=SC2046 # one word per theorem id
-    run_verify $(printf '%s\n' "${G_THEOREMS[@]}" "${ALPHA_THEOREMS[@]}" "${MARGIN_THEOREMS[@]}" | sort -u)
+    run_verify $(printf '%s\n' "${G_THEOREMS[@]}" "${ALPHA_THEOREMS[@]}" "${MARGIN_THEOREMS[@]}" "${PAIRING_THEOREMS[@]}" | sort -u)
     rc=$?
     if [ $rc -ne 0 ]; then echo "baseline FAILED (exit $rc): fix the checks before judging mutants"; exit 1; fi
 fi
@@ -98,11 +99,15 @@ mutate "(1+gamma^2)/2 margin" src/rl/softmax_td.rs \
     's|fold(f64::INFINITY, f64::min) - (1.0 + gamma) / 2.0|fold(f64::INFINITY, f64::min) - (1.0 + gamma * gamma) / 2.0|' \
     "${MARGIN_THEOREMS[@]}"
 
-# a_i for a_{i+1} in the transition pairing (φ⁺ from the current action): belongs to the
-# independent-input-paths work (issue 13 item 1), which gives the reference side its own
-# pairing; wire it here once that lands, e.g.
-#   mutate "a_i for a_{i+1}" src/mdp/batch.rs '<sed expression>' sarsa-equivalence linear-td
-echo "== mutant: a_i for a_{i+1} — not wired yet (see the comment in scripts/mutations.sh)"
+# a_i for a_{i+1} in the transition pairing (φ⁺ from the current action instead of the recorded
+# next one), on each side alone: the prompt builder's reading, then the reference's own
+# (`rl/pairing.rs`, issue 13 item 1). Also a test: `registry::a_mutated_pairing_on_either_side_fails_verify`.
+mutate "a_i for a_{i+1}, prompt side" src/attention/prompt.rs \
+    's|    (traj.states\[i + 1\], traj.actions\[i + 1\])|    (traj.states[i + 1], traj.actions[i])|' \
+    "${PAIRING_THEOREMS[@]}"
+mutate "a_i for a_{i+1}, reference side" src/rl/pairing.rs \
+    's|    (traj.states\[i + 1\], traj.actions\[i + 1\])|    (traj.states[i + 1], traj.actions[i])|' \
+    "${PAIRING_THEOREMS[@]}"
 
 if [ $lived -gt 0 ]; then
     echo "$lived mutant(s) lived"

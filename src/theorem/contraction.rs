@@ -30,7 +30,7 @@ use crate::scalar::Scalar;
 use crate::theorem::softmax_td::{coverage_rollout, draw_case, ls_slope, parts_for, Case};
 use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, Formal, Measurement, Provenance, TheoremSpec};
 use crate::tolerance::{bounded_cmp, max_bounded, sup_dist_bounded};
-use crate::tolerance::{decay_fit_slack, fixed_point_slack, pathwise_slack, worst, FLOOR_SLOPE_RANGE, UNIT_ROUNDOFF};
+use crate::tolerance::{decay_fit_slack, fixed_point_slack, worst, FLOOR_SLOPE_RANGE, UNIT_ROUNDOFF};
 use rand::Rng as _;
 
 /// `‖a - b‖_∞`.
@@ -783,22 +783,8 @@ fn check_decay_rate(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let w = window_iterates(&inst, &traj, DECAY_LAYERS, alpha);
     let ns = w.ss.ns;
     let f = Arithmetic::F64;
-    let rho = w.ss.rho_hat(THM2_ALPHA);
-    let delta = sup_dist(&w.ss.m_hat, &inst.pop.m_pi);
-    // ρ̂ ≤ max_s [2(1 - M̂(s,s)) + γ] (row norms, M̂ stochastic) = 1 - 2 min_s M̂(s,s) + 1 + γ
-    // ≤ 1 - 2 C_5.1 + 2 ‖M̂ - M_π‖_max (uncapped margin). Rounding: a sum of |S| terms.
-    let mut ms = vec![Measurement::bound(
-        f,
-        "rho^ (alpha = 1) <= 1 - 2 C_5.1 + 2 ||M^_n - M_pi||_max (excess)",
-        worst(rho - (1.0 - 2.0 * inst.pop.margin + 2.0 * delta), 0.0),
-        pathwise_slack(ns),
-    )];
-    let Some(v_inf) = w.v_inf.clone() else {
-        ms.push(Measurement::equality(f, "empirical fixed point exists", f64::INFINITY, 0.0));
-        return CaseResult { measurements: ms, instance: None, sz_shape: None };
-    };
-    // The window's operator on `ErrBound` (its M̂, P̂ with their `exp` bounds): the per-layer
-    // bound and the tightness below are judged on it.
+    // The window's operator on `ErrBound` (its M̂, P̂ with their `exp` bounds): the three
+    // bounds below are judged on it.
     let ex = ErrBound::exact;
     let wb =
         WeightedSoftmaxTd::new_in(&inst.features, ex(inst.beta), &traj.states, &traj.rewards, ex(inst.mrp.gamma()));
@@ -811,6 +797,26 @@ fn check_decay_rate(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let row_sums: Vec<ErrBound> =
         (0..ns).map(|s| (0..ns).fold(ex(0.0), |acc, t| acc + entry(s, t).abs_val())).collect();
     let rho_b = row_sums.iter().copied().fold(ex(0.0), max_bounded);
+    // ρ̂ ≤ max_s [2(1 - M̂(s,s)) + γ] (row norms at α = 1, M̂ and P̂ row-stochastic under coverage)
+    // ≤ 1 - 2 C_5.1 + 2 ‖M̂ - M_π‖_max (uncapped margin), for the exact quantities. Judged on
+    // ErrBound like contraction-pathwise: it fails only when the lower end of ρ̂ exceeds the upper
+    // end of the right-hand side (M_π with its `exp` bounds, μ an exact input), tolerance 0.
+    let m_pi_b = reference::population_kernel_in(&inst.features, ex(inst.beta), &inst.pop.mu);
+    let min_diag = (0..ns)
+        .map(|s| m_pi_b[s * ns + s])
+        .fold(ex(f64::INFINITY), |m, d| ErrBound { x: if d.x < m.x { d.x } else { m.x }, e: m.e.max(d.e) });
+    let margin_b = min_diag - (ex(1.0) + ex(inst.mrp.gamma())) / ex(2.0);
+    let rhs = ex(1.0) - ex(2.0) * margin_b + ex(2.0) * sup_dist_bounded(&ssb.m_hat, &m_pi_b);
+    let mut ms = vec![Measurement::bound(
+        f,
+        "rho^ (alpha = 1) <= 1 - 2 C_5.1 + 2 ||M^_n - M_pi||_max (excess beyond the bounds)",
+        worst(lo(rho_b) - hi(rhs), 0.0),
+        0.0,
+    )];
+    let Some(v_inf) = w.v_inf.clone() else {
+        ms.push(Measurement::equality(f, "empirical fixed point exists", f64::INFINITY, 0.0));
+        return CaseResult { measurements: ms, instance: None, sz_shape: None };
+    };
     // ‖v_L − v_∞‖ ≤ ρ̂^L ‖v_0 − v_∞‖ for the exact iterates, judged like `contraction-pathwise`:
     // the iterates on `ErrBound`, and `v_∞` enclosed a posteriori — T is a ρ̂-contraction at
     // α = 1, so ‖v_∞ − v̂‖_∞ ≤ ‖T v̂ − v̂‖_∞ / (1 − ρ̂) for the f64 solve `v̂` (every end rounded
