@@ -96,7 +96,7 @@ mutate "alpha/2 in the decay" src/theorem/contraction.rs \
 
 # (1+γ²)/2: Assumption 5.1's margin misread.
 mutate "(1+gamma^2)/2 margin" src/rl/softmax_td.rs \
-    's|fold(f64::INFINITY, f64::min) - (1.0 + gamma) / 2.0|fold(f64::INFINITY, f64::min) - (1.0 + gamma * gamma) / 2.0|' \
+    's|    min_diag - (T::one() + T::from_f64(gamma)) / T::from_f64(2.0)|    min_diag - (T::one() + T::from_f64(gamma * gamma)) / T::from_f64(2.0)|' \
     "${MARGIN_THEOREMS[@]}"
 
 # a_i for a_{i+1} in the transition pairing (φ⁺ from the current action instead of the recorded

@@ -350,7 +350,14 @@ pub fn population_kernel_in<T: Transcendental>(features: &Features, beta: T, mu:
 /// The margin `C_5.1 = min_s M_π(s,s) - (1+γ)/2` (not capped; Assumption 5.1 holds iff it is
 /// `> 0`, and the usable `C` is `min(C_5.1, (1-γ)/2)` minus any slack).
 pub fn contraction_margin(m_pi: &[f64], ns: usize, gamma: f64) -> f64 {
-    (0..ns).map(|s| m_pi[s * ns + s]).fold(f64::INFINITY, f64::min) - (1.0 + gamma) / 2.0
+    contraction_margin_in(m_pi, ns, gamma)
+}
+
+/// [`contraction_margin`] in any [`Transcendental`] scalar (on `ErrBound` the minimum carries
+/// the largest bound of the diagonal, [`Transcendental::min_val`]).
+pub fn contraction_margin_in<T: Transcendental>(m_pi: &[T], ns: usize, gamma: f64) -> T {
+    let min_diag = (0..ns).map(|s| m_pi[s * ns + s]).fold(T::from_f64(f64::INFINITY), T::min_val);
+    min_diag - (T::one() + T::from_f64(gamma)) / T::from_f64(2.0)
 }
 
 /// One-hot features `x = √β e_s`: `M_π(s,s) = μ(s)e^β / (μ(s)e^β + 1 - μ(s))` [D].
@@ -362,6 +369,13 @@ pub fn one_hot_diag(mu_s: f64, beta: f64) -> f64 {
 /// The one-hot threshold `β* = log(q(1-μ_min) / ((1-q) μ_min))`, `q = (1+γ)/2 + C` [D]: the
 /// assumption holds with margin `C` iff `β ≥ β*`.
 pub fn one_hot_threshold(mu_min: f64, gamma: f64, c: f64) -> f64 {
-    let q = (1.0 + gamma) / 2.0 + c;
-    (q * (1.0 - mu_min) / ((1.0 - q) * mu_min)).ln()
+    one_hot_threshold_in(mu_min, gamma, c)
+}
+
+/// [`one_hot_threshold`] in any [`Transcendental`] scalar (`μ_min`, `γ`, `C` exact inputs; on
+/// `ErrBound` the rounding of `q`, the quotient and `ln` carry their bounds).
+pub fn one_hot_threshold_in<T: Transcendental>(mu_min: f64, gamma: f64, c: f64) -> T {
+    let (one, two) = (T::one(), T::from_f64(2.0));
+    let (mu, q) = (T::from_f64(mu_min), (one + T::from_f64(gamma)) / two + T::from_f64(c));
+    (q * (one - mu) / ((one - q) * mu)).ln_val()
 }

@@ -43,7 +43,7 @@
 //! What the bound does not cover: a non-finite `x` (overflow; the checks refuse such input) and a
 //! non-finite `e` (the comparison then counts as an overflow, never as a verdict).
 //!
-//! # `exp` and `sqrt` ([`Transcendental`], the softmax families)
+//! # `exp`, `sqrt` and `ln` ([`Transcendental`], the softmax families)
 //! - `sqrt`: IEEE-754 requires a correctly rounded square root, so `|fl(√a) − √a| ≤ u·fl(√a)`
 //!   (a positive square root is never subnormal). With an input bound `e_a`:
 //!   `|√a − √â| = |a − â|/(√a + √â) ≤ e_a/√a ≤ e_a (1 + u)/fl(√a)`, and `≤ √e_a` at `a = 0`.
@@ -58,6 +58,11 @@
 //!   `e_a`: `e^â ∈ [e^{a−e_a}, e^{a+e_a}]`, so `|e^â − e^a| ≤ e^a (e^{e_a} − 1)`, with
 //!   `e^a ≤ fl(exp a) + (its libm error)` and `e^t − 1 ≤ 2t` for `t ≤ 1/2` (else `≤ e^t`, from
 //!   the same `libm` and the same model).
+//! - `ln` (the one-hot threshold `β*` of `contraction-assumption-identities`) — **assumed too**:
+//!   [`LN_REL`], `|fl(ln a) − ln a| ≤ 2^-51·|fl(ln a)|`, and `fl(ln 1) = 0` (C Annex F);
+//!   `tests/all/softmax_errbound.rs` checks it against the same rational enclosure of `exp`
+//!   (`e^{y−t} ≤ a ≤ e^{y+t}` for `y = fl(ln a)`, `t` the model's allowance). With an input bound
+//!   `e_a`: `|ln a − ln â| ≤ e_a/(â − e_a)`.
 //!
 //! A softmax built on these (`crate::attention::softmax`, `crate::rl::softmax_td`) subtracts a
 //! column maximum before `exp`; the maximum is taken on the values and subtracted as an
@@ -78,6 +83,10 @@ use std::ops::{Add, Div, Mul, Neg, Sub};
 /// The assumed relative error of the platform `f64::exp` on a normal result: `2^-51 = 4u`
 /// (module docs, "`exp` and `sqrt`"; an assumption about `libm`, tested, not proved).
 pub const EXP_REL: f64 = 4.0 * U;
+
+/// The assumed relative error of the platform `f64::ln`: `2^-51 = 4u` of the result (module
+/// docs, "`exp` and `sqrt`"; like [`EXP_REL`] an assumption about `libm`, tested, not proved).
+pub const LN_REL: f64 = 4.0 * U;
 
 /// Unit roundoff `u = 2^-53`.
 pub const U: f64 = f64::EPSILON / 2.0;
@@ -379,6 +388,11 @@ pub trait Transcendental: Scalar + Copy {
     fn exp_val(&self) -> Self;
     /// `√self` (`self ≥ 0`).
     fn sqrt_val(&self) -> Self;
+    /// `ln self` (`self > 0`).
+    fn ln_val(&self) -> Self;
+    /// The smaller of two values (`f64::min`; on [`ErrBound`] the smaller value with the larger
+    /// of the two bounds, since `|min(a, b) − min(â, b̂)| ≤ max(|a − â|, |b − b̂|)`).
+    fn min_val(self, other: Self) -> Self;
     /// `self += a · b`, the inner-loop operation of the softmax code: the value is that of
     /// [`Scalar::add_mul`] (for `f64`, `*self += a * b`); [`ErrBound`] bounds it in one fused
     /// step ([`ErrBound::acc_mul_bound`]) instead of a product and a sum.
@@ -416,6 +430,14 @@ impl Transcendental for f64 {
     #[inline]
     fn sqrt_val(&self) -> Self {
         self.sqrt()
+    }
+    #[inline]
+    fn ln_val(&self) -> Self {
+        self.ln()
+    }
+    #[inline]
+    fn min_val(self, other: Self) -> Self {
+        self.min(other)
     }
 }
 
@@ -469,6 +491,22 @@ impl Transcendental for ErrBound {
             div_up(mul_up(self.e, up(1.0 + U)), x)
         };
         ErrBound { x, e: add_up(rnd, prop) }
+    }
+    fn min_val(self, other: Self) -> Self {
+        ErrBound { x: self.x.min(other.x), e: self.e.max(other.e) }
+    }
+    /// `x = f64::ln(x_a)`; `e` from the assumed `libm` model [`LN_REL`] (`fl(ln 1) = 0` exactly)
+    /// and the input bound: `|ln a − ln â| ≤ e_a / (â − e_a)` by the mean value theorem, for
+    /// `â − e_a > 0` (else `e = ∞`: the enclosure reaches 0).
+    fn ln_val(&self) -> Self {
+        let x = self.x.ln();
+        let lower = down_pos(self.x - self.e); // below x_a − e_a (rounded down; 0 when ≤ 0)
+        if !x.is_finite() || !(lower > 0.0) {
+            return ErrBound { x, e: f64::INFINITY };
+        }
+        let lib = if self.x == 1.0 { 0.0 } else { mul_up(LN_REL, x.abs()) };
+        let prop = div_up(self.e, lower);
+        ErrBound { x, e: add_up(lib, prop) }
     }
 }
 

@@ -30,7 +30,7 @@ use crate::scalar::Scalar;
 use crate::theorem::softmax_td::{coverage_rollout, draw_case, ls_slope, parts_for, Case};
 use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, Formal, Measurement, Provenance, TheoremSpec};
 use crate::tolerance::{bounded_cmp, max_bounded, sup_dist_bounded};
-use crate::tolerance::{decay_fit_slack, fixed_point_slack, worst, FLOOR_SLOPE_RANGE, UNIT_ROUNDOFF};
+use crate::tolerance::{decay_fit_slack, fixed_point_slack, worst, FLOOR_SLOPE_RANGE};
 use rand::Rng as _;
 
 /// `‖a - b‖_∞`.
@@ -250,20 +250,28 @@ fn check_assumption_identities(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     ));
     let c = rng.random_range(0.05..0.95) * (1.0 - gamma) / 2.0;
     let mu_min = pop.mu.iter().cloned().fold(f64::INFINITY, f64::min);
-    let mut beta_star = reference::one_hot_threshold(mu_min, gamma, c);
+    // The threshold, on `ErrBound` (`q`, the quotient and `ln` with their bounds, `ln` by the
+    // assumed `libm` model `LN_REL`): at the exact `β*` the margin is exactly `C` (on paper:
+    // `e^{β*} μ/(e^{β*} μ + 1 − μ) = q`), and the bounded margin there is judged against `C` by
+    // `bounded_cmp`. The crossing: at `β* ∓ 10⁻⁶` the exact margin is below / above `C`; that
+    // fails only when an end of the bounded margin is certainly on the wrong side (tolerance 0).
+    let ex = ErrBound::exact;
+    let mut beta_star: ErrBound = reference::one_hot_threshold_in(mu_min, gamma, c);
     if ctx.sabotage {
-        beta_star *= 1.01;
+        beta_star = beta_star * ex(1.01);
     }
-    let at = |b: f64| reference::contraction_margin(&reference::population_kernel(&onehot, b, &pop.mu), ns, gamma);
-    let err_t = (at(beta_star) - c).abs();
-    // The threshold is exact: margin C at β*, and β* is where it is crossed.
-    let sharp = worst(c - at(beta_star + 1e-6), 0.0) + worst(at(beta_star - 1e-6) - c, 0.0);
-    let tol_t = 64.0 * ns as f64 * UNIT_ROUNDOFF * (1.0 + beta_star.abs());
-    ms.push(Measurement::equality(
+    let at = |b: ErrBound| {
+        reference::contraction_margin_in(&reference::population_kernel_in(&onehot, b, &pop.mu), ns, gamma)
+    };
+    let ct = bounded_cmp(&[at(beta_star)], &[ex(c)]);
+    ms.push(Measurement::equality(f, "one-hot threshold: C_5.1(beta*) = C", ct.error, ct.tolerance));
+    let (above, below) = (at(beta_star + ex(1e-6)), at(beta_star - ex(1e-6)));
+    let crossing = worst(c - up(above.x + above.e), 0.0) + worst(down_pos(below.x - below.e) - c, 0.0);
+    ms.push(Measurement::bound(
         f,
-        "one-hot threshold: C_5.1(beta*) = C and beta* is the crossing",
-        err_t + sharp,
-        tol_t,
+        "one-hot threshold: beta* is the crossing (margin below C at beta* - 1e-6, above at + 1e-6; excess beyond the bounds)",
+        crossing,
+        0.0,
     ));
     CaseResult { measurements: ms, instance: None, sz_shape: None }
 }
@@ -803,10 +811,7 @@ fn check_decay_rate(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     // ErrBound like contraction-pathwise: it fails only when the lower end of ρ̂ exceeds the upper
     // end of the right-hand side (M_π with its `exp` bounds, μ an exact input), tolerance 0.
     let m_pi_b = reference::population_kernel_in(&inst.features, ex(inst.beta), &inst.pop.mu);
-    let min_diag = (0..ns)
-        .map(|s| m_pi_b[s * ns + s])
-        .fold(ex(f64::INFINITY), |m, d| ErrBound { x: if d.x < m.x { d.x } else { m.x }, e: m.e.max(d.e) });
-    let margin_b = min_diag - (ex(1.0) + ex(inst.mrp.gamma())) / ex(2.0);
+    let margin_b = reference::contraction_margin_in(&m_pi_b, ns, inst.mrp.gamma());
     let rhs = ex(1.0) - ex(2.0) * margin_b + ex(2.0) * sup_dist_bounded(&ssb.m_hat, &m_pi_b);
     let mut ms = vec![Measurement::bound(
         f,

@@ -23,7 +23,7 @@ use icrl_proofs::attention::softmax::{forward_multi_head, forward_shift};
 use icrl_proofs::construction::softmax::Parts;
 use icrl_proofs::linalg::Mat;
 use icrl_proofs::rng::{case_rng, Rng};
-use icrl_proofs::scalar::errbound::{ErrBound, Transcendental, EXP_REL};
+use icrl_proofs::scalar::errbound::{ErrBound, Transcendental, EXP_REL, LN_REL};
 use icrl_proofs::scalar::Scalar;
 use icrl_proofs::theorem::softmax_td::{self as st, draw_case, Case};
 use icrl_proofs::theorem::{Arithmetic, Limits};
@@ -187,6 +187,41 @@ fn exp_model_holds_against_a_rational_enclosure() {
     }
     eprintln!("libm exp: worst error seen {worst_ulps:.3} ulp(relative to x/2^52); model allows 2");
     assert_eq!(ErrBound::exact(0.0).exp_val().e, 0.0);
+}
+
+/// The assumed `libm` model of `ln` (`errbound::LN_REL`), checked through the rational
+/// enclosure of `exp`: `y = fl(ln a)` is within `t = 2^-51 |y|` of `ln a` iff
+/// `e^{y−t} ≤ a ≤ e^{y+t}`; and `ln_val` with an input bound covers `ln â` for every `â` in it.
+#[test]
+fn ln_model_holds_against_a_rational_enclosure() {
+    let mut rng = case_rng(13, "softmax-errbound-ln", 0);
+    let covered = |a: f64, y: f64, t: f64| {
+        let (_, hi_lo) = exp_enclosure(&(q(y) - q(t)));
+        let (lo_hi, _) = exp_enclosure(&(q(y) + q(t)));
+        hi_lo <= q(a) && q(a) <= lo_hi
+    };
+    for k in 0..600 {
+        let a: f64 = match k % 4 {
+            0 => rng.random_range(1e-300..1.0),
+            1 => rng.random_range(0.5..2.0),
+            2 => 1.0 + rng.random_range(-1e-9..1e-9),
+            _ => rng.random_range(1.0..1e300),
+        };
+        let y = a.ln();
+        if a == 1.0 {
+            assert_eq!(y, 0.0);
+            continue;
+        }
+        assert!(covered(a, y, LN_REL * y.abs()), "ln({a:e}) = {y:e} outside the model");
+        let ea = a * 1e-12;
+        let v = ErrBound { x: a, e: ea }.ln_val();
+        assert_eq!(v.x.to_bits(), y.to_bits());
+        for ah in [a - ea * 0.999, a + ea * 0.999] {
+            assert!(covered(ah, v.x, v.e), "ln_val({a:e} ± {ea:e}) = {v:?} does not cover ln {ah:e}");
+        }
+    }
+    assert_eq!(ErrBound::exact(1.0).ln_val().e, 0.0);
+    assert!(ErrBound { x: 1e-3, e: 1e-3 }.ln_val().e.is_infinite());
 }
 
 #[test]
