@@ -103,12 +103,11 @@ mutate "(1+gamma^2)/2 margin" src/rl/softmax_td.rs \
 # a_i for a_{i+1} in the transition pairing (φ⁺ from the current action instead of the recorded
 # next one), on each side alone: the prompt builder's reading, then the reference's own
 # (`rl/pairing.rs`, issue 13 item 1). Also a test: `registry::a_mutated_pairing_on_either_side_fails_verify`.
-mutate "a_i for a_{i+1}, prompt side" src/attention/prompt.rs \
-    's|    (traj.states\[i + 1\], traj.actions\[i + 1\])|    (traj.states[i + 1], traj.actions[i])|' \
-    "${PAIRING_THEOREMS[@]}"
-mutate "a_i for a_{i+1}, reference side" src/rl/pairing.rs \
-    's|    (traj.states\[i + 1\], traj.actions\[i + 1\])|    (traj.states[i + 1], traj.actions[i])|' \
-    "${PAIRING_THEOREMS[@]}"
+for f in src/attention/prompt.rs src/rl/pairing.rs; do
+    mutate "a_i for a_{i+1} in $f" "$f" \
+        's|    (traj.states\[i + 1\], traj.actions\[i + 1\])|    (traj.states[i + 1], traj.actions[i])|' \
+        "${PAIRING_THEOREMS[@]}"
+done
 
 if [ $lived -gt 0 ]; then
     echo "$lived mutant(s) lived"

@@ -789,8 +789,11 @@ fn check_decay_rate(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let inst = draw_decay_instance(rng, 5);
     let alpha = if ctx.sabotage { 1e3 } else { THM2_ALPHA };
     let traj = coverage_rollout(rng, &inst.mrp, DECAY_N);
-    let w = window_iterates(&inst, &traj, DECAY_LAYERS, alpha);
-    let ns = w.ss.ns;
+    // The f64 window only for its fixed point `v̂` (the iterates and bounds below are on
+    // `ErrBound`, whose values are these bit for bit).
+    let ss = WeightedSoftmaxTd::new(&inst.features, inst.beta, &traj.states, &traj.rewards, inst.mrp.gamma())
+        .state_space(inst.mrp.rewards());
+    let ns = ss.ns;
     let f = Arithmetic::F64;
     // The window's operator on `ErrBound` (its M̂, P̂ with their `exp` bounds): the three
     // bounds below are judged on it.
@@ -819,7 +822,7 @@ fn check_decay_rate(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
         worst(lo(rho_b) - hi(rhs), 0.0),
         0.0,
     )];
-    let Some(v_inf) = w.v_inf.clone() else {
+    let Some(v_inf) = empirical_fixed_point(&ss) else {
         ms.push(Measurement::equality(f, "empirical fixed point exists", f64::INFINITY, 0.0));
         return CaseResult { measurements: ms, instance: None, sz_shape: None };
     };
