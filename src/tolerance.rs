@@ -84,25 +84,15 @@ pub fn bounded_cmp(tf: &[crate::scalar::errbound::ErrBound], rf: &[crate::scalar
     best
 }
 
-/// The larger of two bounded values: the one with the larger `f64` value, carrying the larger
-/// bound (`|max(a, b) − max(â, b̂)| ≤ max(|a − â|, |b − b̂|)`, so the bound stays valid whichever
-/// of the exact values is the larger).
-pub fn max_bounded(
-    a: crate::scalar::errbound::ErrBound,
-    b: crate::scalar::errbound::ErrBound,
-) -> crate::scalar::errbound::ErrBound {
-    let e = a.e.max(b.e);
-    crate::scalar::errbound::ErrBound { x: if b.x > a.x { b.x } else { a.x }, e }
-}
-
 /// `‖a − b‖_∞` on bounded values: every difference and `|·|` carries its bound, and the maximum
-/// the largest of them ([`max_bounded`]).
+/// the largest of them ([`Transcendental::max_val`](crate::scalar::errbound::Transcendental::max_val)).
 pub fn sup_dist_bounded(
     a: &[crate::scalar::errbound::ErrBound],
     b: &[crate::scalar::errbound::ErrBound],
 ) -> crate::scalar::errbound::ErrBound {
+    use crate::scalar::errbound::{ErrBound, Transcendental};
     use crate::scalar::Scalar;
-    a.iter().zip(b).map(|(p, q)| (*p - *q).abs_val()).fold(crate::scalar::errbound::ErrBound::exact(0.0), max_bounded)
+    a.iter().zip(b).map(|(p, q)| (*p - *q).abs_val()).fold(ErrBound::exact(0.0), ErrBound::max_val)
 }
 
 /// Relative tolerance for comparing two evaluations of a polynomial identity in `f64` that

@@ -203,20 +203,27 @@ impl<T: Transcendental> StateSpace<T> {
     }
 }
 
-impl StateSpace {
-    /// `ρ̂ = ‖I - α M̂ + α γ P̂‖_∞`.
-    pub fn rho_hat(&self, alpha: f64) -> f64 {
+impl<T: Transcendental> StateSpace<T> {
+    /// Entry `(s, t)` of the iteration matrix `A = I - α M̂ + α γ P̂` of [`StateSpace::step`]
+    /// (evaluated as `δ_st − α M̂(s,t) + (α γ) P̂(s,t)`, the one expression every row-norm check
+    /// reads).
+    #[inline]
+    pub fn iteration_entry(&self, s: usize, t: usize, alpha: T) -> T {
         let ns = self.ns;
-        (0..ns)
-            .map(|s| {
-                (0..ns)
-                    .map(|t| {
-                        let id = if s == t { 1.0 } else { 0.0 };
-                        (id - alpha * self.m_hat[s * ns + t] + alpha * self.gamma * self.p_hat[s * ns + t]).abs()
-                    })
-                    .sum::<f64>()
-            })
-            .fold(0.0, f64::max)
+        let id = if s == t { T::one() } else { T::zero() };
+        id - alpha * self.m_hat[s * ns + t] + alpha * self.gamma * self.p_hat[s * ns + t]
+    }
+    /// The row sums `Σ_t |A(s,t)|` of `A = I - α M̂ + α γ P̂`, summed in order of `t` from 0 (on
+    /// [`ErrBound`](crate::scalar::errbound::ErrBound) each carries its bound).
+    pub fn row_norms(&self, alpha: T) -> Vec<T> {
+        (0..self.ns)
+            .map(|s| (0..self.ns).fold(T::zero(), |acc, t| acc + self.iteration_entry(s, t, alpha).abs_val()))
+            .collect()
+    }
+    /// `ρ̂ = ‖I - α M̂ + α γ P̂‖_∞`, the largest of [`StateSpace::row_norms`]
+    /// ([`Transcendental::max_val`]: on `ErrBound` with the largest of the rows' bounds).
+    pub fn rho_hat(&self, alpha: T) -> T {
+        self.row_norms(alpha).into_iter().fold(T::zero(), T::max_val)
     }
 }
 

@@ -393,6 +393,10 @@ pub trait Transcendental: Scalar + Copy {
     /// The smaller of two values (`f64::min`; on [`ErrBound`] the smaller value with the larger
     /// of the two bounds, since `|min(a, b) − min(â, b̂)| ≤ max(|a − â|, |b − b̂|)`).
     fn min_val(self, other: Self) -> Self;
+    /// The larger of two values (`f64::max`; on [`ErrBound`] the larger value with the larger of
+    /// the two bounds, since `|max(a, b) − max(â, b̂)| ≤ max(|a − â|, |b − b̂|)`, and a NaN value
+    /// propagated rather than dropped, so that a rigorous verdict cannot pass over it).
+    fn max_val(self, other: Self) -> Self;
     /// `self += a · b`, the inner-loop operation of the softmax code: the value is that of
     /// [`Scalar::add_mul`] (for `f64`, `*self += a * b`); [`ErrBound`] bounds it in one fused
     /// step ([`ErrBound::acc_mul_bound`]) instead of a product and a sum.
@@ -438,6 +442,10 @@ impl Transcendental for f64 {
     #[inline]
     fn min_val(self, other: Self) -> Self {
         self.min(other)
+    }
+    #[inline]
+    fn max_val(self, other: Self) -> Self {
+        self.max(other)
     }
 }
 
@@ -494,6 +502,10 @@ impl Transcendental for ErrBound {
     }
     fn min_val(self, other: Self) -> Self {
         ErrBound { x: self.x.min(other.x), e: self.e.max(other.e) }
+    }
+    fn max_val(self, other: Self) -> Self {
+        let e = self.e.max(other.e);
+        ErrBound { x: if other.x > self.x || other.x.is_nan() { other.x } else { self.x }, e }
     }
     /// `x = f64::ln(x_a)`; `e` from the assumed `libm` model [`LN_REL`] (`fl(ln 1) = 0` exactly)
     /// and the input bound: `|ln a − ln â| ≤ e_a / (â − e_a)` by the mean value theorem, for
@@ -573,6 +585,34 @@ mod tests {
                 vals.push(r);
             }
         }
+    }
+
+    #[test]
+    fn min_and_max_are_covered_and_keep_a_nan() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for _ in 0..4000 {
+            // Two bounded values with their exact rationals (a product and a quotient each).
+            let mut pair = || {
+                let (x, y) = (draw(&mut rng), draw(&mut rng));
+                let (a, qa) = (ErrBound::exact(x) * ErrBound::exact(y), q(x) * q(y));
+                if qa.is_zero() || !(a.x.is_finite() && a.e.is_finite()) {
+                    return None;
+                }
+                let w = draw(&mut rng);
+                if w == 0.0 {
+                    return None;
+                }
+                Some((a / ErrBound::exact(w), qa / q(w))).filter(|(b, _)| b.x.is_finite() && b.e.is_finite())
+            };
+            let (Some((a, qa)), Some((b, qb))) = (pair(), pair()) else { continue };
+            let (hi, lo) = if qa > qb { (qa.clone(), qb.clone()) } else { (qb.clone(), qa.clone()) };
+            assert!(covers(a.max_val(b), &hi), "max not covered: {a:?} {b:?}");
+            assert!(covers(a.min_val(b), &lo), "min not covered: {a:?} {b:?}");
+            assert_eq!(a.max_val(b).x, a.x.max(b.x), "the value is f64's");
+        }
+        // A NaN on either side is kept (f64::max would drop it and a verdict could pass over it).
+        let (one, nan) = (ErrBound::exact(1.0), ErrBound::exact(f64::NAN));
+        assert!(one.max_val(nan).x.is_nan() && nan.max_val(one).x.is_nan());
     }
 
     #[test]

@@ -29,7 +29,7 @@ use crate::scalar::errbound::{add_up, down_pos, mul_up, up, ErrBound, Transcende
 use crate::scalar::Scalar;
 use crate::theorem::softmax_td::{coverage_rollout, draw_case, ls_slope, parts_for, Case};
 use crate::theorem::{Arithmetic, Assumption, CaseResult, CheckCtx, Formal, Measurement, Provenance, TheoremSpec};
-use crate::tolerance::{bounded_cmp, max_bounded, sup_dist_bounded};
+use crate::tolerance::{bounded_cmp, sup_dist_bounded};
 use crate::tolerance::{decay_fit_slack, fixed_point_slack, worst, FLOOR_SLOPE_RANGE};
 use rand::Rng as _;
 
@@ -324,12 +324,9 @@ pub fn pathwise(
     // ρ̂ = max_s Σ_t |δ_st − α M̂ + α γ P̂|, ε̂ = max_s |r̂ + γ P̂ v_π − M̂ v_π|: upper and lower ends.
     let (mut rho_hi, mut rho_lo, mut eps_hi) = (0.0f64, 0.0f64, 0.0f64);
     let mut resid = Vec::with_capacity(ns);
-    for s in 0..ns {
-        let mut row = ErrBound::exact(0.0);
+    for (s, &row) in ss.row_norms(a).iter().enumerate() {
         let mut res = ss.r_hat[s];
         for t in 0..ns {
-            let id = ErrBound::exact(if s == t { 1.0 } else { 0.0 });
-            row = row + (id - a * ss.m_hat[s * ns + t] + a * g * ss.p_hat[s * ns + t]).abs_val();
             res = res + c(s, t) * vp[t];
         }
         rho_hi = rho_hi.max(hi(row));
@@ -771,14 +768,9 @@ fn check_decay(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
 /// The row of `|I - αM̂ + αγP̂|` with the largest sum (where [`StateSpace::rho_hat`] is attained)
 /// and the signs of its entries (`+1` at zero).
 pub fn worst_row_signs(ss: &StateSpace, alpha: f64) -> Vec<f64> {
-    let ns = ss.ns;
-    let entry = |s: usize, t: usize| {
-        let id = if s == t { 1.0 } else { 0.0 };
-        id - alpha * ss.m_hat[s * ns + t] + alpha * ss.gamma * ss.p_hat[s * ns + t]
-    };
-    let row_sum = |s: usize| (0..ns).map(|t| entry(s, t).abs()).sum::<f64>();
-    let s_star = (0..ns).max_by(|&a, &b| row_sum(a).total_cmp(&row_sum(b))).unwrap_or(0);
-    (0..ns).map(|t| if entry(s_star, t) < 0.0 { -1.0 } else { 1.0 }).collect()
+    let rows = ss.row_norms(alpha);
+    let s_star = (0..ss.ns).max_by(|&a, &b| rows[a].total_cmp(&rows[b])).unwrap_or(0);
+    (0..ss.ns).map(|t| if ss.iteration_entry(s_star, t, alpha) < 0.0 { -1.0 } else { 1.0 }).collect()
 }
 
 /// `contraction-decay-rate` [D]: the empirical `ρ̂ = ‖I - M̂_n + γP̂_n‖_∞` at `α = 1` against
@@ -802,13 +794,9 @@ fn check_decay_rate(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
         WeightedSoftmaxTd::new_in(&inst.features, ex(inst.beta), &traj.states, &traj.rewards, ex(inst.mrp.gamma()));
     let ssb = wb.state_space(inst.mrp.rewards());
     let a1 = ex(THM2_ALPHA);
-    let entry = |s: usize, t: usize| {
-        let id = if s == t { ex(1.0) } else { ex(0.0) };
-        id - a1 * ssb.m_hat[s * ns + t] + a1 * ssb.gamma * ssb.p_hat[s * ns + t]
-    };
-    let row_sums: Vec<ErrBound> =
-        (0..ns).map(|s| (0..ns).fold(ex(0.0), |acc, t| acc + entry(s, t).abs_val())).collect();
-    let rho_b = row_sums.iter().copied().fold(ex(0.0), max_bounded);
+    let entry = |s: usize, t: usize| ssb.iteration_entry(s, t, a1);
+    let row_sums = ssb.row_norms(a1);
+    let rho_b = ssb.rho_hat(a1);
     // ρ̂ ≤ max_s [2(1 - M̂(s,s)) + γ] (row norms at α = 1, M̂ and P̂ row-stochastic under coverage)
     // ≤ 1 - 2 C_5.1 + 2 ‖M̂ - M_π‖_max (uncapped margin), for the exact quantities. Judged on
     // ErrBound like contraction-pathwise: it fails only when the lower end of ρ̂ exceeds the upper

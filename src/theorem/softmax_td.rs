@@ -42,9 +42,7 @@ use crate::theorem::{
     Arithmetic, Assumption, CaseResult, CheckCtx, Family, Formal, InstanceCheck, InstanceOutcome, InstanceResult,
     Limits, Measurement, Provenance, TheoremSpec,
 };
-use crate::tolerance::{
-    bounded_cmp, max_bounded, softmax_td_rel_tol, sup_dist_bounded, worst, BoundedCmp, LIMIT_SLOPE_TOL,
-};
+use crate::tolerance::{bounded_cmp, softmax_td_rel_tol, sup_dist_bounded, worst, BoundedCmp, LIMIT_SLOPE_TOL};
 use crate::weights::{Layout, Weights};
 use rand::Rng as _;
 use serde_json::{json, Value};
@@ -598,7 +596,7 @@ pub fn tabular_limit(case: &Case, sabotage: bool) -> (Vec<Measurement>, Vec<(f64
             continue;
         }
         let u: Vec<ErrBound> = v.iter().zip(&dir).map(|(x, e)| *x + ex(*e)).collect();
-        ratio = max_bounded(ratio, sup(&limit_b.step(&u, ex(1.0)), &a) / sup(&u, &v));
+        ratio = ratio.max_val(sup(&limit_b.step(&u, ex(1.0)), &a) / sup(&u, &v));
     }
     let factor = if sabotage { (ex(1.0) + ex(gamma) * ex(gamma)) / ex(2.0) } else { ex(gamma) };
     let c_factor = bounded_cmp(&[ratio], &[factor]);
