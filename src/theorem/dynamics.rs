@@ -3,7 +3,8 @@
 //! - `sarsa-gradient-invariants` [Q] (Prop. 3.1): on the full `D×D` parametrization the
 //!   teacher-mimicking gradient is zero on `P11, P21, V11, V12` and the first rows of `V21`,
 //!   `V22`, and `P22 = V̄22 = 0` is invariant (zero gradient there). Checked exactly (rationals)
-//!   and in `f64`, together with full = reduced (Lemma C.1) and finite differences.
+//!   and in `f64`, together with full = reduced (Lemma C.1) and reduced = the central difference
+//!   quotient (exactly).
 //! - `sarsa-richness` [R] (Assumption 1 in our form): the Gauss–Newton matrix at the
 //!   construction has kernel exactly the manifold tangent. Negative control: one-hot features.
 //! - `sarsa-local-convergence` [Q] with our rate [D] (Thm 3.2): gradient flow from near the
@@ -59,7 +60,7 @@ pub fn specs() -> Vec<TheoremSpec> {
         },
         TheoremSpec {
             id: "sarsa-gradient-identities",
-            statement: "[D] the loss through the generic forward pass equals its analytic form (exactly); at P22 = V̄22 = 0 the full D×D gradient equals the reduced (V̄21, P12) gradient of Lemma C.1; the reduced gradient equals central finite differences",
+            statement: "[D] the loss through the generic forward pass equals its analytic form (exactly); at P22 = V̄22 = 0 the full D×D gradient equals the reduced (V̄21, P12) gradient of Lemma C.1; the reduced gradient equals the central difference quotient at step h = 1/4, exactly (L is quadratic in each coordinate of (V̄21, P12), so the quotient has no truncation term)",
             provenance: Provenance::Derived,
             kind: super::CheckKind::Equality,
             source: "[LL] Lemma C.1 (the reduction and its gradient derived here), arXiv:2605.05755",
@@ -299,8 +300,47 @@ fn check_invariants(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     CaseResult { measurements: ms, instance: None, sz_shape: None }
 }
 
+/// The central difference quotients `(L(θ + h e_i) − L(θ − h e_i)) / 2h` of the reduced loss
+/// (Lemma C.1) and its analytic gradient at `θ`, in any scalar. The residual
+/// `e_k = A Σ̂_k B w̃_k − y_k` is affine in each single coordinate of `θ = (A, B)` (every entry of
+/// `A` or of `B` appears once in each product, and `Σ̂_k`, `w̃_k` do not depend on `θ`), so `L` is
+/// a quadratic in each coordinate and the quotient is exactly `∂_i L(θ)` for every `h ≠ 0`: the
+/// two agree exactly over the rationals, and on `ErrBound` within the two sides' bounds.
+fn central_quotient_and_grad<T: Scalar>(pop: &Population<T>, th: &[T], h: &T) -> (Vec<T>, Vec<T>) {
+    let mut grad = vec![T::zero(); th.len()];
+    pop.loss_grad(th, &mut grad);
+    let two_h = h.clone() + h;
+    let mut x = th.to_vec();
+    let quotients = (0..th.len())
+        .map(|i| {
+            x[i] = th[i].clone() + h;
+            let up = pop.loss(&x);
+            x[i] = th[i].clone() - h.clone();
+            let down = pop.loss(&x);
+            x[i] = th[i].clone();
+            (up - down) / two_h.clone()
+        })
+        .collect();
+    (quotients, grad)
+}
+
+/// The step `h` of [`central_quotient_and_grad`] in `sarsa-gradient-identities`. Any `h ≠ 0`
+/// gives the exact derivative of a per-coordinate quadratic, so the step is not a trade-off
+/// between truncation and rounding: a large one keeps the quotient's rounding (`≈ u|L|/h` in
+/// `f64`) small, and a power of two makes the division exact; a loss with a cubic term in some
+/// coordinate would show it as `h² ∂³L/6`.
+const QUOTIENT_STEP: f64 = 0.25;
+
+/// The reduced gradient with its `∇_B` part (`P12`) set to zero: a wrong formula.
+fn drop_b_part<T: Scalar>(d: usize, s: Shape, g: &[T]) -> Vec<T> {
+    let mut wrong = g.to_vec();
+    wrong[d * s.token()..].iter_mut().for_each(|x| *x = T::zero());
+    wrong
+}
+
 /// `sarsa-gradient-identities` [D]: generic = analytic loss (exactly), full = reduced
-/// (Lemma C.1), reduced = finite differences; each with a negative control beside it.
+/// (Lemma C.1), reduced = the central difference quotient (exactly); each with a negative
+/// control beside it.
 fn check_gradient_identities(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
     let GradCase { s, d, frame, h, p, v, .. } = grad_case(rng, ctx);
     let mut ms = Vec::new();
@@ -358,6 +398,25 @@ fn check_gradient_identities(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
             format!("negative control (exact): V̄22 ≠ 0 breaks full = reduced (error {off:.2e})"),
             off > 0.0,
         ));
+        // Reduced gradient = central difference quotient, exactly over the rationals: L is quadratic in each coordinate, so the quotient is the
+        // partial derivative, no truncation term ([`central_quotient_and_grad`]).
+        let th = loss::reduce_in::<BigRational>(d, &p.to_exact(), &v.to_exact());
+        let pop = Population::<BigRational>::from_frames_in(d, std::slice::from_ref(&frame));
+        let (fd, gr) = central_quotient_and_grad(&pop, &th, &BigRational::from_f64(QUOTIENT_STEP));
+        let q_err = |g: &[BigRational]| {
+            g.iter().zip(&fd).map(|(a, b)| (a.clone() - b.clone()).to_f64().abs()).fold(0.0, f64::max)
+        };
+        let e = q_err(&gr);
+        ms.push(Measurement::exact(
+            "reduced gradient = central difference quotient (exact: L is quadratic in each coordinate)",
+            e == 0.0,
+            e,
+        ));
+        let bad = q_err(&drop_b_part(d, s, &gr));
+        ms.push(negative_control(
+            format!("negative control (exact): dropping ∇_B breaks it (error {bad:.2e})"),
+            bad > 0.0,
+        ));
     }
     if ctx.arith.wants(Arithmetic::F64) {
         // The same comparison on `ErrBound` (the `f64` values with a rigorous bound on their
@@ -382,28 +441,28 @@ fn check_gradient_identities(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
             ),
             !off.holds(),
         ));
-        let th = loss::reduce(d, &p, &v);
-        let pop = Population::from_frames(d, std::slice::from_ref(&frame));
-        let mut gr = vec![0.0; th.len()];
-        pop.loss_grad(&th, &mut gr);
-        // Reduced gradient against central differences.
-        let fd = loss::finite_difference(|x| pop.loss(x), &th, tolerance::FD_STEP);
-        let fscale = fd.iter().fold(1.0f64, |m, x| m.max(x.abs()));
-        let fd_err = |g: &[f64]| g.iter().zip(&fd).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / fscale;
+        // The same on `ErrBound`: the points θ ± h e_i, the two losses, their difference and the
+        // division by 2h each carry their bound, so the quotient encloses the exact quotient at
+        // the exact points, which equals the exact partial derivative (no truncation term).
+        let cv = |m: &Mat<f64>| m.map(|&x| ErrBound::exact(x));
+        let th = loss::reduce_in::<ErrBound>(d, &cv(&p), &cv(&v));
+        let pop = Population::<ErrBound>::from_frames_in(d, std::slice::from_ref(&frame));
+        let (fd, gr) = central_quotient_and_grad(&pop, &th, &ErrBound::exact(QUOTIENT_STEP));
+        let c = tolerance::bounded_cmp(&gr, &fd);
         ms.push(Measurement::equality(
             Arithmetic::F64,
-            "reduced gradient vs finite differences",
-            fd_err(&gr),
-            tolerance::FD_REL_TOL,
+            "reduced gradient = central difference quotient (L is quadratic in each coordinate)",
+            c.error,
+            c.tolerance,
         ));
         // Negative control: the gradient with the B-part dropped (a wrong formula) is rejected.
-        let mut wrong = gr.clone();
-        let na = d * s.token();
-        wrong[na..].iter_mut().for_each(|x| *x = 0.0);
-        let bad = fd_err(&wrong);
+        let bad = tolerance::bounded_cmp(&drop_b_part(d, s, &gr), &fd);
         ms.push(negative_control(
-            format!("negative control: dropping ∇_B fails finite differences (error {bad:.2e})"),
-            bad > tolerance::FD_REL_TOL,
+            format!(
+                "negative control: dropping ∇_B fails the difference quotient (error {:.2e} beyond a bound of {:.2e})",
+                bad.error, bad.tolerance
+            ),
+            !bad.holds(),
         ));
     }
     CaseResult { measurements: ms, instance: None, sz_shape: None }
