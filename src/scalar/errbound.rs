@@ -391,11 +391,12 @@ pub trait Transcendental: Scalar + Copy {
     /// `ln self` (`self > 0`).
     fn ln_val(&self) -> Self;
     /// The smaller of two values (`f64::min`; on [`ErrBound`] the smaller value with the larger
-    /// of the two bounds, since `|min(a, b) − min(â, b̂)| ≤ max(|a − â|, |b − b̂|)`).
+    /// of the two bounds, since `|min(a, b) − min(â, b̂)| ≤ max(|a − â|, |b − b̂|)`, and a NaN
+    /// value or bound propagated rather than dropped, as in [`Transcendental::max_val`]).
     fn min_val(self, other: Self) -> Self;
     /// The larger of two values (`f64::max`; on [`ErrBound`] the larger value with the larger of
     /// the two bounds, since `|max(a, b) − max(â, b̂)| ≤ max(|a − â|, |b − b̂|)`, and a NaN value
-    /// propagated rather than dropped, so that a rigorous verdict cannot pass over it).
+    /// or bound propagated rather than dropped, so that a rigorous verdict cannot pass over it).
     fn max_val(self, other: Self) -> Self;
     /// `self += a · b`, the inner-loop operation of the softmax code: the value is that of
     /// [`Scalar::add_mul`] (for `f64`, `*self += a * b`); [`ErrBound`] bounds it in one fused
@@ -446,6 +447,17 @@ impl Transcendental for f64 {
     #[inline]
     fn max_val(self, other: Self) -> Self {
         self.max(other)
+    }
+}
+
+/// The larger of `a` and `b`, or a NaN if either is one (`f64::max` drops a NaN, and a rigorous
+/// verdict must not pass over one, in a value or in its bound).
+#[inline]
+fn larger_keeping_nan(a: f64, b: f64) -> f64 {
+    if b > a || b.is_nan() {
+        b
+    } else {
+        a
     }
 }
 
@@ -501,11 +513,12 @@ impl Transcendental for ErrBound {
         ErrBound { x, e: add_up(rnd, prop) }
     }
     fn min_val(self, other: Self) -> Self {
-        ErrBound { x: self.x.min(other.x), e: self.e.max(other.e) }
+        let e = larger_keeping_nan(self.e, other.e);
+        ErrBound { x: if other.x < self.x || other.x.is_nan() { other.x } else { self.x }, e }
     }
     fn max_val(self, other: Self) -> Self {
-        let e = self.e.max(other.e);
-        ErrBound { x: if other.x > self.x || other.x.is_nan() { other.x } else { self.x }, e }
+        let e = larger_keeping_nan(self.e, other.e);
+        ErrBound { x: larger_keeping_nan(self.x, other.x), e }
     }
     /// `x = f64::ln(x_a)`; `e` from the assumed `libm` model [`LN_REL`] (`fl(ln 1) = 0` exactly)
     /// and the input bound: `|ln a − ln â| ≤ e_a / (â − e_a)` by the mean value theorem, for
@@ -609,10 +622,17 @@ mod tests {
             assert!(covers(a.max_val(b), &hi), "max not covered: {a:?} {b:?}");
             assert!(covers(a.min_val(b), &lo), "min not covered: {a:?} {b:?}");
             assert_eq!(a.max_val(b).x, a.x.max(b.x), "the value is f64's");
+            assert_eq!(a.min_val(b).x, a.x.min(b.x), "the value is f64's");
         }
-        // A NaN on either side is kept (f64::max would drop it and a verdict could pass over it).
+        // A NaN on either side is kept (f64::max and f64::min would drop it and a verdict could
+        // pass over it), in the value and in the bound.
         let (one, nan) = (ErrBound::exact(1.0), ErrBound::exact(f64::NAN));
         assert!(one.max_val(nan).x.is_nan() && nan.max_val(one).x.is_nan());
+        assert!(one.min_val(nan).x.is_nan() && nan.min_val(one).x.is_nan());
+        let nan_e = ErrBound { x: 1.0, e: f64::NAN };
+        for v in [one.max_val(nan_e), nan_e.max_val(one), one.min_val(nan_e), nan_e.min_val(one)] {
+            assert!(v.e.is_nan(), "a NaN bound was dropped: {v:?}");
+        }
     }
 
     #[test]

@@ -373,3 +373,17 @@ fn coverage_by_hand() {
     assert!(!coverage(&[0, 1, 0, 2], 3, 3)); // state 2 only as the last target
     assert!(!coverage(&[1, 1, 1], 2, 2));
 }
+
+/// `rl::softmax_td::population_kernel` ([XZ] eq. 22) where `μ` leaves a state out of its support
+/// and `β` is large: one-hot features (`g(s,t) = β δ_st`), `β = 800`, `μ = (1/2, 1/2, 0)`. Rows 0
+/// and 1 put all their mass on the diagonal (`e^{-800}` underflows to 0 against `e^0`); row 2,
+/// the unsupported state, has scores 0 on the support and subtracts their maximum 0, so it is
+/// `(1/2, 1/2, 0)`: state 2's own weight is `μ(2) = 0`, never `0 · e^{800} = 0 · ∞` (a mutant
+/// that weighted every `μ(t) ≥ 0` made that row NaN and lived through the softmax judges, whose
+/// `μ` were all positive).
+#[test]
+fn population_kernel_off_the_support_by_hand() {
+    use icrl_proofs::rl::softmax_td::population_kernel;
+    let m = population_kernel(&Features::one_hot(3, 1, 1.0), 800.0, &[0.5, 0.5, 0.0]);
+    assert_eq!(m, vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.5, 0.5, 0.0]);
+}
