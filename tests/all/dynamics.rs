@@ -413,3 +413,31 @@ fn train_td_does_not_depend_on_the_thread_count() {
     let (a, b) = (on(1), on(3));
     assert_eq!((a.p, a.q, a.loss_last.to_bits()), (b.p, b.q, b.loss_last.to_bits()));
 }
+
+/// `Population::loss_grad` returns `L(θ) = (1/N) Σ_k ½‖e_k‖²` itself: over the rationals it is the
+/// same number as `Population::loss`, and both are the mean of the one-prompt losses, on a
+/// population of `N = 3` prompts. (With one prompt, as in `sarsa-gradient-identities`, a wrong
+/// `1/N` scaling — `l · N` for `l / N` — cannot show; a mutant making the returned loss `N²`
+/// times too large lived through every rate check, which read only the slope of `log L`.)
+#[test]
+fn loss_grad_returns_the_mean_loss_over_several_prompts() {
+    use icrl_proofs::scalar::Scalar;
+    use num_rational::BigRational;
+    let preset = StreamPreset::tiny();
+    let d = preset.tab.d;
+    let frames = stream::sample_frames(5, &preset, 3, 1);
+    assert_eq!(frames.len(), 3);
+    let pop = Population::<BigRational>::from_frames_in(d, &frames);
+    let mut rng = case_rng(5, "test/loss-grad-mean", 0);
+    let th: Vec<BigRational> =
+        (0..loss::n_params(d)).map(|_| BigRational::from_f64(rng.random_range(-1.0..1.0))).collect();
+    let mut g = vec![BigRational::from_f64(0.0); th.len()];
+    let returned = pop.loss_grad(&th, &mut g);
+    let loss = pop.loss(&th);
+    assert!(loss != BigRational::from_f64(0.0));
+    assert_eq!(returned, loss, "loss_grad's loss is not L(θ)");
+    let singles =
+        frames.iter().map(|f| Population::<BigRational>::from_frames_in(d, std::slice::from_ref(f)).loss(&th));
+    let mean = singles.fold(BigRational::from_f64(0.0), |a, b| a + b) / BigRational::from_f64(3.0);
+    assert_eq!(loss, mean, "L(θ) is not the mean of the one-prompt losses");
+}
