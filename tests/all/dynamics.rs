@@ -49,6 +49,7 @@ fn reduced_gradient_matches_finite_differences() {
     let mut g = vec![0.0; th.len()];
     pop.loss_grad(&th, &mut g);
     let fd = loss::finite_difference(|x| pop.loss(x), &th, tolerance::FD_STEP);
+    assert_eq!(fd.len(), g.len(), "a comparison over a shorter zip would pass vacuously");
     let scale = fd.iter().fold(1.0f64, |m, x| m.max(x.abs()));
     let err = g.iter().zip(&fd).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / scale;
     assert!(err <= tolerance::FD_REL_TOL, "FD error {err:e}");
@@ -78,6 +79,7 @@ fn full_gradient_matches_finite_differences_and_reduced() {
     };
     let fd = loss::finite_difference(f, &x, tolerance::FD_STEP);
     let an: Vec<f64> = g.grad_p.as_slice().iter().chain(g.grad_v.as_slice()).copied().collect();
+    assert_eq!(fd.len(), an.len(), "a comparison over a shorter zip would pass vacuously");
     let scale = fd.iter().fold(1.0f64, |m, x| m.max(x.abs()));
     let err = an.iter().zip(&fd).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / scale;
     assert!(err <= tolerance::FD_REL_TOL, "full FD error {err:e}");
@@ -238,6 +240,7 @@ fn td_backprop_matches_finite_differences() {
     };
     let fd = loss::finite_difference(f, &x0, tolerance::FD_STEP);
     let an = g.flat();
+    assert_eq!(fd.len(), an.len(), "a comparison over a shorter zip would pass vacuously");
     let scale = fd.iter().fold(1.0f64, |m, x| m.max(x.abs()));
     let err = an.iter().zip(&fd).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / scale;
     assert!(err <= tolerance::FD_REL_TOL, "TD backprop vs FD: {err:e}");

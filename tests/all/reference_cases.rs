@@ -387,3 +387,26 @@ fn population_kernel_off_the_support_by_hand() {
     let m = population_kernel(&Features::one_hot(3, 1, 1.0), 800.0, &[0.5, 0.5, 0.0]);
     assert_eq!(m, vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.5, 0.5, 0.0]);
 }
+
+/// `dynamics::loss::finite_difference` (the central quotient every gradient test compares with)
+/// on `f(x) = x₀² + 3x₁` at `(1, 2)` with `h = 1/4`: for a quadratic the quotient is the
+/// derivative exactly, `(2, 3)`, and every value here is a dyadic rational, so `f64` gives it
+/// bit for bit. (A mutant returning `vec![]` lived: the gradient tests compared over a `zip`,
+/// vacuous against an empty vector.)
+#[test]
+fn finite_difference_by_hand() {
+    use icrl_proofs::dynamics::loss::finite_difference;
+    let fd = finite_difference(|x| x[0] * x[0] + 3.0 * x[1], &[1.0, 2.0], 0.25);
+    assert_eq!(fd, vec![2.0, 3.0]);
+}
+
+/// `rl::softmax_td::WeightedSoftmaxTd`'s sizes on a window of `n = 3` transitions over
+/// `|S| = 3` states (`S = 0, 1, 0, 2`): `n()` is the number of rewards and `n_states()` the
+/// features' `|S|`, not the number of states the window visits. (`n_states` is read by no
+/// check, so mutants returning 0 or 1 lived.)
+#[test]
+fn weighted_softmax_td_sizes_by_hand() {
+    use icrl_proofs::rl::softmax_td::WeightedSoftmaxTd;
+    let td = WeightedSoftmaxTd::new(&Features::one_hot(4, 1, 1.0), 1.0, &[0, 1, 0, 2], &[1.0, 0.0, 2.0], 0.5);
+    assert_eq!((td.n(), td.n_states()), (3, 4));
+}
