@@ -337,6 +337,40 @@ fn attention_cache_sees_a_dense_written_row() {
     assert_ne!(cached[1].row(1), z0.row(1));
 }
 
+/// The same test for Lemma 1's shift layer (`apply_shift_layer`), where a row is written by `V`,
+/// by `W` (the shifted value into the target memory) or by a row of `U` that is not the identity
+/// row. In the construction `A` reads no row any of them writes, so a test that missed one of
+/// the three (`||` → `&&`) lived. Here `A` reads only row 1, and row 1 is written by each writer
+/// alone in turn (`V`, then `W`, then `U`; in the last two `V` writes row 2, so the weights still
+/// reach the output): two identical layers must recompute the weights.
+#[test]
+fn shift_layer_cache_sees_each_writer_of_a_row() {
+    use icrl_proofs::attention::softmax::{forward_shift_with, ShiftLayer};
+    use icrl_proofs::linalg::Mat;
+    let (r, c) = (3, 4);
+    let z0 = Mat::from_fn(r, c, |i, j| 0.25 * (i as f64 + 1.0) - 0.5 * j as f64);
+    let mut a = Mat::zeros(r, r);
+    a[(1, 1)] = 1.0;
+    let only_row =
+        |k: usize, off: f64| Mat::from_fn(r, r, move |i, j| if i == k { off + 0.25 * j as f64 } else { 0.0 });
+    let id = Mat::from_fn(r, r, |i, j| if i == j { 1.0 } else { 0.0 });
+    let mut u1 = id.clone();
+    u1[(1, 0)] = 0.25;
+    u1[(1, 1)] = 0.5;
+    for (writer, v, u, w) in [
+        ("V", only_row(1, 0.5), id.clone(), Mat::zeros(r, r)),
+        ("W", only_row(2, 0.5), id.clone(), only_row(1, -0.5)),
+        ("U", only_row(2, 0.5), u1, Mat::zeros(r, r)),
+    ] {
+        let layer = ShiftLayer { a: a.clone(), v, u, w, mask_query: false };
+        let stack = vec![layer.clone(), layer];
+        let cached = forward_shift_with(&z0, &stack, true);
+        assert_eq!(cached, forward_shift_with(&z0, &stack, false), "row 1 written by {writer} alone");
+        // Negative control: the first layer changed row 1, so stale weights would differ.
+        assert_ne!(cached[1].row(1), z0.row(1), "{writer}");
+    }
+}
+
 #[test]
 fn absurd_depth_or_temperature_is_an_input_error_not_a_crash() {
     for (text, field) in [
