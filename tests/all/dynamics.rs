@@ -444,3 +444,30 @@ fn loss_grad_returns_the_mean_loss_over_several_prompts() {
     let mean = singles.fold(BigRational::from_f64(0.0), |a, b| a + b) / BigRational::from_f64(3.0);
     assert_eq!(loss, mean, "L(θ) is not the mean of the one-prompt losses");
 }
+
+/// `gradient_flow`'s snapshots (the states the slowest-mode rate reads) are exactly the accepted
+/// steps of the trace with `L ≤ record_below · L(0)`, each with its own loss. The record level
+/// is set between the start and the end of the run, so that steps on both sides exist and the
+/// filter decides (a mutant keeping the steps above the level lived: the rate checks that read
+/// the snapshots are not among the quick tests).
+#[test]
+fn gradient_flow_snapshots_are_the_steps_below_the_record_level() {
+    let (data, pop) = tiny_pop(4, FeatureKind::Random);
+    let ts = loss::theta_star(data.preset.tab.d, data.preset.tab.alpha, 1.0);
+    let mut rng = case_rng(4, "test/snapshots", 0);
+    let th0 = experiment::perturbed_start(&mut rng, &ts, 0.1);
+    let stop = FlowStop { t_max: 50.0, loss_ratio: 0.0, loss_floor: 0.0, max_steps: 1_000_000, record_below: 0.0 };
+    let probe = flow::gradient_flow(&pop, &th0, OdeTol::default(), stop);
+    let (l0, l_end) = (probe.trace[0].1, probe.trace.last().unwrap().1);
+    assert!(l_end < l0 * 0.5, "the flow must descend for the level to split the run: {l0:e} -> {l_end:e}");
+    let record_below = (l_end / l0).sqrt();
+    let run = flow::gradient_flow(&pop, &th0, OdeTol::default(), FlowStop { record_below, ..stop });
+    let level = l0 * record_below;
+    let want: Vec<(f64, f64)> = run.trace[1..].iter().copied().filter(|&(_, l)| l <= level).collect();
+    let got: Vec<(f64, f64)> = run.snapshots.iter().map(|(t, l, _)| (*t, *l)).collect();
+    assert_eq!(got, want);
+    assert!(!got.is_empty() && got.len() < run.trace.len() - 1, "steps on both sides of the level");
+    for (_, l, th) in &run.snapshots {
+        assert_eq!(pop.loss(th), *l);
+    }
+}

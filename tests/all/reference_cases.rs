@@ -257,7 +257,7 @@ fn manifold_distance_by_direct_minimization() {
     assert!((dist - dist_true).abs() < 1e-12 * dist_true.max(1.0), "distance {dist} against {dist_true}");
 }
 
-/// Three cases where the ranking of the starts and the Newton stage decide the answer, found by
+/// Cases where the ranking of the starts and the Newton stage decide the answer, found by
 /// a search over one `A` and one `B` entry against a model of the routine. Each was checked by
 /// hand against a mutant of `manifold_distance` (the first two are the mutation campaign's
 /// survivors at stop 18):
@@ -274,15 +274,22 @@ fn manifold_distance_by_direct_minimization() {
 ///   stop-20 campaign's mutant `c·c·‖B⋆‖²` → `(c/c)·‖B⋆‖²` (the objective's last term made
 ///   constant, which lived through the cases above) ranks the negative starts first and ends
 ///   at `c ≈ −0.937` (distance ≈ 3.53).
-/// `θ⋆` has one entry 1 in `A` and one (1, or 2 in the last case) in `B` (the routine only reads
-/// the inner products).
+/// - `A = −7/2, B = −17/4` with `B⋆ = 4`: the minimum is at `c ≈ −0.868` (distance ≈ 2.47); the
+///   stop-24 campaign's mutant `2‖B⋆‖²` → `2 + ‖B⋆‖²` in the curvature (equivalent at
+///   `‖B⋆‖² = 2`, and only a damped Newton step near it, so it lived through the cases above)
+///   overshoots into the other basin and ends at `c ≈ −6.35` (distance ≈ 21.4), found with a
+///   Python model of the routine over a grid of `A`, `B` and `B⋆`.
+/// `θ⋆` has one entry 1 in `A` and one (1, 2 or 4) in `B` (the routine only reads the inner
+/// products).
 #[test]
 fn manifold_distance_where_newton_decides() {
     use icrl_proofs::dynamics::flow::manifold_distance;
     use icrl_proofs::dynamics::loss::{n_params, split};
     let d = 1;
     let na = d * (2 * d + 1);
-    for (a, b, b_star) in [(1.125, 0.875, 1.0), (1.138, -1.14, 1.0), (0.125, 3.0, 1.0), (2.0, -0.125, 2.0)] {
+    for (a, b, b_star) in
+        [(1.125, 0.875, 1.0), (1.138, -1.14, 1.0), (0.125, 3.0, 1.0), (2.0, -0.125, 2.0), (-3.5, -4.25, 4.0)]
+    {
         let mut star = vec![0.0; n_params(d)];
         star[0] = 1.0;
         star[na] = b_star;
