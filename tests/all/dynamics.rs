@@ -160,6 +160,9 @@ fn integrator_is_step_independent() {
     assert!(diff < 1e-7, "rtol 1e-11 vs 1e-9 differ by {diff:e}");
     let eta = 1e-3;
     let gd = flow::gradient_descent(&pop, &th0, eta, (t_end / eta) as usize);
+    // The comparison below zips: a gradient descent that returned fewer coordinates (the
+    // campaign's `vec![]` mutant, stop 25) would compare nothing and pass.
+    assert_eq!(gd.len(), th0.len());
     let diff_gd = a.theta.iter().zip(&gd).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
     // GD has O(η) global error: small but far above the integrator's.
     assert!(diff_gd < 1e-3, "GD(η = 1e-3) vs RK45 differ by {diff_gd:e}");
