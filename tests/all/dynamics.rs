@@ -163,6 +163,9 @@ fn integrator_is_step_independent() {
     // The comparison below zips: a gradient descent that returned fewer coordinates (the
     // campaign's `vec![]` mutant, stop 25) would compare nothing and pass.
     assert_eq!(gd.len(), th0.len());
+    // f64::max drops a NaN: a descent that diverged to NaN (the campaign's `-=` → `/=` mutant,
+    // stop 25) would read as a difference of 0, so every coordinate must be finite first.
+    assert!(gd.iter().chain(&a.theta).chain(&b.theta).all(|x| x.is_finite()), "a non-finite end point");
     let diff_gd = a.theta.iter().zip(&gd).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
     // GD has O(η) global error: small but far above the integrator's.
     assert!(diff_gd < 1e-3, "GD(η = 1e-3) vs RK45 differ by {diff_gd:e}");

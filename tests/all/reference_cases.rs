@@ -307,6 +307,43 @@ fn manifold_distance_where_newton_decides() {
     }
 }
 
+/// A minimum beyond the scan: `A = A⋆ = 1`, `B = 2`, `B⋆ = 10⁻⁶` (one entry each). The
+/// distance is `g(c) = ((1 − 1/c)² + (2 − 10⁻⁶c)²)^{1/2}`; at `c = 2·10⁶` (the `B`-fit
+/// `⟨B, B⋆⟩/‖B⋆‖²`) it is `1 − 5·10⁻⁷`, while every `c` outside `[10⁶, 3·10⁶]` has
+/// `(2 − 10⁻⁶c)² ≥ 1` or (for `c < 0`) `(1 − 1/c)² > 1`, so the global minimum lies in that
+/// bracket, far beyond the scan's `|c| ≤ 10⁴` (where the curvature is negative and Newton stops).
+/// Only the `B`-fit start reaches it: the stop-25 campaign's mutant that drops that start
+/// (`‖B⋆‖² > 0` → `== 0`) ends near the `A`-fit `c = 1` at distance ≈ 2.
+#[test]
+fn manifold_distance_beyond_the_scan() {
+    use icrl_proofs::dynamics::flow::manifold_distance;
+    use icrl_proofs::dynamics::loss::{n_params, split};
+    let d = 1;
+    let na = d * (2 * d + 1);
+    let (mut th, mut star) = (vec![0.0; n_params(d)], vec![0.0; n_params(d)]);
+    (th[0], th[na], star[0], star[na]) = (1.0, 2.0, 1.0, 1e-6);
+    assert_eq!(split(d, &star).0.len(), na);
+    let g = |c: f64| ((1.0 - 1.0 / c).powi(2) + (2.0 - 1e-6 * c).powi(2)).sqrt();
+    // g is unimodal on the bracket (a convex parabola in c plus the nearly flat 1 − 2/c + 1/c²):
+    // golden-section search.
+    let (mut lo, mut hi) = (1e6, 3e6);
+    let r = (5f64.sqrt() - 1.0) / 2.0;
+    for _ in 0..200 {
+        let (x1, x2) = (hi - r * (hi - lo), lo + r * (hi - lo));
+        if g(x1) < g(x2) {
+            hi = x2;
+        } else {
+            lo = x1;
+        }
+    }
+    let c_true = (lo + hi) / 2.0;
+    assert!(g(c_true) <= g(2e6) && g(2e6) < 1.0);
+    let (c, dist) = manifold_distance(d, &th, &star);
+    // As above: c at 1e-6 relative (the minimum is flat to second order), the distance at 1e-12.
+    assert!((c - c_true).abs() < 1e-6 * c_true, "c {c} against {c_true}");
+    assert!((dist - g(c_true)).abs() < 1e-12, "distance {dist} against {}", g(c_true));
+}
+
 /// `dopri5` is a 5(4) pair with a working step-size controller, on `y' = −y`, `y(0) = 1`, over
 /// `[0, 5]` (exact `e^{−5}`):
 /// - the controller keeps the estimated error of each step near `tol`, and that estimate is
@@ -318,15 +355,19 @@ fn manifold_distance_where_newton_decides() {
 ///   runs to the cap), and a cap of 5 steps stops it after exactly 5;
 /// - the end value is `e^{−5}` within `2N · tol` for `N` accepted steps: the flow contracts, so
 ///   the global error is at most the sum of the local ones, each below its step's error scale
-///   `atol + rtol·|y| ≤ 2 tol` (measured: 0.16 tol and 0.2 tol, far inside).
+///   `atol + rtol·|y| ≤ 2 tol` (measured: 0.16 tol and 0.2 tol, far inside);
+/// - the evaluation count it reports is `1 + 6·(accepted + rejected)`: FSAL reuses the last
+///   stage, so each attempted step evaluates stages 2–7 (a mutant counting `*= 1` lived, stop 25).
 #[test]
 fn dopri5_steps_scale_as_a_fifth_order_pair() {
     use icrl_proofs::dynamics::flow::{dopri5, OdeTol};
     let cap = 20_000;
     let run = |tol: f64| {
-        let (t, y, acc, rej, _) =
+        let (t, y, acc, rej, evals) =
             dopri5(|y, dy| dy[0] = -y[0], &[1.0], 5.0, 0.1, OdeTol { rtol: tol, atol: tol }, cap, |_, _| false);
         assert!(acc + rej < cap, "tol {tol}: {acc} accepted + {rej} rejected steps reach the cap");
+        // FSAL: one evaluation at the start, then stages 2–7 of every attempted step.
+        assert_eq!(evals, 1 + 6 * (acc + rej), "tol {tol}: {evals} evaluations for {acc} + {rej} steps");
         assert_eq!(t, 5.0, "tol {tol}: ended at t = {t}");
         let bound = 2.0 * acc as f64 * tol;
         assert!((y[0] - (-5f64).exp()).abs() <= bound, "tol {tol}: y(5) = {} against e^-5", y[0]);
@@ -337,8 +378,9 @@ fn dopri5_steps_scale_as_a_fifth_order_pair() {
     assert!((5.0..=20.0).contains(&ratio), "{coarse} steps at tol 1e-5, {fine} at 1e-10: ratio {ratio}");
     // `max_steps` counts accepted and rejected steps and is exact: 5 steps end before t = 5.
     let tight = OdeTol { rtol: 1e-10, atol: 1e-10 };
-    let (t, _, acc, rej, _) = dopri5(|y, dy| dy[0] = -y[0], &[1.0], 5.0, 0.1, tight, 5, |_, _| false);
+    let (t, _, acc, rej, evals) = dopri5(|y, dy| dy[0] = -y[0], &[1.0], 5.0, 0.1, tight, 5, |_, _| false);
     assert!(acc + rej == 5 && t < 5.0, "max_steps 5: {acc} accepted + {rej} rejected, t = {t}");
+    assert_eq!(evals, 1 + 6 * 5);
 }
 
 /// `rl::softmax_td::empirical_value_iteration` on a window that leaves a state unvisited
