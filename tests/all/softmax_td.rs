@@ -371,6 +371,32 @@ fn shift_layer_cache_sees_each_writer_of_a_row() {
     }
 }
 
+/// A value matrix with no zero entry, by hand. With `A = 0` every score is 0 and the column
+/// softmax is uniform (`S = 1/c` exactly, no mask), so `Z S` repeats each row's mean and one layer
+/// gives `Z' = Z + V m 1ᵀ` with `m_k` the mean of row `k` of `Z` (dyadic entries: exact in `f64`).
+/// The layers compute `Z S` only for the rows some `V` reads (a nonzero column of `V`); the
+/// construction's `V` has zeros in every column, so a test that marked the columns with a zero
+/// entry instead (`!x.is_zero()` → `x.is_zero()` in `mark_read_rows`, stop 25) lived. Here
+/// it would read no row and leave `Z` unchanged. Both layer forms: two-head (one head) and
+/// Lemma 1's shift layer with `U = I`, `W = 0`.
+#[test]
+fn a_dense_value_matrix_reads_every_row() {
+    use icrl_proofs::attention::softmax::{forward_multi_head, forward_shift, Head, MultiHeadLayer, ShiftLayer};
+    use icrl_proofs::linalg::Mat;
+    let (r, c) = (3, 4);
+    let z0 = Mat::from_fn(r, c, |i, j| 0.25 * (i as f64 + 1.0) - 0.5 * j as f64);
+    let v = Mat::from_fn(r, r, |i, k| 0.5 + 0.25 * (i + 2 * k) as f64);
+    let mean: Vec<f64> = (0..r).map(|k| (0..c).map(|j| z0[(k, j)]).sum::<f64>() / c as f64).collect();
+    let want = Mat::from_fn(r, c, |i, j| z0[(i, j)] + (0..r).map(|k| v[(i, k)] * mean[k]).sum::<f64>());
+    assert_ne!(want, z0, "the layer must move Z");
+    let a = Mat::zeros(r, r);
+    let layer = MultiHeadLayer { a: a.clone(), heads: vec![Head { v: v.clone(), shift: false }], mask_query: false };
+    assert_eq!(forward_multi_head(&z0, &[layer])[1], want, "two-head form");
+    let id = Mat::from_fn(r, r, |i, j| if i == j { 1.0 } else { 0.0 });
+    let layer = ShiftLayer { a, v, u: id, w: Mat::zeros(r, r), mask_query: false };
+    assert_eq!(forward_shift(&z0, &[layer])[1], want, "shift form");
+}
+
 #[test]
 fn absurd_depth_or_temperature_is_an_input_error_not_a_crash() {
     for (text, field) in [
