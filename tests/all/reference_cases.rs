@@ -307,41 +307,51 @@ fn manifold_distance_where_newton_decides() {
     }
 }
 
-/// A minimum beyond the scan: `A = A⋆ = 1`, `B = 2`, `B⋆ = 10⁻⁶` (one entry each). The
-/// distance is `g(c) = ((1 − 1/c)² + (2 − 10⁻⁶c)²)^{1/2}`; at `c = 2·10⁶` (the `B`-fit
-/// `⟨B, B⋆⟩/‖B⋆‖²`) it is `1 − 5·10⁻⁷`, while every `c` outside `[10⁶, 3·10⁶]` has
-/// `(2 − 10⁻⁶c)² ≥ 1` or (for `c < 0`) `(1 − 1/c)² > 1`, so the global minimum lies in that
-/// bracket, far beyond the scan's `|c| ≤ 10⁴` (where the curvature is negative and Newton stops).
-/// Only the `B`-fit start reaches it: the stop-25 campaign's mutant that drops that start
-/// (`‖B⋆‖² > 0` → `== 0`) ends near the `A`-fit `c = 1` at distance ≈ 2.
+/// Minima beyond the scan, one for each closed-form start. The distance is
+/// `g(c) = ((A − A⋆/c)² + (B − cB⋆)²)^{1/2}` (one entry each):
+/// - `A = A⋆ = 1`, `B = 2`, `B⋆ = 10⁻⁶`: at the `B`-fit `c = ⟨B, B⋆⟩/‖B⋆‖² = 2·10⁶`,
+///   `g = 1 − 5·10⁻⁷`, while every `c` outside `[10⁶, 3·10⁶]` has `(2 − 10⁻⁶c)² ≥ 1` or (for
+///   `c < 0`) `(1 − 1/c)² > 1`, so the global minimum lies in that bracket;
+/// - the mirror image `A = 2`, `A⋆ = 10⁻⁶`, `B = B⋆ = 1`: at the `A`-fit
+///   `c = ‖A⋆‖²/⟨A, A⋆⟩ = 5·10⁻⁷`, `g = 1 − 5·10⁻⁷`, and outside `[10⁻⁶/3, 10⁻⁶]`
+///   `(2 − 10⁻⁶/c)² ≥ 1`.
+///
+/// Both lie far beyond the scan's `10⁻⁴ ≤ |c| ≤ 10⁴`, where the curvature is negative and Newton
+/// stops, so only the closed-form start reaches the minimum: the stop-25 campaign's mutants that
+/// drop the `B`-fit start (`‖B⋆‖² > 0` → `== 0` or `< 0`, `⟨B, B⋆⟩ ≠ 0` → `== 0`, `/` → `%`) or
+/// the `A`-fit start (`⟨A, A⋆⟩ ≠ 0` → `== 0`) end near the other fit at distance ≈ 2.
 #[test]
 fn manifold_distance_beyond_the_scan() {
     use icrl_proofs::dynamics::flow::manifold_distance;
     use icrl_proofs::dynamics::loss::{n_params, split};
     let d = 1;
     let na = d * (2 * d + 1);
-    let (mut th, mut star) = (vec![0.0; n_params(d)], vec![0.0; n_params(d)]);
-    (th[0], th[na], star[0], star[na]) = (1.0, 2.0, 1.0, 1e-6);
-    assert_eq!(split(d, &star).0.len(), na);
-    let g = |c: f64| ((1.0 - 1.0 / c).powi(2) + (2.0 - 1e-6 * c).powi(2)).sqrt();
-    // g is unimodal on the bracket (a convex parabola in c plus the nearly flat 1 − 2/c + 1/c²):
-    // golden-section search.
-    let (mut lo, mut hi) = (1e6, 3e6);
-    let r = (5f64.sqrt() - 1.0) / 2.0;
-    for _ in 0..200 {
-        let (x1, x2) = (hi - r * (hi - lo), lo + r * (hi - lo));
-        if g(x1) < g(x2) {
-            hi = x2;
-        } else {
-            lo = x1;
+    for (a, a_star, b, b_star, fit, (lo, hi)) in
+        [(1.0, 1.0, 2.0, 1e-6, 2e6, (1e6, 3e6)), (2.0, 1e-6, 1.0, 1.0, 5e-7, (1e-6 / 3.0, 1e-6))]
+    {
+        let (mut th, mut star) = (vec![0.0; n_params(d)], vec![0.0; n_params(d)]);
+        (th[0], th[na], star[0], star[na]) = (a, b, a_star, b_star);
+        assert_eq!(split(d, &star).0.len(), na);
+        let g = |c: f64| ((a - a_star / c).powi(2) + (b - b_star * c).powi(2)).sqrt();
+        // g is unimodal on the bracket (one term a convex parabola in c or in 1/c, the other
+        // nearly flat there): golden-section search.
+        let (mut lo, mut hi) = (lo, hi);
+        let r = (5f64.sqrt() - 1.0) / 2.0;
+        for _ in 0..200 {
+            let (x1, x2) = (hi - r * (hi - lo), lo + r * (hi - lo));
+            if g(x1) < g(x2) {
+                hi = x2;
+            } else {
+                lo = x1;
+            }
         }
+        let c_true = (lo + hi) / 2.0;
+        assert!(g(c_true) <= g(fit) && g(fit) < 1.0, "A {a}: the bracket misses the minimum");
+        let (c, dist) = manifold_distance(d, &th, &star);
+        // As above: c at 1e-6 relative (the minimum is flat to second order), the distance at 1e-12.
+        assert!((c - c_true).abs() < 1e-6 * c_true, "A {a}, B {b}: c {c} against {c_true}");
+        assert!((dist - g(c_true)).abs() < 1e-12, "A {a}, B {b}: distance {dist} against {}", g(c_true));
     }
-    let c_true = (lo + hi) / 2.0;
-    assert!(g(c_true) <= g(2e6) && g(2e6) < 1.0);
-    let (c, dist) = manifold_distance(d, &th, &star);
-    // As above: c at 1e-6 relative (the minimum is flat to second order), the distance at 1e-12.
-    assert!((c - c_true).abs() < 1e-6 * c_true, "c {c} against {c_true}");
-    assert!((dist - g(c_true)).abs() < 1e-12, "distance {dist} against {}", g(c_true));
 }
 
 /// `dopri5` is a 5(4) pair with a working step-size controller, on `y' = −y`, `y(0) = 1`, over
