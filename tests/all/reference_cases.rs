@@ -279,6 +279,7 @@ fn manifold_distance_by_direct_minimization() {
 ///   `‖B⋆‖² = 2`, and only a damped Newton step near it, so it lived through the cases above)
 ///   overshoots into the other basin and ends at `c ≈ −6.35` (distance ≈ 21.4), found with a
 ///   Python model of the routine over a grid of `A`, `B` and `B⋆`.
+///
 /// `θ⋆` has one entry 1 in `A` and one (1, 2 or 4) in `B` (the routine only reads the inner
 /// products).
 #[test]
@@ -352,6 +353,32 @@ fn manifold_distance_beyond_the_scan() {
         assert!((c - c_true).abs() < 1e-6 * c_true, "A {a}, B {b}: c {c} against {c_true}");
         assert!((dist - g(c_true)).abs() < 1e-12, "A {a}, B {b}: distance {dist} against {}", g(c_true));
     }
+}
+
+/// `flow::log_slope` by hand: the least-squares slope of `ln L` against `t` over the points
+/// with `lo ≤ L ≤ hi` and `L > 0`. On `L = 1, e⁻², e⁻⁴` at `t = 0, 1, 2` it is `−2` (up to the
+/// rounding of `ln`); both ends of the window are inclusive (the window set exactly at `e⁻⁴` and
+/// `1` keeps three points, one just above `e⁻⁴` leaves two: `None`); a zero loss is left out
+/// (its `ln` is `−∞`); and three points at one time have no slope (`Σ(t − t̄)² = 0`: `None`, not
+/// `0/0`; the stop-25 campaign's `den > 0` → `den ≥ 0` mutant lived, as no caller had met it).
+#[test]
+fn log_slope_by_hand() {
+    use icrl_proofs::dynamics::flow::log_slope;
+    let (e2, e4) = ((-2f64).exp(), (-4f64).exp());
+    let trace = [(0.0, 1.0), (1.0, e2), (2.0, e4), (3.0, 2.0)];
+    let s = log_slope(&trace, e4, 1.0).expect("three points in the window");
+    // Error budget: every quantity of the fit has magnitude ≤ 4 (an ulp ≤ 8.9e-16); ln of the
+    // rounded e⁻², e⁻⁴ is within 2 ulp of −2, −4 (input and libm), and the fit's ten or so
+    // additions and products add ≤ ½ ulp each, ≤ 7 ulp in the numerator over t = 0, 1, 2, whose
+    // denominator Σ(t − t̄)² = 2 is exact: the slope is within 3.1e-15 of −2.
+    const SLOPE_TOL: f64 = 4e-15;
+    assert!((s + 2.0).abs() < SLOPE_TOL, "slope {s}");
+    assert_eq!(log_slope(&trace, e4 * (1.0 + 1e-12), 1.0), None, "two points left");
+    assert_eq!(log_slope(&trace, e4, 1.0 - 1e-12), None, "two points left");
+    let with_zero = [(0.0, 1.0), (1.0, e2), (2.0, e4), (3.0, 0.0)];
+    let s = log_slope(&with_zero, 0.0, f64::INFINITY).expect("the three positive points");
+    assert!((s + 2.0).abs() < SLOPE_TOL, "slope {s} with a zero loss in the trace");
+    assert_eq!(log_slope(&[(1.0, 1.0), (1.0, 0.5), (1.0, 0.25)], 0.0, 1.0), None, "one time");
 }
 
 /// `dopri5` is a 5(4) pair with a working step-size controller, on `y' = −y`, `y(0) = 1`, over
