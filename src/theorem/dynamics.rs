@@ -1034,7 +1034,7 @@ fn check_teacher_step(rng: &mut Rng, ctx: &CheckCtx) -> CaseResult {
                 false if c.error > c.tolerance => (f64::INFINITY, c.error, c.tolerance),
                 false => (f64::INFINITY, c.error.max(f64::MIN_POSITIVE), 0.0),
             };
-            if sarsa_cmp.is_none_or(|(r0, _, _)| ratio > r0) {
+            if sarsa_cmp.map_or(true, |(r0, _, _)| ratio > r0) {
                 sarsa_cmp = Some((ratio, e, tol));
             }
             // Negative control of the bound: α off by 1e-9 (relative) on the check's side exceeds
