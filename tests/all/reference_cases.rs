@@ -355,6 +355,26 @@ fn manifold_distance_beyond_the_scan() {
     }
 }
 
+/// The distance of `θ = 0` (a zero initialization) in closed form: with `A = B = 0` the squared
+/// distance is `‖A⋆‖²/c² + c²‖B⋆‖² ≥ 2‖A⋆‖‖B⋆‖` (AM–GM), with equality at `c² = ‖A⋆‖/‖B⋆‖`. With
+/// `‖A⋆‖ = 1`, `‖B⋆‖ = 2`: `|c| = 2^{−1/2}` and distance `2`. Here neither closed-form start exists
+/// (`⟨A, A⋆⟩ = ⟨B, B⋆⟩ = 0`) and only the scan of `c` reaches the minimum (the stop-25 campaign's
+/// mutant scanning only `c = ±10⁴`, `-40..=40` → `40..=40`, lived through the cases above, where a
+/// closed-form start rescued it). The objective is even in `c` here, so `|c|` is compared.
+#[test]
+fn manifold_distance_at_the_origin() {
+    use icrl_proofs::dynamics::flow::manifold_distance;
+    use icrl_proofs::dynamics::loss::n_params;
+    let d = 1;
+    let na = d * (2 * d + 1);
+    let mut star = vec![0.0; n_params(d)];
+    (star[0], star[na]) = (1.0, 2.0);
+    let (c, dist) = manifold_distance(d, &vec![0.0; n_params(d)], &star);
+    // Newton ends within rounding of the minimizer; the distance, flat there, within a few ulp.
+    assert!((c.abs() - 0.5f64.sqrt()).abs() < 1e-12, "|c| = {}", c.abs());
+    assert!((dist - 2.0).abs() < 1e-12, "distance {dist}");
+}
+
 /// `flow::log_slope` by hand: the least-squares slope of `ln L` against `t` over the points
 /// with `lo ≤ L ≤ hi` and `L > 0`. On `L = 1, e⁻², e⁻⁴` at `t = 0, 1, 2` it is `−2` (up to the
 /// rounding of `ln`); both ends of the window are inclusive (the window set exactly at `e⁻⁴` and
