@@ -279,8 +279,12 @@ fn manifold_distance_by_direct_minimization() {
 ///   `‖B⋆‖² = 2`, and only a damped Newton step near it, so it lived through the cases above)
 ///   overshoots into the other basin and ends at `c ≈ −6.35` (distance ≈ 21.4), found with a
 ///   Python model of the routine over a grid of `A`, `B` and `B⋆`.
+/// - `A = −3/4, B = 1/2` with `B⋆ = 7/4`: the minimum is at `c ≈ −0.592` (distance ≈ 1.800);
+///   the stop-25 campaign's mutant that scans whole decades (`10^{k/10}` → `10^{k mod 10}`)
+///   starts Newton elsewhere and ends at `c ≈ 0.946` (distance ≈ 2.145), found with a model of
+///   the routine in Rust over a grid of quarters.
 ///
-/// `θ⋆` has one entry 1 in `A` and one (1, 2 or 4) in `B` (the routine only reads the inner
+/// `θ⋆` has one entry 1 in `A` and one (1, 2, 4 or 7/4) in `B` (the routine only reads the inner
 /// products).
 #[test]
 fn manifold_distance_where_newton_decides() {
@@ -288,9 +292,14 @@ fn manifold_distance_where_newton_decides() {
     use icrl_proofs::dynamics::loss::{n_params, split};
     let d = 1;
     let na = d * (2 * d + 1);
-    for (a, b, b_star) in
-        [(1.125, 0.875, 1.0), (1.138, -1.14, 1.0), (0.125, 3.0, 1.0), (2.0, -0.125, 2.0), (-3.5, -4.25, 4.0)]
-    {
+    for (a, b, b_star) in [
+        (1.125, 0.875, 1.0),
+        (1.138, -1.14, 1.0),
+        (0.125, 3.0, 1.0),
+        (2.0, -0.125, 2.0),
+        (-3.5, -4.25, 4.0),
+        (-0.75, 0.5, 1.75),
+    ] {
         let mut star = vec![0.0; n_params(d)];
         star[0] = 1.0;
         star[na] = b_star;
@@ -399,6 +408,34 @@ fn log_slope_by_hand() {
     let s = log_slope(&with_zero, 0.0, f64::INFINITY).expect("the three positive points");
     assert!((s + 2.0).abs() < SLOPE_TOL, "slope {s} with a zero loss in the trace");
     assert_eq!(log_slope(&[(1.0, 1.0), (1.0, 0.5), (1.0, 0.25)], 0.0, 1.0), None, "one time");
+}
+
+/// `flow::mode_slope` by hand: the slope of `ln |⟨θ(t) − θ(T), v⟩|` over the snapshots with
+/// `lo ≤ L ≤ hi`. With `θ(T) = (1, 2)`, `v = (3/5, 4/5)` and `θ(t) = θ(T) ± e^{−t/2} v + w/4`,
+/// `w = (−4/5, 3/5) ⊥ v`, at `t = 0, 1, 2` (the sign alternating: the modulus is taken), the
+/// projection is `±e^{−t/2}` and the slope `−1/2`; a snapshot above the window is left out, and
+/// one at `θ(T)` itself (projection 0, whose `ln` is `−∞`) is skipped. `report dynamics` prints
+/// this rate next to the checked slope of `ln L`; a mutant returning `None` lived (stop 25).
+#[test]
+fn mode_slope_by_hand() {
+    use icrl_proofs::dynamics::flow::mode_slope;
+    let (end, v, w) = ([1.0, 2.0], [0.6, 0.8], [-0.8, 0.6]);
+    let at = |t: f64, sign: f64| -> Vec<f64> {
+        (0..2).map(|i| end[i] + sign * (-t / 2.0).exp() * v[i] + 0.25 * w[i]).collect()
+    };
+    let snaps = vec![
+        (0.0, 1.0, at(0.0, 1.0)),
+        (1.0, 0.5, at(1.0, -1.0)),
+        (2.0, 0.25, at(2.0, 1.0)),
+        (3.0, 10.0, vec![-50.0, 70.0]),
+        (4.0, 0.125, end.to_vec()),
+    ];
+    let s = mode_slope(&snaps, &end, &v, 0.1, 2.0).expect("three points");
+    // Error budget: θ − θ(T) recovers each entry within an ulp of 3 (4.4e-16), so the projection
+    // (≥ e⁻¹) is within 1.5e-15 absolute, 4.1e-15 relative; ln then within 4.5e-15, and the fit
+    // over t = 0, 1, 2 (denominator 2, exact) within 5e-15 of −1/2.
+    assert!((s + 0.5).abs() < 1e-14, "slope {s}");
+    assert_eq!(mode_slope(&snaps[..2], &end, &v, 0.1, 2.0), None, "two points");
 }
 
 /// `dopri5` is a 5(4) pair with a working step-size controller, on `y' = −y`, `y(0) = 1`, over
