@@ -93,6 +93,9 @@ fn full_gradient_matches_finite_differences_and_reduced() {
     let lr = pop.loss_grad(&th, &mut gr);
     assert!((lr - ge.loss).abs() <= 1e-12 * lr.max(1.0));
     let gfr = loss::reduce_grad(2, &ge);
+    // As above: a shorter reduced gradient would make the zip vacuous (the stop-25 campaign's
+    // `reduce_grad` → `vec![]` mutant lived).
+    assert_eq!(gfr.len(), gr.len());
     for (a, b) in gr.iter().zip(&gfr) {
         assert!((a - b).abs() <= 1e-12 * scale, "{a} vs {b}");
     }
