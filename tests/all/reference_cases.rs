@@ -365,23 +365,30 @@ fn manifold_distance_beyond_the_scan() {
 }
 
 /// The distance of `θ = 0` (a zero initialization) in closed form: with `A = B = 0` the squared
-/// distance is `‖A⋆‖²/c² + c²‖B⋆‖² ≥ 2‖A⋆‖‖B⋆‖` (AM–GM), with equality at `c² = ‖A⋆‖/‖B⋆‖`. With
-/// `‖A⋆‖ = 1`, `‖B⋆‖ = 2`: `|c| = 2^{−1/2}` and distance `2`. Here neither closed-form start exists
-/// (`⟨A, A⋆⟩ = ⟨B, B⋆⟩ = 0`) and only the scan of `c` reaches the minimum (the stop-25 campaign's
-/// mutant scanning only `c = ±10⁴`, `-40..=40` → `40..=40`, lived through the cases above, where a
-/// closed-form start rescued it). The objective is even in `c` here, so `|c|` is compared.
+/// distance is `‖A⋆‖²/c² + c²‖B⋆‖² ≥ 2‖A⋆‖‖B⋆‖` (AM–GM), with equality at `c² = ‖A⋆‖/‖B⋆‖`.
+/// Here neither closed-form start exists (`⟨A, A⋆⟩ = ⟨B, B⋆⟩ = 0`) and only the scan of `c`
+/// reaches the minimum; the objective is even in `c`, so `|c|` is compared. Two cases:
+/// - `‖A⋆‖ = 1`, `‖B⋆‖ = 2`: `|c| = 2^{−1/2}`, distance `2`. The stop-25 campaign's mutant
+///   scanning only `c = ±10⁴` (`-40..=40` → `40..=40`) lived through the cases above, where a
+///   closed-form start rescued it;
+/// - `‖A⋆‖ = 10⁻⁶`, `‖B⋆‖ = 1`: `|c| = 10⁻³`, distance `(2·10⁻⁶)^{1/2}`. A scan of `10^{10k}`
+///   (`/` → `*`, the same campaign) keeps `c = ±1` next to the minimum, from where Newton's
+///   first step lands on `c = 0` and stops: distance ≈ 1.
 #[test]
 fn manifold_distance_at_the_origin() {
     use icrl_proofs::dynamics::flow::manifold_distance;
     use icrl_proofs::dynamics::loss::n_params;
     let d = 1;
     let na = d * (2 * d + 1);
-    let mut star = vec![0.0; n_params(d)];
-    (star[0], star[na]) = (1.0, 2.0);
-    let (c, dist) = manifold_distance(d, &vec![0.0; n_params(d)], &star);
-    // Newton ends within rounding of the minimizer; the distance, flat there, within a few ulp.
-    assert!((c.abs() - 0.5f64.sqrt()).abs() < 1e-12, "|c| = {}", c.abs());
-    assert!((dist - 2.0).abs() < 1e-12, "distance {dist}");
+    for (a_star, b_star) in [(1.0f64, 2.0f64), (1e-6, 1.0)] {
+        let mut star = vec![0.0; n_params(d)];
+        (star[0], star[na]) = (a_star, b_star);
+        let (c, dist) = manifold_distance(d, &vec![0.0; n_params(d)], &star);
+        let (c_true, dist_true) = ((a_star / b_star).sqrt(), (2.0 * a_star * b_star).sqrt());
+        // Newton ends within rounding of the minimizer; the distance, flat there, within a few ulp.
+        assert!((c.abs() - c_true).abs() < 1e-12 * c_true, "A⋆ {a_star}: |c| = {}", c.abs());
+        assert!((dist - dist_true).abs() < 1e-12 * dist_true, "A⋆ {a_star}: distance {dist}");
+    }
 }
 
 /// `flow::log_slope` by hand: the least-squares slope of `ln L` against `t` over the points
