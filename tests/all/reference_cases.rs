@@ -220,7 +220,13 @@ fn direct_manifold_minimum(d: usize, th: &[f64], star: &[f64]) -> (f64, f64) {
     };
     let grid: Vec<f64> = (1..4000).flat_map(|k| [k as f64 / 400.0, -(k as f64) / 400.0]).collect();
     let c0 = grid.iter().cloned().fold(grid[0], |m, c| if g(c) < g(m) { c } else { m });
-    let (mut lo, mut hi) = (c0 - 1.0 / 400.0, c0 + 1.0 / 400.0);
+    let c = golden_section_min(g, c0 - 1.0 / 400.0, c0 + 1.0 / 400.0);
+    (c, g(c))
+}
+
+/// The minimizer of `g` on `[lo, hi]`, where `g` is unimodal, by 200 golden-section steps.
+fn golden_section_min(g: impl Fn(f64) -> f64, lo: f64, hi: f64) -> f64 {
+    let (mut lo, mut hi) = (lo, hi);
     let r = (5f64.sqrt() - 1.0) / 2.0;
     for _ in 0..200 {
         let (x1, x2) = (hi - r * (hi - lo), lo + r * (hi - lo));
@@ -230,8 +236,7 @@ fn direct_manifold_minimum(d: usize, th: &[f64], star: &[f64]) -> (f64, f64) {
             lo = x1;
         }
     }
-    let c = (lo + hi) / 2.0;
-    (c, g(c))
+    (lo + hi) / 2.0
 }
 
 /// The scaling-manifold distance `min_c ‖(A − A⋆/c, B − cB⋆)‖` against the test's own minimizer
@@ -350,17 +355,7 @@ fn manifold_distance_beyond_the_scan() {
         let g = |c: f64| ((a - a_star / c).powi(2) + (b - b_star * c).powi(2)).sqrt();
         // g is unimodal on the bracket (one term a convex parabola in c or in 1/c, the other
         // nearly flat there): golden-section search.
-        let (mut lo, mut hi) = (lo, hi);
-        let r = (5f64.sqrt() - 1.0) / 2.0;
-        for _ in 0..200 {
-            let (x1, x2) = (hi - r * (hi - lo), lo + r * (hi - lo));
-            if g(x1) < g(x2) {
-                hi = x2;
-            } else {
-                lo = x1;
-            }
-        }
-        let c_true = (lo + hi) / 2.0;
+        let c_true = golden_section_min(g, lo, hi);
         assert!(g(c_true) <= g(fit) && g(fit) < 1.0, "A {a}: the bracket misses the minimum");
         let (c, dist) = manifold_distance(d, &th, &star);
         // As above: c at 1e-6 relative (the minimum is flat to second order), the distance at 1e-12.
