@@ -384,6 +384,46 @@ fn manifold_distance_at_the_origin() {
     assert!((dist - 2.0).abs() < 1e-12, "distance {dist}");
 }
 
+/// A minimum beyond the scan that neither closed-form start hits, so that Newton itself has to
+/// walk to it. One entry each, `A = B = 1`, `A⋆ = s c⋆`, `B⋆ = s/c⋆` with `s = 0.55`: in
+/// `x = c/c⋆` the squared distance is `h(x) = (1 − s/x)² + (1 − s x)²`, stationary at `x = 1`
+/// (`h'(1) = 2(1 − s)s − 2(1 − s)s = 0`) with `h''(1) = 8s² − 4s = 0.22 > 0`, and
+/// `h(1) = 2(1 − s)² = 0.405`. Every `x` outside `[0.661, 1.513]` has one term `≥ 0.405` on
+/// its own (`|1 − s x| ≥ √0.405` below `x = 0.661`; `|1 − s/x| ≥ √0.405` above `x = 1.513`;
+/// both terms exceed 1 for `x < 0`), and golden-section search on that bracket confirms that
+/// `x = 1` is the global minimum. The starts are the `A`-fit `x = s` and the `B`-fit `x = 1/s`,
+/// 45 % and 82 % away, and the scan (`10⁻⁴ ≤ |c| ≤ 10⁴`) is far from `c⋆ = 10⁻⁸` and `10⁸`.
+/// The curvature `h''` is small against its terms (`6s² + 2s² = 2.42` without the
+/// `−4⟨A, A⋆⟩/c³` term), so a wrong second derivative leaves Newton far from converged after
+/// its 100 steps, and the stop rule `|step| ≤ 10⁻¹⁵|c|` must be relative: the stop-26
+/// campaign's `(c·c·c)` → `(c/c·c)` and `(c·c/c)` in `d2f`, and `10⁻¹⁵·|c|` → `10⁻¹⁵/|c|`
+/// (which at `c ~ 10⁻⁸` stops after one step), lived through the cases above, where a
+/// closed-form start lay at the minimum.
+#[test]
+fn manifold_distance_where_newton_walks() {
+    use icrl_proofs::dynamics::flow::manifold_distance;
+    use icrl_proofs::dynamics::loss::n_params;
+    let d = 1;
+    let na = d * (2 * d + 1);
+    let s = 0.55;
+    let h = |x: f64| (1.0 - s / x).powi(2) + (1.0 - s * x).powi(2);
+    let x_true = golden_section_min(h, 0.661, 1.513);
+    assert!((x_true - 1.0).abs() < 1e-6, "the minimum of h in the bracket is at x = {x_true}, not 1");
+    assert!(h(0.661) >= 0.405 && h(1.513) >= 0.405 && (h(1.0) - 0.405).abs() < 1e-15);
+    for c_star in [1e-8, 1e8] {
+        let (mut th, mut star) = (vec![0.0; n_params(d)], vec![0.0; n_params(d)]);
+        (th[0], th[na], star[0], star[na]) = (1.0, 1.0, s * c_star, s / c_star);
+        let (c, dist) = manifold_distance(d, &th, &star);
+        // Error budget: the rounded A⋆, B⋆ (2 ulp each) move the root of f' by about that much
+        // over the relative curvature 0.22, about 1e-15 relative; Newton, quadratic at this
+        // non-degenerate root, ends within rounding of it. 1e-9 leaves a margin of 10⁶ and is
+        // still far below the 1.7e-6 of the weakest mutant above.
+        assert!((c / c_star - 1.0).abs() < 1e-9, "c* {c_star}: c {c}");
+        // The distance is flat at the minimum: within a few ulp of (2·0.45²)^{1/2}.
+        assert!((dist - 0.405f64.sqrt()).abs() < 1e-14, "c* {c_star}: distance {dist}");
+    }
+}
+
 /// `flow::log_slope` by hand: the least-squares slope of `ln L` against `t` over the points
 /// with `lo ≤ L ≤ hi` and `L > 0`. On `L = 1, e⁻², e⁻⁴` at `t = 0, 1, 2` it is `−2` (up to the
 /// rounding of `ln`); both ends of the window are inclusive (the window set exactly at `e⁻⁴` and
