@@ -239,6 +239,19 @@ fn golden_section_min(g: impl Fn(f64) -> f64, lo: f64, hi: f64) -> f64 {
     (lo + hi) / 2.0
 }
 
+/// `θ` (or `θ⋆`) at `d = 1` with one nonzero entry in each block: `a` first in `A`, `b` first in
+/// `B`. `manifold_distance` reads only inner products, so such a pair is the scalar problem
+/// `min_c (a − a⋆/c)² + (b − c b⋆)²` of the cases below.
+fn one_entry_each(a: f64, b: f64) -> Vec<f64> {
+    use icrl_proofs::dynamics::loss::{n_params, split};
+    let d = 1;
+    let na = d * (2 * d + 1);
+    let mut th = vec![0.0; n_params(d)];
+    (th[0], th[na]) = (a, b);
+    assert_eq!(split(d, &th).0.len(), na);
+    th
+}
+
 /// The scaling-manifold distance `min_c ‖(A − A⋆/c, B − cB⋆)‖` against the test's own minimizer
 /// (a dense scan of `c`, then golden-section refinement of the directly computed distance). On
 /// the manifold it is `(c0, 0)`; off it (a perturbation that moves the optimum away from both
@@ -298,9 +311,7 @@ fn manifold_distance_by_direct_minimization() {
 #[test]
 fn manifold_distance_where_newton_decides() {
     use icrl_proofs::dynamics::flow::manifold_distance;
-    use icrl_proofs::dynamics::loss::{n_params, split};
     let d = 1;
-    let na = d * (2 * d + 1);
     for (a, b, b_star) in [
         (1.125, 0.875, 1.0),
         (1.138, -1.14, 1.0),
@@ -310,13 +321,7 @@ fn manifold_distance_where_newton_decides() {
         (-0.75, 0.5, 1.75),
         (-1.0, 0.75, 1.5),
     ] {
-        let mut star = vec![0.0; n_params(d)];
-        star[0] = 1.0;
-        star[na] = b_star;
-        assert_eq!(split(d, &star).0.len(), na);
-        let mut th = vec![0.0; n_params(d)];
-        th[0] = a;
-        th[na] = b;
+        let (th, star) = (one_entry_each(a, b), one_entry_each(1.0, b_star));
         let (c_true, dist_true) = direct_manifold_minimum(d, &th, &star);
         let (c, dist) = manifold_distance(d, &th, &star);
         assert!((c - c_true).abs() < 1e-6 * c_true.abs(), "A {a}, B {b}: c {c} against {c_true}");
@@ -343,15 +348,11 @@ fn manifold_distance_where_newton_decides() {
 #[test]
 fn manifold_distance_beyond_the_scan() {
     use icrl_proofs::dynamics::flow::manifold_distance;
-    use icrl_proofs::dynamics::loss::{n_params, split};
     let d = 1;
-    let na = d * (2 * d + 1);
     for (a, a_star, b, b_star, fit, (lo, hi)) in
         [(1.0, 1.0, 2.0, 1e-6, 2e6, (1e6, 3e6)), (2.0, 1e-6, 1.0, 1.0, 5e-7, (1e-6 / 3.0, 1e-6))]
     {
-        let (mut th, mut star) = (vec![0.0; n_params(d)], vec![0.0; n_params(d)]);
-        (th[0], th[na], star[0], star[na]) = (a, b, a_star, b_star);
-        assert_eq!(split(d, &star).0.len(), na);
+        let (th, star) = (one_entry_each(a, b), one_entry_each(a_star, b_star));
         let g = |c: f64| ((a - a_star / c).powi(2) + (b - b_star * c).powi(2)).sqrt();
         // g is unimodal on the bracket (one term a convex parabola in c or in 1/c, the other
         // nearly flat there): golden-section search.
@@ -373,12 +374,7 @@ fn manifold_distance_beyond_the_scan() {
 #[test]
 fn manifold_distance_at_the_origin() {
     use icrl_proofs::dynamics::flow::manifold_distance;
-    use icrl_proofs::dynamics::loss::n_params;
-    let d = 1;
-    let na = d * (2 * d + 1);
-    let mut star = vec![0.0; n_params(d)];
-    (star[0], star[na]) = (1.0, 2.0);
-    let (c, dist) = manifold_distance(d, &vec![0.0; n_params(d)], &star);
+    let (c, dist) = manifold_distance(1, &one_entry_each(0.0, 0.0), &one_entry_each(1.0, 2.0));
     // Newton ends within rounding of the minimizer; the distance, flat there, within a few ulp.
     assert!((c.abs() - 0.5f64.sqrt()).abs() < 1e-12, "|c| = {}", c.abs());
     assert!((dist - 2.0).abs() < 1e-12, "distance {dist}");
@@ -402,18 +398,14 @@ fn manifold_distance_at_the_origin() {
 #[test]
 fn manifold_distance_where_newton_walks() {
     use icrl_proofs::dynamics::flow::manifold_distance;
-    use icrl_proofs::dynamics::loss::n_params;
-    let d = 1;
-    let na = d * (2 * d + 1);
     let s = 0.55;
     let h = |x: f64| (1.0 - s / x).powi(2) + (1.0 - s * x).powi(2);
     let x_true = golden_section_min(h, 0.661, 1.513);
     assert!((x_true - 1.0).abs() < 1e-6, "the minimum of h in the bracket is at x = {x_true}, not 1");
     assert!(h(0.661) >= 0.405 && h(1.513) >= 0.405 && (h(1.0) - 0.405).abs() < 1e-15);
     for c_star in [1e-8, 1e8] {
-        let (mut th, mut star) = (vec![0.0; n_params(d)], vec![0.0; n_params(d)]);
-        (th[0], th[na], star[0], star[na]) = (1.0, 1.0, s * c_star, s / c_star);
-        let (c, dist) = manifold_distance(d, &th, &star);
+        let (th, star) = (one_entry_each(1.0, 1.0), one_entry_each(s * c_star, s / c_star));
+        let (c, dist) = manifold_distance(1, &th, &star);
         // Error budget: the rounded A⋆, B⋆ (2 ulp each) move the root of f' by about that much
         // over the relative curvature 0.22, about 1e-15 relative; Newton, quadratic at this
         // non-degenerate root, ends within rounding of it. 1e-9 leaves a margin of 10⁶ and is
