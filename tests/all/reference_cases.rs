@@ -305,9 +305,15 @@ fn manifold_distance_by_direct_minimization() {
 ///   scan of `10^{10k}` (`/` → `*`, the same campaign), which keeps `c = ±1` and points far
 ///   away, starts Newton in the other basin and ends at `c ≈ 1.141` (distance ≈ 2.108), found
 ///   the same way.
+/// - `A = 3, B = 5/4` with `B⋆ = 15/4`: on the manifold, at `c = 1/3` (`A⋆/c = 3`,
+///   `cB⋆ = 5/4`: distance 0); the stop-27 campaign's mutant of the objective
+///   `‖A⋆‖²/c² + ‖B‖²` → `‖A⋆‖²/c² · ‖B‖²` (precedence makes it one term), which weighs that term
+///   by `‖B‖² = 25/16` (and is the original up to a constant wherever `‖B‖² = 1`, as in most
+///   cases above), ranks another run first and keeps `c ≈ 0.631` (distance ≈ 1.80), found with
+///   a Python model of the routine over a grid of quarters (a scratch program, not kept).
 ///
-/// `θ⋆` has one entry 1 in `A` and one (1, 2, 4, 7/4 or 3/2) in `B` (the routine only reads the inner
-/// products).
+/// `θ⋆` has one entry 1 in `A` and one (1, 2, 4, 7/4, 3/2 or 15/4) in `B` (the routine only reads
+/// the inner products).
 #[test]
 fn manifold_distance_where_newton_decides() {
     use icrl_proofs::dynamics::flow::manifold_distance;
@@ -320,6 +326,7 @@ fn manifold_distance_where_newton_decides() {
         (-3.5, -4.25, 4.0),
         (-0.75, 0.5, 1.75),
         (-1.0, 0.75, 1.5),
+        (3.0, 1.25, 3.75),
     ] {
         let (th, star) = (one_entry_each(a, b), one_entry_each(1.0, b_star));
         let (c_true, dist_true) = direct_manifold_minimum(d, &th, &star);
@@ -483,25 +490,45 @@ fn mode_slope_by_hand() {
 ///   the global error is at most the sum of the local ones, each below its step's error scale
 ///   `atol + rtol·|y| ≤ 2 tol` (measured: 0.16 tol and 0.2 tol, far inside);
 /// - the evaluation count it reports is `1 + 6·(accepted + rejected)`: FSAL reuses the last
-///   stage, so each attempted step evaluates stages 2–7 (a mutant counting `*= 1` lived, stop 25).
+///   stage, so each attempted step evaluates stages 2–7 (a mutant counting `*= 1` lived, stop 25);
+/// - a first step over the whole interval (`h0 = 5`) is rejected and shrunk until its estimate
+///   passes: the method's stability polynomial at `z = −5`,
+///   `1 + z + z²/2 + z³/6 + z⁴/24 + z⁵/120 + z⁶/600 ≈ 13.7`, is nowhere near `e^{−5}`. (The
+///   stop-27 campaign's `err2 / n` → `err2 % n` in the error norm lived: for `n = 1` it is the
+///   fractional part, below 1 whatever the error, so no step is ever rejected, and from
+///   `h0 = 0.1` the steps it accepted stayed accurate enough.)
+/// - the error norm is the root mean square over the components (Hairer–Nørsett–Wanner's
+///   `(Σ (eᵢ/scᵢ)²/n)^{1/2}`): the same equation twice, `y' = −y` in two components, takes
+///   exactly the steps of one (`2r²/2 = r²` is exact in floating point), where a norm that
+///   grows with `n` (the root of the plain sum, or of `n·Σ`) would estimate a larger error and
+///   take more steps. (The same campaign's `err2 / n` → `err2 · n` lived: at `n = 1` it is the
+///   original.)
 #[test]
 fn dopri5_steps_scale_as_a_fifth_order_pair() {
     use icrl_proofs::dynamics::flow::{dopri5, OdeTol};
     let cap = 20_000;
-    let run = |tol: f64| {
+    let run = |tol: f64, h0: f64| {
         let (t, y, acc, rej, evals) =
-            dopri5(|y, dy| dy[0] = -y[0], &[1.0], 5.0, 0.1, OdeTol { rtol: tol, atol: tol }, cap, |_, _| false);
+            dopri5(|y, dy| dy[0] = -y[0], &[1.0], 5.0, h0, OdeTol { rtol: tol, atol: tol }, cap, |_, _| false);
         assert!(acc + rej < cap, "tol {tol}: {acc} accepted + {rej} rejected steps reach the cap");
         // FSAL: one evaluation at the start, then stages 2–7 of every attempted step.
         assert_eq!(evals, 1 + 6 * (acc + rej), "tol {tol}: {evals} evaluations for {acc} + {rej} steps");
         assert_eq!(t, 5.0, "tol {tol}: ended at t = {t}");
         let bound = 2.0 * acc as f64 * tol;
-        assert!((y[0] - (-5f64).exp()).abs() <= bound, "tol {tol}: y(5) = {} against e^-5", y[0]);
-        acc
+        assert!((y[0] - (-5f64).exp()).abs() <= bound, "tol {tol}, h0 {h0}: y(5) = {} against e^-5", y[0]);
+        (acc, rej)
     };
-    let (coarse, fine) = (run(1e-5), run(1e-10));
+    let ((coarse, _), (fine, _)) = (run(1e-5, 0.1), run(1e-10, 0.1));
     let ratio = fine as f64 / coarse as f64;
     assert!((5.0..=20.0).contains(&ratio), "{coarse} steps at tol 1e-5, {fine} at 1e-10: ratio {ratio}");
+    let (_, rej) = run(1e-10, 5.0);
+    assert!(rej >= 1, "h0 = 5: the first step, over the whole interval, was accepted");
+    let tol = OdeTol { rtol: 1e-8, atol: 1e-8 };
+    let (t1, y1, acc1, rej1, _) = dopri5(|y, dy| dy[0] = -y[0], &[1.0], 5.0, 0.1, tol, cap, |_, _| false);
+    let twice = |y: &[f64], dy: &mut [f64]| (dy[0], dy[1]) = (-y[0], -y[1]);
+    let (t2, y2, acc2, rej2, _) = dopri5(twice, &[1.0, 1.0], 5.0, 0.1, tol, cap, |_, _| false);
+    assert_eq!((t2, acc2, rej2), (t1, acc1, rej1), "two equal components: not the steps of one");
+    assert_eq!(y2, vec![y1[0]; 2]);
     // `max_steps` counts accepted and rejected steps and is exact: 5 steps end before t = 5.
     let tight = OdeTol { rtol: 1e-10, atol: 1e-10 };
     let (t, _, acc, rej, evals) = dopri5(|y, dy| dy[0] = -y[0], &[1.0], 5.0, 0.1, tight, 5, |_, _| false);
