@@ -223,64 +223,106 @@ pub fn gradient_descent(pop: &Population, theta0: &[f64], eta: f64, steps: usize
     th
 }
 
-/// Closest point of the scaling manifold `{(A⋆/c, c B⋆)}`: returns `(c, distance)` with
-/// `distance = min_c ‖(A - A⋆/c, B - c B⋆)‖_F`, by Newton on `f'(c) = 0` from two starts
-/// (the `B`-fit and the `A`-fit) and a scan, keeping the best.
+/// Closest point of the scaling manifold `{(A⋆/c, c B⋆) : c ≠ 0}`: returns `(c, distance)` with
+/// `distance = inf_c ‖(A − A⋆/c, B − c B⋆)‖_F`.
+///
+/// With `u = ‖A⋆‖²`, `v = ⟨A, A⋆⟩`, `p = ⟨B, B⋆⟩`, `q = ‖B⋆‖²` the squared distance is
+/// `f(c) = ‖A‖² − 2v/c + u/c² + ‖B‖² − 2pc + qc²`, and `f'(c) = 2P(c)/c³` with the quartic
+/// `P(c) = qc⁴ − pc³ + vc − u`. For `u, q > 0`, `f → ∞` as `c → 0` and as `c → ±∞`, so the
+/// minimum is attained, and at a local minimum `f'` changes sign, so `P` does. Every sign change
+/// of `P` is found exactly (up to one ulp of `c`) by isolating the real roots through the
+/// derivatives: `P'' = 6c(2qc − p)` has the roots `0` and `p/(2q)`, so `P' = 4qc³ − 3pc² + v`
+/// is monotone between them and has at most one root in each piece; `P` is monotone between
+/// consecutive roots of `P'` (and `0`); every root lies within the Cauchy bound
+/// `R = 1 + max(|p|, |v|, u)/q`, where `P > 0` and `P'` has the sign of `c`. Each sign change
+/// between consecutive points is bisected on the floats ([`bisect_sign_change`]), and the root
+/// with the smallest directly computed distance wins. No start point, scan or iteration count
+/// decides the answer. (In `f64` two roots of `P` closer than the rounding of a root of `P'` can
+/// share a piece and be missed together; `f` then has a flat inflection there, not a minimum
+/// apart from a rounding-sized one.)
+///
+/// If `A⋆ = 0` or `B⋆ = 0` the manifold's closure holds `0` and the infimum may only be
+/// approached: `A⋆ = 0` gives `c = p/q` (`0` if `p = 0`: the infimum as `c → 0`), `B⋆ = 0` gives
+/// `c = u/v` (`∞` if `v = 0`), both zero gives `c = 1` (every `c` is the same point, `0`). A
+/// non-finite inner product gives `(NaN, NaN)`.
 pub fn manifold_distance(d: usize, th: &[f64], th_star: &[f64]) -> (f64, f64) {
     let (a, b) = split(d, th);
     let (as_, bs) = split(d, th_star);
     let dot = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(p, q)| p * q).sum::<f64>();
-    let (aa, ab, bb, bbs, asas, bsbs) = (dot(a, a), dot(a, as_), dot(b, b), dot(b, bs), dot(as_, as_), dot(bs, bs));
-    let f = |c: f64| aa - 2.0 * ab / c + asas / (c * c) + bb - 2.0 * c * bbs + c * c * bsbs;
-    let df = |c: f64| 2.0 * ab / (c * c) - 2.0 * asas / (c * c * c) - 2.0 * bbs + 2.0 * c * bsbs;
-    let d2f = |c: f64| -4.0 * ab / (c * c * c) + 6.0 * asas / (c * c * c * c) + 2.0 * bsbs;
-    let mut starts = vec![];
-    if bsbs > 0.0 && bbs != 0.0 {
-        starts.push(bbs / bsbs);
+    let (aa, v, bb, p, u, q) = (dot(a, a), dot(a, as_), dot(b, b), dot(b, bs), dot(as_, as_), dot(bs, bs));
+    if ![aa, v, bb, p, u, q].iter().all(|x| x.is_finite()) {
+        return (f64::NAN, f64::NAN);
     }
-    if ab != 0.0 {
-        starts.push(asas / ab);
-    }
-    for k in -40..=40 {
-        let c = 10f64.powf(k as f64 / 10.0);
-        starts.push(c);
-        starts.push(-c);
-    }
-    let mut best = (1.0, f64::INFINITY);
-    let mut cands: Vec<f64> = starts.clone();
-    cands.sort_by(|x, y| f(*x).partial_cmp(&f(*y)).unwrap_or(std::cmp::Ordering::Equal));
-    for &c0 in cands.iter().take(4) {
-        let mut c = c0;
-        for _ in 0..100 {
-            let h2 = d2f(c);
-            if !(h2 > 0.0) {
-                break;
-            }
-            let step = df(c) / h2;
-            let cn = c - step;
-            if !cn.is_finite() || cn == 0.0 || cn.signum() != c.signum() {
-                break;
-            }
-            c = cn;
-            if step.abs() <= 1e-15 * c.abs() {
-                break;
+    // The squared distance at c, computed directly (the expanded f cancels near the manifold);
+    // a part whose starred block is zero is that block's norm at every c.
+    let dist2 = |c: f64| -> f64 {
+        let ea = if u == 0.0 { aa } else { a.iter().zip(as_).map(|(x, y)| (x - y / c).powi(2)).sum() };
+        let eb = if q == 0.0 { bb } else { b.iter().zip(bs).map(|(x, y)| (x - y * c).powi(2)).sum() };
+        ea + eb
+    };
+    let c = match (u == 0.0, q == 0.0) {
+        (true, true) => 1.0,
+        (true, false) => p / q,
+        (false, true) => {
+            if v == 0.0 {
+                f64::INFINITY
+            } else {
+                u / v
             }
         }
-        let v = f(c);
-        if v < best.1 {
-            best = (c, v);
+        (false, false) => {
+            let r = (1.0 + p.abs().max(v.abs()).max(u) / q).min(f64::MAX);
+            let dp = |c: f64| (4.0 * q * c - 3.0 * p) * c * c + v;
+            let pp = |c: f64| (((q * c - p) * c) * c + v) * c - u;
+            // The roots of P' between -R, the roots of P'' and R, with the signs of P' there.
+            let mut cuts = vec![(-r, false), (0.0, v > 0.0), (r, true)];
+            let s = p / (2.0 * q);
+            if s != 0.0 {
+                cuts.insert(if s < 0.0 { 1 } else { 2 }, (s, dp(s) > 0.0));
+            }
+            let mut pts = vec![(-r, true), (0.0, false), (r, true)];
+            for w in cuts.windows(2) {
+                if w[0].1 != w[1].1 {
+                    let x = bisect_sign_change(dp, w[0].0, w[1].0, w[0].1);
+                    pts.push((x, pp(x) > 0.0));
+                }
+            }
+            pts.sort_by(|x, y| x.0.total_cmp(&y.0));
+            let mut best = (f64::NAN, f64::INFINITY);
+            for w in pts.windows(2) {
+                if w[0].1 != w[1].1 {
+                    let c = bisect_sign_change(pp, w[0].0, w[1].0, w[0].1);
+                    let e = dist2(c);
+                    if c != 0.0 && e < best.1 {
+                        best = (c, e);
+                    }
+                }
+            }
+            best.0
+        }
+    };
+    (c, dist2(c).sqrt())
+}
+
+/// A point where `g` changes sign between `lo < hi` (one side of `0`: both `≥ 0` or both `≤ 0`),
+/// given `g(lo) > 0` as `pos_lo` and the opposite at `hi`: bisection on the floats between them,
+/// whose bit patterns are ordered like their magnitudes, so it ends at two adjacent floats after
+/// at most 64 halvings, whatever the scale. `g` is evaluated only strictly inside; the returned
+/// point is an end of that last pair.
+fn bisect_sign_change(g: impl Fn(f64) -> f64, lo: f64, hi: f64, pos_lo: bool) -> f64 {
+    let neg = lo < 0.0;
+    let at = |m: u64| if neg { -f64::from_bits(m) } else { f64::from_bits(m) };
+    // In magnitudes: from |lo| to |hi| (descending when negative), keeping the sign at `from`.
+    let (mut from, mut to) = if neg { (lo.abs().to_bits(), hi.abs().to_bits()) } else { (lo.to_bits(), hi.to_bits()) };
+    while from.abs_diff(to) > 1 {
+        let mid = from.min(to) + from.abs_diff(to) / 2;
+        if (g(at(mid)) > 0.0) == pos_lo {
+            from = mid;
+        } else {
+            to = mid;
         }
     }
-    // f(c) may round slightly below zero at the manifold; the distance is computed directly.
-    let c = best.0;
-    let mut dist2 = 0.0;
-    for (x, y) in a.iter().zip(as_) {
-        dist2 += (x - y / c).powi(2);
-    }
-    for (x, y) in b.iter().zip(bs) {
-        dist2 += (x - y * c).powi(2);
-    }
-    (c, dist2.sqrt())
+    at(from)
 }
 
 /// The `c∞` predicted by the conservation law: the root of
