@@ -12,10 +12,20 @@ it is not counted, only reported as stale (--stale lists them), because its name
 and its meaning may no longer match the file. A mutant judged more than once counts once, with
 its latest outcome.
 
+One exception to staleness (since stop 28): a mutant inside a function whose text is the same,
+byte for byte, in the file as judged and in the file now (found by name: `fn NAME` up to the `}`
+at its indentation, rustfmt's layout), or on a line outside every function that lies in a run
+of lines unchanged between the two (difflib), is carried over under its new line number: the
+same edit at the same place of the same function. This is the assumption the per-file rule
+already makes across files (a change elsewhere does not re-judge a mutant). --stale also lists
+what was carried.
+
 --record writes the record of one finished shard (the campaign calls it at the end of each
 shard); --population also counts each group's mutants not judged yet (`cargo mutants --list`).
 """
+import difflib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +44,67 @@ def blob(path):
     """The git blob id of a file as it is on disk (what `git hash-object` prints)."""
     return subprocess.run(["git", "hash-object", path], capture_output=True, text=True,
                           check=True).stdout.strip()
+
+
+FN = re.compile(r"^(\s*)(?:pub(?:\([\w:]+\))? )?(?:const )?(?:unsafe )?fn (\w+)")
+NAME = re.compile(r"^([^:]+):(\d+):(\d+): (.*)$")
+
+
+def functions(lines):
+    """name -> [(start, end)] (0-based, inclusive) of every `fn` in rustfmt-formatted lines."""
+    spans = {}
+    for i, line in enumerate(lines):
+        m = FN.match(line)
+        if not m or line.rstrip().endswith(";"):
+            continue
+        close = m.group(1) + "}"
+        end = next((j for j in range(i, len(lines)) if lines[j].rstrip() == close), None)
+        if end is not None:
+            spans.setdefault(m.group(2), []).append((i, end))
+    return spans
+
+
+_carry_cache = {}
+
+
+def carried(name, file, old_blob, new_lines):
+    """The mutant's name in the current file if it carries over (see the module text), else None."""
+    m = NAME.match(name)
+    if not m or m.group(1) != file:
+        return None
+    line, col, rest = int(m.group(2)) - 1, m.group(3), m.group(4)
+    key = (old_blob, file)
+    if key not in _carry_cache:
+        old = subprocess.run(["git", "cat-file", "-p", old_blob], capture_output=True, text=True)
+        if old.returncode != 0:
+            _carry_cache[key] = None
+        else:
+            old_lines = old.stdout.splitlines()
+            sm = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+            equal = {}
+            for tag, i1, i2, j1, _ in sm.get_opcodes():
+                if tag == "equal":
+                    for k in range(i2 - i1):
+                        equal[i1 + k] = j1 + k
+            _carry_cache[key] = (old_lines, functions(old_lines), functions(new_lines), equal)
+    cache = _carry_cache[key]
+    if cache is None:
+        return None
+    old_lines, old_fns, new_fns, equal = cache
+    inside = [(n, s, e) for n, spans in old_fns.items() for s, e in spans if s <= line <= e]
+    if inside:
+        fname, s, e = max(inside, key=lambda x: x[1])  # the innermost
+        if len(old_fns[fname]) != 1 or len(new_fns.get(fname, [])) != 1:
+            return None
+        ns, ne = new_fns[fname][0]
+        if old_lines[s:e + 1] != new_lines[ns:ne + 1]:
+            return None
+        new_line = ns + (line - s)
+    elif line in equal:
+        new_line = equal[line]
+    else:
+        return None
+    return f"{file}:{new_line + 1}:{col}: {rest}"
 
 
 def outcomes_of(shard_dir):
@@ -87,7 +158,9 @@ def main() -> int:
         return record(argv[1], argv[2])
     latest = {}  # mutant name -> (when, file, outcome)
     stale = {}
+    carried_over = {}
     current = {}
+    texts = {}
 
     def take(when, rows, blobs):
         for name, file, kind in rows:
@@ -95,8 +168,16 @@ def main() -> int:
                 if file not in current:
                     current[file] = blob(file) if Path(file).exists() else None
                 if blobs.get(file) != current[file]:
-                    stale[name] = (when, file, kind)
-                    continue
+                    new = None
+                    if current[file] is not None and blobs.get(file):
+                        if file not in texts:
+                            texts[file] = Path(file).read_text().splitlines()
+                        new = carried(name, file, blobs[file], texts[file])
+                    if new is None:
+                        stale[name] = (when, file, kind)
+                        continue
+                    carried_over[new] = name
+                    name = new
             if name not in latest or when >= latest[name][0]:
                 latest[name] = (when, file, kind)
 
@@ -130,7 +211,13 @@ def main() -> int:
         print(f"\n{sum(total.values())} mutants judged, {viable} viable: "
               f"{100 * total['caught'] / viable:.1f} % caught outright, "
               f"{100 * (total['caught'] + total['timeout']) / viable:.1f} % counting a timeout as caught.")
-    stale_only = {n: v for n, v in stale.items() if n not in latest}
+    if carried_over:
+        print(f"\n{len(carried_over)} mutants judged on an earlier version of their file are carried over "
+              "(their function unchanged).")
+        if "--stale" in argv:
+            for new in sorted(carried_over):
+                print(f"- carried: `{carried_over[new]}` as `{new}`")
+    stale_only = {n: v for n, v in stale.items() if n not in latest and n not in carried_over.values()}
     if stale_only:
         print(f"\n{len(stale_only)} recorded mutants are stale (their file changed since) and not counted.")
         if "--stale" in argv:
