@@ -87,6 +87,19 @@ impl TrainConfig {
     /// [`super::train_td::MAX_TRAIN_WORK`] or [`super::train_td::MAX_TRAIN_MEMORY`].
     pub fn validate(&self) -> Result<(), InputError> {
         self.preset.validate()?;
+        let vi = self.heldout_mdps as f64 * self.vi_work();
+        if !(vi <= super::train_td::MAX_TRAIN_WORK) {
+            return Err(InputError::new(
+                "preset.gamma",
+                format!(
+                    "the optimal return of each held-out MDP needs up to {:.2e} value-iteration sweeps at discount {} \
+                     ({vi:.2e} multiply-adds in all), beyond the work limit {:.0e}; use a discount further from 1",
+                    crate::mdp::values::vi_sweep_bound(self.preset.tab.gamma, 1.0),
+                    self.preset.tab.gamma,
+                    super::train_td::MAX_TRAIN_WORK
+                ),
+            ));
+        }
         let (work, bytes) = self.cost();
         if !(work <= super::train_td::MAX_TRAIN_WORK) {
             return Err(InputError::new(
@@ -122,10 +135,20 @@ impl TrainConfig {
 }
 
 impl TrainConfig {
+    /// Multiply-adds of the value iteration behind one held-out MDP's optimal return: at most
+    /// `K = vi_sweep_bound(γ, 1)` sweeps ([`crate::mdp::values::vi_sweep_bound`]; the generated
+    /// rewards lie in `[-1, 1)`) of `|S|²|A|` each. `K` grows like `27.6/(1-γ)`: about 264 at
+    /// `γ = 0.9`, `2.8·10⁷` at `γ = 1 - 10⁻⁶`, `2.5·10¹⁷` at the largest `γ < 1`.
+    pub fn vi_work(&self) -> f64 {
+        let t = &self.preset.tab;
+        let (ns, na) = (t.n_states as f64, t.n_actions as f64);
+        crate::mdp::values::vi_sweep_bound(t.gamma, 1.0) * ns * ns * na
+    }
     /// Estimated `(work, memory)` of a run in overflow-free `f64`. Work (multiply-adds): per
     /// frame `|S||A|d` (the ε-greedy rows) `+ n(|S| + 12d + 6)` (rollout, tokens, the fast-path
     /// readout and gradient, `t = 2d+1`); per Adam step `8 · B` (`B ≈ 4d²` trainable entries);
-    /// held-out `M_h · (T_h · (2 D² (n+1) + |S||A|d) + (T_h / e + 2) · (|S|³ + 100 |S|²|A|))`,
+    /// held-out `M_h · (T_h · (2 D² (n+1) + |S||A|d) + (T_h / e + 2) · |S|³ + K |S|²|A|)`, with `K`
+    /// the value-iteration sweeps of the optimal return ([`TrainConfig::vi_work`]),
     /// `D = 3d + 2`. Memory (bytes): `8 · minibatch · (|S|²|A| + |S||A|d + B + t n) + 8 · (6B + 2D²)`.
     pub fn cost(&self) -> (f64, f64) {
         let f = |x: usize| x as f64;
@@ -137,7 +160,8 @@ impl TrainConfig {
         let steps = frames / f(self.minibatch.clamp(1, self.preset.mdps.max(1)));
         let heldout = f(self.heldout_mdps)
             * (f(self.heldout_steps) * (2.0 * dim * dim * (n + 1.0) + ns * na * d)
-                + (f(self.heldout_steps) / f(self.eval_every.max(1)) + 2.0) * (ns * ns * ns + 100.0 * ns * ns * na));
+                + (f(self.heldout_steps) / f(self.eval_every.max(1)) + 2.0) * ns * ns * ns
+                + self.vi_work());
         let work = frames * (ns * na * d + n * (ns + 12.0 * d + 6.0)) + steps * 8.0 * b + heldout;
         let bytes = 8.0 * f(self.minibatch) * (ns * ns * na + ns * na * d + b + (2.0 * d + 1.0) * n)
             + 8.0 * (6.0 * b + 2.0 * dim * dim);

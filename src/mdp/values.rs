@@ -1,5 +1,5 @@
 //! Exact values (`docs/theory/notation.md` "True values"): `v_π` and `q_π` by a linear solve, `v*` and
-//! `q*` by value iteration to `1e-12`, and the stationary distribution `μ_π`.
+//! `q*` by value iteration to `1e-12` (at most [`vi_sweep_bound`] sweeps), and the stationary distribution `μ_π`.
 //!
 //! These are the reference side's ground truth; they use `nalgebra`'s LU in `f64`.
 
@@ -41,22 +41,65 @@ pub fn q_pi(mdp: &Mdp, pi: &TabularPolicy) -> Vec<f64> {
     q_from_v(mdp, &v_pi(mdp, pi))
 }
 
-/// `(v*, q*)` by value iteration until the sup-norm change is below [`VI_TOL`]
-/// (then `‖v - v*‖_∞ ≤ γ/(1-γ) · VI_TOL`).
+/// `(v*, q*)` by value iteration from `v = 0` until the sup-norm change is below [`VI_TOL`]
+/// (then `‖v - v*‖_∞ ≤ γ/(1-γ) · VI_TOL`), or after [`vi_sweep_bound`] sweeps, by which exact
+/// value iteration has met the tolerance: further sweeps could only chase rounding (a change
+/// that rounding keeps above `1e-12`, or a `NaN`, would otherwise loop forever).
 pub fn optimal_values(mdp: &Mdp) -> (Vec<f64>, Vec<f64>) {
+    let (v, q, _) = value_iteration(mdp);
+    (v, q)
+}
+
+/// [`optimal_values`] and the number of sweeps it took.
+fn value_iteration(mdp: &Mdp) -> (Vec<f64>, Vec<f64>, u64) {
     let (ns, na) = (mdp.n_states(), mdp.n_actions());
+    let bound = vi_sweep_bound(mdp.gamma(), max_mean_reward(mdp));
     let mut v = vec![0.0; ns];
+    let mut sweeps = 0u64;
     loop {
         let q = q_from_v(mdp, &v);
         let v2: Vec<f64> =
             (0..ns).map(|s| q[s * na..(s + 1) * na].iter().cloned().fold(f64::NEG_INFINITY, f64::max)).collect();
         let delta = v.iter().zip(&v2).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
         v = v2;
-        if delta < VI_TOL {
+        sweeps += 1;
+        if delta < VI_TOL || !((sweeps as f64) < bound) {
             let q = q_from_v(mdp, &v);
-            return (v, q);
+            return (v, q, sweeps);
         }
     }
+}
+
+/// `R = max_{s,a} |Σ_s' p(s'|s,a) r(s,a,s')|`, the largest expected one-step reward.
+pub fn max_mean_reward(mdp: &Mdp) -> f64 {
+    let (ns, na) = (mdp.n_states(), mdp.n_actions());
+    let mut r = 0.0f64;
+    for s in 0..ns {
+        for a in 0..na {
+            r = r.max((0..ns).map(|k| mdp.p(s, a, k) * mdp.r(s, a, k)).sum::<f64>().abs());
+        }
+    }
+    r
+}
+
+/// How many sweeps value iteration from `v = 0` takes, at most, in exact arithmetic, to bring the
+/// sup-norm change below [`VI_TOL`] at discount `γ` with expected one-step rewards bounded by
+/// `R` (as `f64`, since it can exceed every integer type as `γ → 1`). Sweep `k` (from 1) changes
+/// `v` by at most `γ^{k-1} ‖v₁ - v₀‖_∞ ≤ γ^{k-1} R` (`T` is a `γ`-contraction and `v₁ = max_a r̄`),
+/// so it stops by the first `k` with `γ^{k-1} R < VI_TOL`: `k = ⌊ln(VI_TOL/R)/ln γ⌋ + 2` for
+/// `R ≥ VI_TOL`, `γ > 0`; 2 at `γ = 0` (the second sweep changes nothing); 1 for `R < VI_TOL`.
+/// Infinite for a non-finite `R` or `γ ∉ [0, 1)`. The cost estimate of `train sarsa` uses it.
+pub fn vi_sweep_bound(gamma: f64, r_max: f64) -> f64 {
+    if !(gamma >= 0.0 && gamma < 1.0 && r_max.is_finite()) {
+        return f64::INFINITY;
+    }
+    if r_max < VI_TOL {
+        return 1.0;
+    }
+    if gamma == 0.0 {
+        return 2.0;
+    }
+    ((VI_TOL / r_max).ln() / gamma.ln()).floor() + 2.0
 }
 
 /// Stationary distribution `μᵀP = μᵀ`, `Σμ = 1`, by a linear solve with one balance equation
@@ -113,5 +156,60 @@ mod tests {
             let m: f64 = (0..4).map(|k| mu[k] * mrp.p(k, s)).sum();
             assert!((m - mu[s]).abs() < 1e-12);
         }
+    }
+
+    /// One state, one action, reward 1, `γ = 1/2`: sweep `k` changes `v = 2 - 2^{1-k}` by exactly
+    /// `2^{1-k}` (dyadic, no rounding), which first drops below `10⁻¹²` at `k = 41`
+    /// (`2⁻⁴⁰ ≈ 9.1·10⁻¹³`, `2⁻³⁹ ≈ 1.8·10⁻¹²`): the bound is attained.
+    #[test]
+    fn value_iteration_attains_the_sweep_bound_on_a_dyadic_chain() {
+        let mdp = Mdp::from_flat(1, 1, 0.5, vec![1.0], vec![1.0], vec![1.0]).unwrap();
+        assert_eq!(vi_sweep_bound(0.5, 1.0), 41.0);
+        let (v, q, sweeps) = value_iteration(&mdp);
+        assert_eq!(sweeps, 41);
+        assert_eq!(v, vec![2.0 - 2f64.powi(-40)]);
+        assert_eq!(q, vec![1.0 + 0.5 * v[0]]);
+    }
+
+    /// State 0: action 0 moves to the absorbing state 1 with reward 1, action 1 stays with reward
+    /// 0; state 1 pays nothing. `v* = (1, 0)` after one sweep, the second changes nothing: value
+    /// iteration stops at sweep 2, far below the bound of 264 sweeps at `γ = 0.9`.
+    #[test]
+    fn value_iteration_stops_at_the_tolerance_before_the_bound() {
+        #[rustfmt::skip]
+        let p = vec![0.0, 1.0, 1.0, 0.0, /* s1 */ 0.0, 1.0, 0.0, 1.0];
+        let r = vec![1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let mdp = Mdp::from_flat(2, 2, 0.9, p, r, vec![1.0, 0.0]).unwrap();
+        assert_eq!(vi_sweep_bound(0.9, max_mean_reward(&mdp)), 264.0);
+        let (v, q, sweeps) = value_iteration(&mdp);
+        assert_eq!(sweeps, 2);
+        assert_eq!((v, q), (vec![1.0, 0.0], vec![1.0, 0.9, 0.0, 0.0]));
+    }
+
+    #[test]
+    fn sweep_bound_by_hand() {
+        // ⌊ln(10⁻¹²)/ln 0.9⌋ + 2 = ⌊262.26⌋ + 2; R = 10 needs ⌊ln(10⁻¹³)/ln 0.9⌋ + 2 = 284 + 2.
+        assert_eq!(vi_sweep_bound(0.9, 1.0), 264.0);
+        assert_eq!(vi_sweep_bound(0.9, 10.0), 286.0);
+        assert_eq!(vi_sweep_bound(0.9, VI_TOL), 2.0);
+        assert_eq!(vi_sweep_bound(0.9, 0.5 * VI_TOL), 1.0);
+        assert_eq!(vi_sweep_bound(0.0, 1.0), 2.0);
+        assert_eq!(vi_sweep_bound(0.0, 0.0), 1.0);
+        // ≈ 27.63 / (1 - γ) near 1: 2.76·10⁷ at 1 - 10⁻⁶.
+        let k = vi_sweep_bound(1.0 - 1e-6, 1.0);
+        assert!((2.76e7..2.77e7).contains(&k), "{k}");
+        assert!(vi_sweep_bound(1.0 - f64::EPSILON / 2.0, 1.0) > 2e17);
+        for (g, r) in [(1.0, 1.0), (-0.1, 1.0), (f64::NAN, 1.0), (0.5, f64::INFINITY), (0.5, f64::NAN)] {
+            assert_eq!(vi_sweep_bound(g, r), f64::INFINITY, "{g} {r}");
+        }
+    }
+
+    /// `r̄(0) = (2 - 4)/2 = -1`, `r̄(1) = 1/2`: the bound takes the magnitude.
+    #[test]
+    fn max_mean_reward_by_hand() {
+        let p = vec![0.5, 0.5, 0.0, 1.0];
+        let r = vec![2.0, -4.0, 7.0, 0.5];
+        let mdp = Mdp::from_flat(2, 1, 0.5, p, r, vec![1.0, 0.0]).unwrap();
+        assert_eq!(max_mean_reward(&mdp), 1.0);
     }
 }

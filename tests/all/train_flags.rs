@@ -297,6 +297,8 @@ fn bad_values_exit_2_naming_the_flag() {
         (&["sarsa", "--activation", "relu"], "--activation"),
         (&["sarsa", "--epsilon", "1.5"], "--epsilon"),
         (&["sarsa", "--gamma", "1"], "--gamma"),
+        // Below 1, but the optimal return's value iteration would need 2.5·10¹⁷ sweeps.
+        (&["sarsa", "--gamma", "0.9999999999999999"], "--gamma"),
         (&["sarsa", "--alpha", "0"], "--alpha"),
         (&["sarsa", "--states", "0"], "--states"),
         (&["sarsa", "--actions", "0"], "--actions"),
