@@ -137,7 +137,7 @@ impl TrainConfig {
 impl TrainConfig {
     /// Multiply-adds of the value iteration behind one held-out MDP's optimal return: at most
     /// `K = vi_sweep_bound(γ, 1)` sweeps ([`crate::mdp::values::vi_sweep_bound`]; the generated
-    /// rewards lie in `[-1, 1)`) of `|S|²|A|` each. `K` grows like `27.6/(1-γ)`: about 264 at
+    /// rewards lie in `[-1, 1)`) of `|S|²|A|` each. `K` grows like `27.6/(1-γ)`: 265 at
     /// `γ = 0.9`, `2.8·10⁷` at `γ = 1 - 10⁻⁶`, `2.5·10¹⁷` at the largest `γ < 1`.
     pub fn vi_work(&self) -> f64 {
         let t = &self.preset.tab;

@@ -44,16 +44,16 @@ pub fn q_pi(mdp: &Mdp, pi: &TabularPolicy) -> Vec<f64> {
 /// `(v*, q*)` by value iteration from `v = 0` until the sup-norm change is below [`VI_TOL`]
 /// (then `‖v - v*‖_∞ ≤ γ/(1-γ) · VI_TOL`), or after [`vi_sweep_bound`] sweeps, by which exact
 /// value iteration has met the tolerance: further sweeps could only chase rounding (a change
-/// that rounding keeps above `1e-12`, or a `NaN`, would otherwise loop forever).
+/// that rounding kept at or above `1e-12` would otherwise loop on).
 pub fn optimal_values(mdp: &Mdp) -> (Vec<f64>, Vec<f64>) {
-    let (v, q, _) = value_iteration(mdp);
+    let (v, q, _) = value_iteration(mdp, vi_sweep_bound(mdp.gamma(), max_mean_reward(mdp)));
     (v, q)
 }
 
-/// [`optimal_values`] and the number of sweeps it took.
-fn value_iteration(mdp: &Mdp) -> (Vec<f64>, Vec<f64>, u64) {
+/// Value iteration from `v = 0` until the change is below [`VI_TOL`] or `cap` sweeps are done:
+/// `(v, q, sweeps)`.
+fn value_iteration(mdp: &Mdp, cap: f64) -> (Vec<f64>, Vec<f64>, u64) {
     let (ns, na) = (mdp.n_states(), mdp.n_actions());
-    let bound = vi_sweep_bound(mdp.gamma(), max_mean_reward(mdp));
     let mut v = vec![0.0; ns];
     let mut sweeps = 0u64;
     loop {
@@ -63,7 +63,7 @@ fn value_iteration(mdp: &Mdp) -> (Vec<f64>, Vec<f64>, u64) {
         let delta = v.iter().zip(&v2).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
         v = v2;
         sweeps += 1;
-        if delta < VI_TOL || !((sweeps as f64) < bound) {
+        if delta < VI_TOL || !((sweeps as f64) < cap) {
             let q = q_from_v(mdp, &v);
             return (v, q, sweeps);
         }
@@ -86,9 +86,13 @@ pub fn max_mean_reward(mdp: &Mdp) -> f64 {
 /// sup-norm change below [`VI_TOL`] at discount `γ` with expected one-step rewards bounded by
 /// `R` (as `f64`, since it can exceed every integer type as `γ → 1`). Sweep `k` (from 1) changes
 /// `v` by at most `γ^{k-1} ‖v₁ - v₀‖_∞ ≤ γ^{k-1} R` (`T` is a `γ`-contraction and `v₁ = max_a r̄`),
-/// so it stops by the first `k` with `γ^{k-1} R < VI_TOL`: `k = ⌊ln(VI_TOL/R)/ln γ⌋ + 2` for
-/// `R ≥ VI_TOL`, `γ > 0`; 2 at `γ = 0` (the second sweep changes nothing); 1 for `R < VI_TOL`.
-/// Infinite for a non-finite `R` or `γ ∉ [0, 1)`. The cost estimate of `train sarsa` uses it.
+/// so it stops by the first `k` with `γ^{k-1} R < VI_TOL`: `k = ⌊x⌋ + 2`, `x = ln(VI_TOL/R)/ln γ`,
+/// for `R ≥ VI_TOL`, `γ > 0`. The bound returned is `⌊x̂⌋ + 3`: one sweep more, because `x̂`, the
+/// `x` computed in `f64` (two logarithms and two divisions, each within a few ulps), can fall
+/// just below an integer that `x` reaches; its error stays far below 1 for every `x < 2⁴⁰`, and
+/// larger counts are refused by the callers' work limits anyway. Exactly 2 at `γ = 0` (the second
+/// sweep changes nothing) and 1 for `R < VI_TOL`; infinite for a non-finite `R` or `γ ∉ [0, 1)`.
+/// The cost estimate of `train sarsa` uses it.
 pub fn vi_sweep_bound(gamma: f64, r_max: f64) -> f64 {
     if !(gamma >= 0.0 && gamma < 1.0 && r_max.is_finite()) {
         return f64::INFINITY;
@@ -99,7 +103,7 @@ pub fn vi_sweep_bound(gamma: f64, r_max: f64) -> f64 {
     if gamma == 0.0 {
         return 2.0;
     }
-    ((VI_TOL / r_max).ln() / gamma.ln()).floor() + 2.0
+    ((VI_TOL / r_max).ln() / gamma.ln()).floor() + 3.0
 }
 
 /// Stationary distribution `μᵀP = μᵀ`, `Σμ = 1`, by a linear solve with one balance equation
@@ -160,38 +164,51 @@ mod tests {
 
     /// One state, one action, reward 1, `γ = 1/2`: sweep `k` changes `v = 2 - 2^{1-k}` by exactly
     /// `2^{1-k}` (dyadic, no rounding), which first drops below `10⁻¹²` at `k = 41`
-    /// (`2⁻⁴⁰ ≈ 9.1·10⁻¹³`, `2⁻³⁹ ≈ 1.8·10⁻¹²`): the bound is attained.
+    /// (`2⁻⁴⁰ ≈ 9.1·10⁻¹³`, `2⁻³⁹ ≈ 1.8·10⁻¹²`): the exact count, one below the bound returned.
     #[test]
-    fn value_iteration_attains_the_sweep_bound_on_a_dyadic_chain() {
+    fn value_iteration_on_a_dyadic_chain() {
         let mdp = Mdp::from_flat(1, 1, 0.5, vec![1.0], vec![1.0], vec![1.0]).unwrap();
-        assert_eq!(vi_sweep_bound(0.5, 1.0), 41.0);
-        let (v, q, sweeps) = value_iteration(&mdp);
+        assert_eq!(vi_sweep_bound(0.5, 1.0), 42.0);
+        let (v, q, sweeps) = value_iteration(&mdp, vi_sweep_bound(0.5, 1.0));
         assert_eq!(sweeps, 41);
         assert_eq!(v, vec![2.0 - 2f64.powi(-40)]);
         assert_eq!(q, vec![1.0 + 0.5 * v[0]]);
+        // A cap below the count ends the iteration there, after exactly `cap` sweeps.
+        let (v, _, sweeps) = value_iteration(&mdp, 10.0);
+        assert_eq!((sweeps, v), (10, vec![2.0 - 2f64.powi(-9)]));
+    }
+
+    /// The stopping test is strict: a first change of exactly `VI_TOL` (reward `VI_TOL`) is not
+    /// yet below it, so a second sweep follows.
+    #[test]
+    fn a_change_of_exactly_the_tolerance_does_not_stop() {
+        let mdp = Mdp::from_flat(1, 1, 0.5, vec![1.0], vec![VI_TOL], vec![1.0]).unwrap();
+        let (v, _, sweeps) = value_iteration(&mdp, vi_sweep_bound(0.5, VI_TOL));
+        assert_eq!((sweeps, v), (2, vec![VI_TOL + 0.5 * VI_TOL]));
     }
 
     /// State 0: action 0 moves to the absorbing state 1 with reward 1, action 1 stays with reward
     /// 0; state 1 pays nothing. `v* = (1, 0)` after one sweep, the second changes nothing: value
-    /// iteration stops at sweep 2, far below the bound of 264 sweeps at `γ = 0.9`.
+    /// iteration stops at sweep 2, far below the bound of 265 sweeps at `γ = 0.9`.
     #[test]
     fn value_iteration_stops_at_the_tolerance_before_the_bound() {
         #[rustfmt::skip]
         let p = vec![0.0, 1.0, 1.0, 0.0, /* s1 */ 0.0, 1.0, 0.0, 1.0];
         let r = vec![1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
         let mdp = Mdp::from_flat(2, 2, 0.9, p, r, vec![1.0, 0.0]).unwrap();
-        assert_eq!(vi_sweep_bound(0.9, max_mean_reward(&mdp)), 264.0);
-        let (v, q, sweeps) = value_iteration(&mdp);
+        assert_eq!(vi_sweep_bound(0.9, max_mean_reward(&mdp)), 265.0);
+        let (v, q, sweeps) = value_iteration(&mdp, vi_sweep_bound(0.9, 1.0));
         assert_eq!(sweeps, 2);
         assert_eq!((v, q), (vec![1.0, 0.0], vec![1.0, 0.9, 0.0, 0.0]));
+        assert_eq!(optimal_values(&mdp), (vec![1.0, 0.0], vec![1.0, 0.9, 0.0, 0.0]));
     }
 
     #[test]
     fn sweep_bound_by_hand() {
-        // ⌊ln(10⁻¹²)/ln 0.9⌋ + 2 = ⌊262.26⌋ + 2; R = 10 needs ⌊ln(10⁻¹³)/ln 0.9⌋ + 2 = 284 + 2.
-        assert_eq!(vi_sweep_bound(0.9, 1.0), 264.0);
-        assert_eq!(vi_sweep_bound(0.9, 10.0), 286.0);
-        assert_eq!(vi_sweep_bound(0.9, VI_TOL), 2.0);
+        // ⌊ln(10⁻¹²)/ln 0.9⌋ + 3 = ⌊262.26⌋ + 3; R = 10 needs ⌊ln(10⁻¹³)/ln 0.9⌋ + 3 = 284 + 3.
+        assert_eq!(vi_sweep_bound(0.9, 1.0), 265.0);
+        assert_eq!(vi_sweep_bound(0.9, 10.0), 287.0);
+        assert_eq!(vi_sweep_bound(0.9, VI_TOL), 3.0);
         assert_eq!(vi_sweep_bound(0.9, 0.5 * VI_TOL), 1.0);
         assert_eq!(vi_sweep_bound(0.0, 1.0), 2.0);
         assert_eq!(vi_sweep_bound(0.0, 0.0), 1.0);
