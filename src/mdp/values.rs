@@ -26,14 +26,19 @@ pub fn v_pi(mdp: &Mdp, pi: &TabularPolicy) -> Vec<f64> {
 
 /// `q(s,a) = Σ_s' p(s'|s,a)(r(s,a,s') + γ v(s'))`, row-major `[s * |A| + a]`.
 pub fn q_from_v(mdp: &Mdp, v: &[f64]) -> Vec<f64> {
+    let mut q = vec![0.0; mdp.n_states() * mdp.n_actions()];
+    q_from_v_into(mdp, v, &mut q);
+    q
+}
+
+/// [`q_from_v`] into `q` (length `|S||A|`), for loops that reuse one buffer.
+fn q_from_v_into(mdp: &Mdp, v: &[f64], q: &mut [f64]) {
     let (ns, na) = (mdp.n_states(), mdp.n_actions());
-    let mut q = vec![0.0; ns * na];
     for s in 0..ns {
         for a in 0..na {
             q[s * na + a] = (0..ns).map(|k| mdp.p(s, a, k) * (mdp.r(s, a, k) + mdp.gamma() * v[k])).sum();
         }
     }
-    q
 }
 
 /// `q_π`.
@@ -54,17 +59,20 @@ pub fn optimal_values(mdp: &Mdp) -> (Vec<f64>, Vec<f64>) {
 /// `(v, q, sweeps)`.
 fn value_iteration(mdp: &Mdp, cap: f64) -> (Vec<f64>, Vec<f64>, u64) {
     let (ns, na) = (mdp.n_states(), mdp.n_actions());
-    let mut v = vec![0.0; ns];
+    let (mut v, mut q) = (vec![0.0; ns], vec![0.0; ns * na]);
     let mut sweeps = 0u64;
     loop {
-        let q = q_from_v(mdp, &v);
-        let v2: Vec<f64> =
-            (0..ns).map(|s| q[s * na..(s + 1) * na].iter().cloned().fold(f64::NEG_INFINITY, f64::max)).collect();
-        let delta = v.iter().zip(&v2).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-        v = v2;
+        q_from_v_into(mdp, &v, &mut q);
+        // v ← max_a q, in place: q already holds everything the sweep reads of the old v.
+        let mut delta = 0.0f64;
+        for (s, vs) in v.iter_mut().enumerate() {
+            let m = q[s * na..(s + 1) * na].iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            delta = delta.max((*vs - m).abs());
+            *vs = m;
+        }
         sweeps += 1;
         if delta < VI_TOL || !((sweeps as f64) < cap) {
-            let q = q_from_v(mdp, &v);
+            q_from_v_into(mdp, &v, &mut q);
             return (v, q, sweeps);
         }
     }
