@@ -1,5 +1,6 @@
-//! Exact values (`docs/theory/notation.md` "True values"): `v_π` and `q_π` by a linear solve, `v*` and
-//! `q*` by value iteration to `1e-12` (at most [`vi_sweep_bound`] sweeps), and the stationary distribution `μ_π`.
+//! Exact values (`docs/theory/notation.md` "True values"): `v_π` and `q_π` by a linear solve, `v*`
+//! and `q*` by value iteration to `1e-12` (at most [`vi_sweep_bound`] sweeps), and the stationary
+//! distribution `μ_π`.
 //!
 //! These are the reference side's ground truth; they use `nalgebra`'s LU in `f64`.
 
